@@ -1,0 +1,37 @@
+# The README's two commands: `make run` and `make test`. Each sets up what it needs first.
+PYTHON ?= python3.11
+HOST ?= 127.0.0.1
+PORT ?= 8000
+VENV := .venv
+BIN := $(VENV)/bin
+INSTALLED := $(VENV)/.installed
+
+.PHONY: run test setup
+
+# Re-installs when pyproject.toml changes.
+$(INSTALLED): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	touch $@
+
+setup: $(INSTALLED)
+	$(BIN)/python manage.py migrate --noinput
+	$(BIN)/python manage.py collectstatic --noinput --verbosity 0
+	$(BIN)/python manage.py load_demo
+	$(BIN)/python manage.py train_classifier --if-missing
+
+# API + admin (Django's server) and a real Celery worker, on SQLite and the filesystem broker
+# under ./var/. Ctrl-C stops both.
+run: setup
+	@echo
+	@echo "  API:    http://$(HOST):$(PORT)/api/articles/"
+	@echo "  Docs:   http://$(HOST):$(PORT)/api/docs/"
+	@echo "  Admin:  http://$(HOST):$(PORT)/admin/   (create a login: $(BIN)/python manage.py createsuperuser)"
+	@echo
+	@bash -c 'trap "kill 0" EXIT; \
+	  $(BIN)/celery -A config worker --loglevel INFO --concurrency 2 & \
+	  $(BIN)/python manage.py runserver --noreload $(HOST):$(PORT)'
+
+test: $(INSTALLED)
+	$(BIN)/python -m pytest

@@ -1,0 +1,41 @@
+"""The public, read-only article endpoints."""
+
+from django.conf import settings
+from rest_framework import generics, serializers
+from rest_framework.pagination import PageNumberPagination
+
+from articles.models import Article
+
+
+class PagePagination(PageNumberPagination):
+    page_size_query_param = "page_size"
+
+    def get_page_size(self, request):
+        # Read per request: both sizes are settings a newsroom (or a test) can tune.
+        self.page_size = settings.REPLYGUARD_PAGE_SIZE
+        self.max_page_size = settings.REPLYGUARD_MAX_PAGE_SIZE
+        return super().get_page_size(request)
+
+
+class ArticleSummary(serializers.ModelSerializer):
+    class Meta:
+        model = Article
+        fields = ["slug", "title", "section", "byline", "dateline", "published_at", "comments_open"]
+
+
+class ArticleDetail(serializers.ModelSerializer):
+    class Meta:
+        model = Article
+        fields = [*ArticleSummary.Meta.fields, "body"]
+
+
+class ArticleListApi(generics.ListAPIView):
+    queryset = Article.objects.all()
+    serializer_class = ArticleSummary
+    pagination_class = PagePagination
+
+
+class ArticleDetailApi(generics.RetrieveAPIView):
+    queryset = Article.objects.all()
+    serializer_class = ArticleDetail
+    lookup_field = "slug"

@@ -1,0 +1,62 @@
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+
+PROBABILITY = [MinValueValidator(0.0), MaxValueValidator(1.0)]
+
+
+class Article(models.Model):
+    class ModerationMode(models.TextChoices):
+        AUTOMATIC = "automatic", "Automatic: publish what the spam model clears"
+        PREMODERATED = "premoderated", "Pre-moderated: hold every comment for a moderator"
+
+    title = models.CharField(max_length=300)
+    slug = models.SlugField(max_length=200, unique=True)
+    section = models.CharField(max_length=100, blank=True)
+    byline = models.CharField(max_length=300, blank=True)
+    dateline = models.CharField(max_length=100, blank=True)
+    body = models.TextField()
+    published_at = models.DateTimeField()
+
+    comments_open = models.BooleanField(default=True)
+    moderation_mode = models.CharField(
+        max_length=20, choices=ModerationMode.choices, default=ModerationMode.AUTOMATIC
+    )
+    publish_below = models.FloatField(
+        null=True,
+        blank=True,
+        validators=PROBABILITY,
+        help_text="Publish comments whose spam probability is below this. "
+        "Empty: the site default (REPLYGUARD_PUBLISH_BELOW).",
+    )
+    spam_above = models.FloatField(
+        null=True,
+        blank=True,
+        validators=PROBABILITY,
+        help_text="File comments as spam at or above this spam probability. "
+        "Empty: the site default (REPLYGUARD_SPAM_ABOVE).",
+    )
+
+    class Meta:
+        ordering = ["-published_at"]
+
+    def __str__(self):
+        return self.title
+
+    def clean(self):
+        publish_below, spam_above = self.thresholds()
+        if publish_below > spam_above:
+            raise ValidationError(
+                {"publish_below": f"Must not be above the spam threshold ({spam_above:.2f})."}
+            )
+
+    def thresholds(self) -> tuple[float, float]:
+        """(publish_below, spam_above): this article's override, else the site default."""
+        publish_below = self.publish_below
+        spam_above = self.spam_above
+        if publish_below is None:
+            publish_below = settings.REPLYGUARD_PUBLISH_BELOW
+        if spam_above is None:
+            spam_above = settings.REPLYGUARD_SPAM_ABOVE
+        return publish_below, spam_above

@@ -1,0 +1,23 @@
+from django.contrib import admin
+from django.urls import path
+from django.views.generic import RedirectView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from articles.api import ArticleDetailApi, ArticleListApi
+from moderation.api import ArticleCommentsApi
+
+urlpatterns = [
+    path("", RedirectView.as_view(url="/api/docs/", permanent=False)),
+    path("admin/", admin.site.urls),
+    # Public API -> moderation.api
+    path("api/articles/", ArticleListApi.as_view(), name="article-list"),
+    path("api/articles/<slug:slug>/", ArticleDetailApi.as_view(), name="article-detail"),
+    path(
+        "api/articles/<slug:slug>/comments/",
+        ArticleCommentsApi.as_view(),
+        name="article-comments",
+    ),
+    # OpenAPI schema and its interactive docs (Swagger UI served from our static files)
+    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
+]

@@ -1,0 +1,102 @@
+"""The moderator's tools. Every decision goes through services.comment_decide, like the worker's."""
+
+from django.contrib import admin, messages
+from django.db import models
+from django.template.defaultfilters import truncatechars
+
+from moderation.models import Comment, Decision
+from moderation.services import comment_decide
+
+Status = Comment.Status
+
+
+class DecisionInline(admin.TabularInline):
+    model = Decision
+    extra = 0
+    can_delete = False
+    fields = ["created_at", "decided_by", "from_status", "to_status", "spam_score", "reason"]
+    readonly_fields = fields
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+def decide_selected(status: str, description: str):
+    """An admin action that moves each selected comment to `status` via comment_decide."""
+
+    @admin.action(description=description, permissions=["change"])
+    def action(modeladmin, request, queryset):
+        changed = sum(
+            comment_decide(
+                comment=comment, status=status, decided_by=request.user, reason="Moderator."
+            )
+            for comment in queryset
+        )
+        modeladmin.message_user(
+            request, f"{changed} of {len(queryset)} comment(s) now {status}.", messages.SUCCESS
+        )
+
+    action.__name__ = f"mark_{status}"
+    return action
+
+
+@admin.register(Comment)
+class CommentAdmin(admin.ModelAdmin):
+    list_display = [
+        "id", "short_body", "author_name", "article", "status", "spam_score", "model_version",
+        "created_at",
+    ]
+    list_filter = ["status", "article"]
+    search_fields = ["body", "author_name", "author_email"]
+    list_select_related = ["article"]
+    date_hierarchy = "created_at"
+    actions = [
+        decide_selected(Status.PUBLISHED, "Publish selected comments"),
+        decide_selected(Status.HELD, "Hold selected comments for review"),
+        decide_selected(Status.SPAM, "Mark selected comments as spam"),
+        decide_selected(Status.REJECTED, "Reject selected comments"),
+    ]
+    inlines = [DecisionInline]
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
+    # Status changes only through the actions above, so each one leaves an audit record.
+    readonly_fields = [
+        "article", "parent", "thread", "status", "spam_score", "model_version", "created_at",
+        "decided_at", "published_at", "ip_address", "user_agent",
+    ]
+    fieldsets = [
+        (None, {"fields": ["article", "parent", "body"]}),
+        ("Author (email, IP and user agent are private)", {
+            "fields": ["author_name", "author_email", "author_url", "ip_address", "user_agent"],
+        }),
+        ("Moderation", {
+            "fields": ["status", "spam_score", "model_version", "created_at", "decided_at",
+                       "published_at"],
+        }),
+    ]
+
+    @admin.display(description="comment")
+    def short_body(self, comment):
+        return truncatechars(comment.body, 80)
+
+    def has_add_permission(self, request):
+        return False  # comments come from readers, through the API
+
+
+@admin.register(Decision)
+class DecisionAdmin(admin.ModelAdmin):
+    list_display = ["created_at", "comment", "decided_by", "from_status", "to_status", "reason"]
+    list_filter = ["to_status", "decided_by"]
+    list_select_related = ["comment", "decided_by"]
+    date_hierarchy = "created_at"
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

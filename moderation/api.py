@@ -1,0 +1,181 @@
+"""The public REST API the site's frontend calls. Output serializers list their fields
+explicitly: a reader's email, IP and user agent are never among them."""
+
+from django.conf import settings
+from django.core.validators import URLValidator
+from django.utils.functional import cached_property
+from django.utils.html import linebreaks
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import (
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_field,
+    inline_serializer,
+)
+from rest_framework import generics, serializers, status
+from rest_framework.exceptions import NotFound, PermissionDenied
+from rest_framework.response import Response
+from rest_framework.throttling import BaseThrottle
+
+from articles.api import PagePagination
+from articles.models import Article
+from moderation.models import Comment, attach_published_replies
+from moderation.services import CommentsClosed, comment_create
+
+
+@extend_schema_field(OpenApiTypes.STR)
+class BodyHtml(serializers.Field):
+    """The body as safe HTML. We accept plain text only, so escaping is the whole job (Django's
+    own escape: every <, >, &, quote becomes an entity and no markup survives); a sanitiser such
+    as nh3 would be for accepting *some* HTML, which we don't. Blank lines become paragraphs."""
+
+    def __init__(self, **kwargs):
+        help_text = "The body escaped for HTML, with paragraphs and line breaks."
+        super().__init__(source="body", read_only=True, help_text=help_text, **kwargs)
+
+    def to_representation(self, body):
+        return linebreaks(body, autoescape=True)
+
+
+class CommentBody(serializers.CharField):
+    def __init__(self, **kwargs):
+        # Fields are re-built for every serializer instance, so the setting is read per request.
+        kwargs["max_length"] = settings.REPLYGUARD_BODY_MAX_LENGTH
+        super().__init__(**kwargs)
+
+
+class PublicComment(serializers.ModelSerializer):
+    body_html = BodyHtml()
+
+    class Meta:
+        model = Comment
+        fields = [
+            "id", "parent", "author_name", "author_url", "body", "body_html", "published_at",
+            "replies",
+        ]
+
+
+# A thread nests its published replies; declared after the class because it refers to itself.
+PublicComment._declared_fields["replies"] = PublicComment(
+    many=True, read_only=True, source="published_replies"
+)
+
+
+class CommentAccepted(serializers.ModelSerializer):
+    body_html = BodyHtml()
+
+    class Meta:
+        model = Comment
+        fields = [
+            "id", "status", "parent", "author_name", "author_url", "body", "body_html",
+            "created_at",
+        ]
+
+
+class CommentInput(serializers.Serializer):
+    author_name = serializers.CharField(max_length=100)
+    author_email = serializers.EmailField(max_length=254, help_text="Private: never shown.")
+    author_url = serializers.URLField(
+        max_length=200,
+        required=False,
+        allow_blank=True,
+        default="",
+        validators=[URLValidator(schemes=["http", "https"], message="Enter an http(s) URL.")],
+    )
+    body = CommentBody(help_text="Plain text; HTML is shown as typed, never run.")
+    parent = serializers.IntegerField(
+        required=False, allow_null=True, default=None, min_value=1,
+        help_text="Id of the published comment on this article that this replies to.",
+    )
+
+    def validate_parent(self, parent_id):
+        if parent_id is None:
+            return None
+        parent = (
+            Comment.objects.published()
+            .filter(pk=parent_id, article=self.context["article"])
+            .first()
+        )
+        if parent is None:
+            raise serializers.ValidationError("No published comment with this id on this article.")
+        return parent
+
+
+class CommentListQuery(serializers.Serializer):
+    order = serializers.ChoiceField(
+        choices=["oldest", "newest"], default="oldest", help_text="Order of the threads."
+    )
+
+
+ERRORS = inline_serializer(
+    "FieldErrors",
+    fields={"field_name": serializers.ListField(child=serializers.CharField())},
+)
+
+
+def client_ip(request) -> str | None:
+    # DRF's throttle logic knows how many proxies to trust (REST_FRAMEWORK["NUM_PROXIES"]).
+    return BaseThrottle().get_ident(request) or None
+
+
+class ArticleCommentsApi(generics.ListAPIView):
+    serializer_class = PublicComment
+    pagination_class = PagePagination
+
+    @cached_property
+    def article(self) -> Article:
+        article = Article.objects.filter(slug=self.kwargs["slug"]).first()
+        if article is None:
+            raise NotFound({"article": ["No article with this slug."]})
+        return article
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):
+            return Comment.objects.none()
+        query = CommentListQuery(data=self.request.query_params)
+        query.is_valid(raise_exception=True)
+        newest_first = query.validated_data["order"] == "newest"
+        return (
+            Comment.objects.published()
+            .filter(article=self.article, parent=None)
+            .order_by(*(["-created_at", "-id"] if newest_first else ["created_at", "id"]))
+        )
+
+    def paginate_queryset(self, queryset):
+        threads = super().paginate_queryset(queryset)
+        attach_published_replies(threads)
+        return threads
+
+    @extend_schema(
+        summary="Published comments of an article, as threads",
+        parameters=[CommentListQuery],
+        responses={200: PublicComment(many=True), 404: ERRORS},
+    )
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
+
+    @extend_schema(
+        summary="Post a comment or a reply",
+        description="The comment is saved as pending and published only after the spam check "
+        "(or a moderator) clears it: poll the thread to see it appear.",
+        request=CommentInput,
+        responses={
+            202: CommentAccepted,
+            400: OpenApiResponse(ERRORS, description="Invalid fields, each named."),
+            403: OpenApiResponse(ERRORS, description="Comments are closed on this article."),
+            404: OpenApiResponse(ERRORS, description="No article with this slug."),
+        },
+    )
+    def post(self, request, slug):
+        serializer = CommentInput(data=request.data, context={"article": self.article})
+        serializer.is_valid(raise_exception=True)
+        try:
+            comment = comment_create(
+                article=self.article,
+                ip_address=client_ip(request),
+                user_agent=request.META.get("HTTP_USER_AGENT", ""),
+                **serializer.validated_data,
+            )
+        except CommentsClosed:
+            raise PermissionDenied({"article": ["Comments are closed on this article."]}) from None
+        return Response(CommentAccepted(comment).data, status=status.HTTP_202_ACCEPTED)

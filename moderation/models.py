@@ -1,0 +1,106 @@
+from django.conf import settings
+from django.db import models
+
+
+class CommentQuerySet(models.QuerySet):
+    def published(self):
+        """What readers may see: published comments only."""
+        return self.filter(status=Comment.Status.PUBLISHED)
+
+    def queue(self):
+        """The moderation queue: held comments, most likely spam first, then oldest first."""
+        return (
+            self.filter(status=Comment.Status.HELD)
+            .select_related("article")
+            .order_by(models.F("spam_score").desc(nulls_first=True), "created_at")
+        )
+
+
+class Comment(models.Model):
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending (waiting for the spam check)"
+        PUBLISHED = "published", "Published"
+        HELD = "held", "Held for a moderator"
+        SPAM = "spam", "Spam"
+        REJECTED = "rejected", "Rejected"
+
+    article = models.ForeignKey(
+        "articles.Article", on_delete=models.CASCADE, related_name="comments"
+    )
+    parent = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.CASCADE, related_name="replies"
+    )
+    # The top-level comment of the thread (null for a top-level comment): a page of threads
+    # loads all its replies in one query.
+    thread = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    author_name = models.CharField(max_length=100)
+    author_email = models.EmailField(max_length=254, help_text="Private: staff only.")
+    author_url = models.URLField(max_length=200, blank=True)
+    body = models.TextField()
+
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    spam_score = models.FloatField(null=True, blank=True, help_text="Spam probability, 0–1.")
+    model_version = models.CharField(max_length=64, blank=True)
+
+    created_at = models.DateTimeField(auto_now_add=True)
+    decided_at = models.DateTimeField(null=True, blank=True)
+    published_at = models.DateTimeField(null=True, blank=True)
+
+    ip_address = models.GenericIPAddressField(null=True, blank=True, help_text="Private.")
+    user_agent = models.CharField(max_length=512, blank=True, help_text="Private.")
+
+    objects = CommentQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        indexes = [
+            models.Index(fields=["article", "status", "created_at"]),
+            models.Index(fields=["status", "created_at"]),
+        ]
+
+    def __str__(self):
+        return f"#{self.pk} by {self.author_name}"
+
+
+class Decision(models.Model):
+    """One status change of a comment: the audit trail, and later the model's training labels."""
+
+    comment = models.ForeignKey(Comment, on_delete=models.CASCADE, related_name="decisions")
+    # Null means the system (the spam model) decided; a person's decisions are kept even if
+    # their account would be deleted, so deleting a moderator with decisions is refused.
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT
+    )
+    from_status = models.CharField(max_length=10, choices=Comment.Status.choices)
+    to_status = models.CharField(max_length=10, choices=Comment.Status.choices)
+    spam_score = models.FloatField(null=True, blank=True)
+    model_version = models.CharField(max_length=64, blank=True)
+    reason = models.CharField(max_length=300, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+
+    def __str__(self):
+        who = self.decided_by or "system"
+        return f"{self.from_status} → {self.to_status} by {who}"
+
+
+def attach_published_replies(threads: list[Comment]) -> None:
+    """Give each comment of these threads `published_replies`, in one query for the whole page.
+
+    A reply shows only under a published parent, so hiding a comment hides its sub-thread.
+    """
+    by_id = {}
+    for comment in threads:
+        comment.published_replies = []
+        by_id[comment.pk] = comment
+    replies = Comment.objects.published().filter(thread__in=list(by_id)).order_by("pk")
+    for reply in replies:  # a parent has a lower pk than its replies: already in by_id
+        reply.published_replies = []
+        parent = by_id.get(reply.parent_id)
+        if parent is not None:
+            parent.published_replies.append(reply)
+            by_id[reply.pk] = reply

@@ -1,0 +1,72 @@
+import os
+from pathlib import Path
+
+import pytest
+from rest_framework.test import APIClient
+
+from config.celery import app as celery_app
+from moderation import classifier
+from tests.factories import ArticleFactory
+
+ON_CI = os.environ.get("CI", "").lower() == "true"
+DATASETS_DIR = Path(
+    os.environ.get(
+        "REPLYGUARD_DATASETS_DIR",
+        Path(__file__).resolve().parents[1].parent / "shared" / "datasets",
+    )
+)
+
+
+def require(condition: bool, what_to_start: str) -> None:
+    """Skip a test whose server or data is missing, but fail it on CI, where it must run."""
+    if condition:
+        return
+    if ON_CI:
+        pytest.fail(f"CI=true and {what_to_start}", pytrace=False)
+    pytest.skip(what_to_start)
+
+
+@pytest.fixture(autouse=True, scope="session")
+def tasks_run_inline():
+    # Unit tests run the scoring task in-process; tests/test_pipeline.py drives real workers.
+    celery_app.conf.task_always_eager = True
+
+
+@pytest.fixture(autouse=True)
+def plain_static_files(settings):
+    # The manifest storage needs `collectstatic` first; tests render the admin without it.
+    settings.STORAGES = settings.STORAGES | {
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}
+    }
+
+
+@pytest.fixture(scope="session")
+def trained_model_dir(tmp_path_factory) -> Path:
+    """A real model trained once per test run on the real datasets."""
+    require(DATASETS_DIR.is_dir(), f"datasets missing at {DATASETS_DIR}: set REPLYGUARD_DATASETS_DIR")
+    model_dir = tmp_path_factory.mktemp("models")
+    classifier.train_and_save(
+        datasets_dir=DATASETS_DIR, model_dir=model_dir, publish_below=0.5, spam_above=0.99
+    )
+    return model_dir
+
+
+@pytest.fixture
+def spam_model(settings, trained_model_dir):
+    settings.REPLYGUARD_MODEL_DIR = trained_model_dir
+    return classifier.load_active_model(trained_model_dir)
+
+
+@pytest.fixture
+def no_model(settings, tmp_path):
+    settings.REPLYGUARD_MODEL_DIR = tmp_path / "no-models-here"
+
+
+@pytest.fixture
+def article(db):
+    return ArticleFactory()
+
+
+@pytest.fixture
+def api_client():
+    return APIClient()

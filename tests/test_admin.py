@@ -1,0 +1,115 @@
+"""The moderator's admin, through Django's test client as a staff user would use it."""
+
+import pytest
+
+from moderation.models import Comment, Decision
+from tests.factories import CommentFactory
+
+pytestmark = pytest.mark.django_db
+
+CHANGELIST = "/admin/moderation/comment/"
+
+
+@pytest.fixture
+def moderator(client, admin_user):
+    client.force_login(admin_user)
+    return client
+
+
+def bulk(client, action, comments):
+    return client.post(
+        CHANGELIST,
+        {"action": action, "_selected_action": [c.pk for c in comments]},
+        follow=True,
+    )
+
+
+def test_only_staff_reach_the_admin(client, django_user_model):
+    reader = django_user_model.objects.create_user("reader", password="pw-123456-long")
+    client.force_login(reader)
+
+    response = client.get(CHANGELIST)
+
+    assert response.status_code == 302
+    assert "/admin/login/" in response["Location"]
+
+
+def test_the_list_shows_status_score_version_and_email(moderator):
+    CommentFactory(
+        status="held", spam_score=0.73, model_version="20261128-a1", author_email="m@ex.org"
+    )
+
+    page = moderator.get(CHANGELIST).content.decode()
+
+    assert "0.73" in page and "20261128-a1" in page and "Held for a moderator" in page
+    assert "m@ex.org" in moderator.get(f"{CHANGELIST}{Comment.objects.get().pk}/change/").content.decode()
+
+
+def test_the_list_filters_by_status_and_searches_text(moderator):
+    CommentFactory(status="held", body="about the summit dinner")
+    CommentFactory(status="published", body="about the trade dispute")
+
+    held = moderator.get(CHANGELIST, {"status__exact": "held"}).content.decode()
+    found = moderator.get(CHANGELIST, {"q": "dispute"}).content.decode()
+
+    assert "summit dinner" in held and "trade dispute" not in held
+    assert "trade dispute" in found and "summit dinner" not in found
+
+
+@pytest.mark.parametrize(
+    "action, status",
+    [
+        ("mark_published", "published"),
+        ("mark_held", "held"),
+        ("mark_spam", "spam"),
+        ("mark_rejected", "rejected"),
+    ],
+)
+def test_bulk_actions_decide_and_leave_an_audit_record(moderator, admin_user, action, status):
+    comments = [CommentFactory(status="pending"), CommentFactory(status="pending")]
+
+    response = bulk(moderator, action, comments)
+
+    assert response.status_code == 200
+    assert set(Comment.objects.values_list("status", flat=True)) == {status}
+    decisions = Decision.objects.all()
+    assert len(decisions) == 2
+    assert {(d.decided_by, d.from_status, d.to_status) for d in decisions} == {
+        (admin_user, "pending", status)
+    }
+
+
+def test_a_bulk_action_skips_comments_already_in_that_status(moderator):
+    comments = [CommentFactory(status="published"), CommentFactory(status="held")]
+
+    response = bulk(moderator, "mark_published", comments)
+
+    assert Decision.objects.count() == 1
+    assert "1 of 2 comment(s) now published" in response.content.decode()
+
+
+def test_a_comment_page_shows_its_decision_history(moderator, admin_user):
+    comment = CommentFactory(status="held")
+    bulk(moderator, "mark_published", [comment])
+    bulk(moderator, "mark_rejected", [comment])
+
+    page = moderator.get(f"{CHANGELIST}{comment.pk}/change/").content.decode()
+
+    assert page.count(admin_user.username) >= 2
+    assert "rejected" in page
+
+
+def test_the_admin_cannot_edit_status_directly(moderator):
+    comment = CommentFactory(status="held")
+
+    moderator.post(
+        f"{CHANGELIST}{comment.pk}/change/",
+        {
+            "body": comment.body, "author_name": comment.author_name,
+            "author_email": comment.author_email, "author_url": "", "status": "published",
+            "decisions-TOTAL_FORMS": 0, "decisions-INITIAL_FORMS": 0,
+        },
+    )
+
+    comment.refresh_from_db()
+    assert comment.status == "held"

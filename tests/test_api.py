@@ -1,0 +1,315 @@
+"""The public HTTP contract, through the API as the site's frontend calls it."""
+
+import pytest
+
+from moderation.models import Comment
+from tests.factories import ArticleFactory, CommentFactory
+
+pytestmark = pytest.mark.django_db
+
+PRIVATE_EMAIL = "private.reader@example.org"
+PRIVATE_IP = "198.51.100.23"
+PRIVATE_AGENT = "SecretBrowser/9.9"
+
+
+def comments_url(article):
+    return f"/api/articles/{article.slug}/comments/"
+
+
+def valid_comment(**overrides):
+    return {
+        "author_name": "Mina Park",
+        "author_email": PRIVATE_EMAIL,
+        "author_url": "https://mina.example.org/",
+        "body": "The 60th anniversary could really be a turning point.",
+    } | overrides
+
+
+def post_comment(api_client, article, **overrides):
+    return api_client.post(
+        comments_url(article),
+        valid_comment(**overrides),
+        format="json",
+        REMOTE_ADDR=PRIVATE_IP,
+        HTTP_USER_AGENT=PRIVATE_AGENT,
+    )
+
+
+def assert_nothing_private(response):
+    for secret in (PRIVATE_EMAIL, PRIVATE_IP, PRIVATE_AGENT):
+        assert secret.encode() not in response.content
+
+
+def test_post_answers_202_pending_and_saves_the_comment(api_client, article):
+    response = post_comment(api_client, article)
+
+    assert response.status_code == 202
+    assert response.json()["status"] == "pending"
+    comment = Comment.objects.get(pk=response.json()["id"])
+    assert comment.status == Comment.Status.PENDING
+    assert comment.author_email == PRIVATE_EMAIL
+    assert comment.ip_address == PRIVATE_IP
+    assert comment.user_agent == PRIVATE_AGENT
+    assert_nothing_private(response)
+
+
+def test_post_never_publishes_synchronously(api_client, article):
+    post_comment(api_client, article)
+
+    listing = api_client.get(comments_url(article))
+
+    assert listing.json()["count"] == 0
+
+
+def test_extra_fields_cannot_set_status_score_or_article(api_client, article):
+    other = ArticleFactory()
+    extra = {"status": "published", "spam_score": 0.0, "article": other.pk, "id": 999}
+    response = api_client.post(comments_url(article), valid_comment(**extra), format="json")
+
+    comment = Comment.objects.get(pk=response.json()["id"])
+    assert (comment.status, comment.spam_score, comment.article) == ("pending", None, article)
+    assert comment.pk != 999
+
+
+@pytest.mark.parametrize(
+    "overrides, field",
+    [
+        ({"author_name": None}, "author_name"),
+        ({"author_name": ""}, "author_name"),
+        ({"author_name": "n" * 101}, "author_name"),
+        ({"author_email": None}, "author_email"),
+        ({"author_email": "not-an-email"}, "author_email"),
+        ({"author_email": "a" * 250 + "@x.org"}, "author_email"),
+        ({"author_url": "javascript:alert(1)"}, "author_url"),
+        ({"author_url": "ftp://files.example.org/"}, "author_url"),
+        ({"author_url": "https://example.org/" + "a" * 200}, "author_url"),
+        ({"body": None}, "body"),
+        ({"body": ""}, "body"),
+        ({"body": "   \n\t "}, "body"),
+        ({"body": "x" * 5001}, "body"),
+        ({"body": "null byte \x00 here"}, "body"),
+        ({"parent": "abc"}, "parent"),
+        ({"parent": 0}, "parent"),
+    ],
+)
+def test_invalid_field_gets_400_naming_it(api_client, article, overrides, field):
+    body = {k: v for k, v in valid_comment(**overrides).items() if v is not None}
+
+    response = api_client.post(comments_url(article), body, format="json")
+
+    assert response.status_code == 400
+    assert list(response.json()) == [field]
+    assert not Comment.objects.exists()
+
+
+def test_invalid_email_error_does_not_echo_the_email(api_client, article):
+    response = post_comment(api_client, article, author_email="secret-but-broken@@example.org")
+
+    assert response.status_code == 400
+    assert b"secret-but-broken" not in response.content
+
+
+def test_body_length_limit_is_a_setting(api_client, article, settings):
+    settings.REPLYGUARD_BODY_MAX_LENGTH = 20
+
+    too_long = post_comment(api_client, article, body="x" * 21)
+    fits = post_comment(api_client, article, body="x" * 20)
+
+    assert too_long.status_code == 400
+    assert "20" in too_long.json()["body"][0]
+    assert fits.status_code == 202
+
+
+@pytest.mark.parametrize("parent_status", ["pending", "held", "spam", "rejected"])
+def test_reply_to_an_unpublished_comment_is_refused(api_client, article, parent_status):
+    parent = CommentFactory(article=article, status=parent_status)
+
+    response = post_comment(api_client, article, parent=parent.pk)
+
+    assert response.status_code == 400
+    assert list(response.json()) == ["parent"]
+
+
+def test_reply_to_a_comment_of_another_article_is_refused(api_client, article):
+    elsewhere = CommentFactory(article=ArticleFactory())
+
+    response = post_comment(api_client, article, parent=elsewhere.pk)
+
+    assert response.status_code == 400
+    assert list(response.json()) == ["parent"]
+
+
+def test_reply_to_a_missing_comment_is_refused(api_client, article):
+    response = post_comment(api_client, article, parent=424242)
+
+    assert response.status_code == 400
+    assert list(response.json()) == ["parent"]
+
+
+def test_closed_article_refuses_comments_with_403(api_client):
+    closed = ArticleFactory(comments_open=False)
+
+    response = post_comment(api_client, closed)
+
+    assert response.status_code == 403
+    assert list(response.json()) == ["article"]
+    assert not Comment.objects.exists()
+
+
+def test_unknown_article_gets_404_naming_the_article(api_client):
+    post = api_client.post("/api/articles/no-such-story/comments/", valid_comment(), format="json")
+    get = api_client.get("/api/articles/no-such-story/comments/")
+
+    assert (post.status_code, get.status_code) == (404, 404)
+    assert list(post.json()) == list(get.json()) == ["article"]
+
+
+def test_form_posts_get_415_not_a_500(api_client, article):
+    response = api_client.post(comments_url(article), valid_comment())  # multipart
+
+    assert response.status_code == 415
+
+
+def test_malformed_json_gets_400(api_client, article):
+    response = api_client.post(
+        comments_url(article), b'{"body": "unterminated', content_type="application/json"
+    )
+
+    assert response.status_code == 400
+
+
+def test_a_json_list_instead_of_an_object_gets_400(api_client, article):
+    response = api_client.post(comments_url(article), [valid_comment()], format="json")
+
+    assert response.status_code == 400
+
+
+def test_only_published_comments_are_listed(api_client, article):
+    shown = CommentFactory(article=article, status="published")
+    for status in ("pending", "held", "spam", "rejected"):
+        CommentFactory(article=article, status=status)
+
+    listing = api_client.get(comments_url(article)).json()
+
+    assert [c["id"] for c in listing["results"]] == [shown.pk]
+
+
+def test_replies_are_nested_under_their_published_parent(api_client, article):
+    top = CommentFactory(article=article)
+    reply = CommentFactory(article=article, parent=top)
+    reply_to_reply = CommentFactory(article=article, parent=reply)
+    CommentFactory(article=article, parent=top, status="held")
+
+    [thread] = api_client.get(comments_url(article)).json()["results"]
+
+    assert thread["id"] == top.pk
+    assert [r["id"] for r in thread["replies"]] == [reply.pk]
+    assert [r["id"] for r in thread["replies"][0]["replies"]] == [reply_to_reply.pk]
+    assert thread["replies"][0]["parent"] == top.pk
+
+
+def test_replies_under_a_hidden_comment_are_hidden_too(api_client, article):
+    top = CommentFactory(article=article)
+    hidden = CommentFactory(article=article, parent=top, status="rejected")
+    CommentFactory(article=article, parent=hidden)
+
+    [thread] = api_client.get(comments_url(article)).json()["results"]
+
+    assert thread["replies"] == []
+
+
+def test_threads_are_oldest_first_by_default_and_newest_first_on_request(api_client, article):
+    first, second = CommentFactory(article=article), CommentFactory(article=article)
+
+    default = api_client.get(comments_url(article)).json()["results"]
+    newest = api_client.get(comments_url(article), {"order": "newest"}).json()["results"]
+
+    assert [c["id"] for c in default] == [first.pk, second.pk]
+    assert [c["id"] for c in newest] == [second.pk, first.pk]
+
+
+def test_unknown_order_gets_400_naming_it(api_client, article):
+    response = api_client.get(comments_url(article), {"order": "loudest"})
+
+    assert response.status_code == 400
+    assert list(response.json()) == ["order"]
+
+
+def test_threads_are_paginated_by_a_setting(api_client, article, settings):
+    settings.REPLYGUARD_PAGE_SIZE = 2
+    CommentFactory.create_batch(5, article=article)
+
+    page1 = api_client.get(comments_url(article)).json()
+    page3 = api_client.get(comments_url(article), {"page": 3}).json()
+
+    assert page1["count"] == 5
+    assert len(page1["results"]) == 2
+    assert page1["next"] is not None
+    assert len(page3["results"]) == 1
+
+
+def test_a_page_of_threads_takes_a_constant_number_of_queries(
+    api_client, article, django_assert_max_num_queries
+):
+    for _ in range(10):
+        top = CommentFactory(article=article)
+        CommentFactory.create_batch(3, article=article, parent=top)
+
+    with django_assert_max_num_queries(4):  # article, count, threads, their replies
+        response = api_client.get(comments_url(article))
+
+    assert len(response.json()["results"]) == 10
+
+
+def test_no_private_field_in_any_public_response(api_client, article):
+    top = CommentFactory(
+        article=article, author_email=PRIVATE_EMAIL, ip_address=PRIVATE_IP,
+        user_agent=PRIVATE_AGENT,
+    )
+    CommentFactory(
+        article=article, parent=top, author_email=PRIVATE_EMAIL, ip_address=PRIVATE_IP,
+        user_agent=PRIVATE_AGENT,
+    )
+
+    responses = [
+        post_comment(api_client, article),
+        post_comment(api_client, article, author_url="not a url"),
+        post_comment(api_client, article, parent=999999),
+        api_client.get(comments_url(article)),
+        api_client.get("/api/articles/"),
+        api_client.get(f"/api/articles/{article.slug}/"),
+        api_client.get("/api/schema/"),
+    ]
+
+    assert responses[3].json()["results"][0]["replies"]  # the thread really was listed
+    for response in responses:
+        assert_nothing_private(response)
+        assert b"author_email" not in response.content or response.request["PATH_INFO"] in (
+            "/api/schema/",  # the input schema names the field; it never carries a value
+        )
+        assert b"ip_address" not in response.content
+        assert b"user_agent" not in response.content
+
+
+def test_html_in_a_body_is_stored_as_typed_and_escaped_in_body_html(api_client, article):
+    attack = '<script>alert("x")</script><img src=x onerror=alert(1)>\n\nSecond paragraph'
+    comment = CommentFactory(article=article, body=attack)
+
+    [listed] = api_client.get(comments_url(article)).json()["results"]
+
+    assert listed["id"] == comment.pk
+    assert listed["body"] == attack
+    assert "<script" not in listed["body_html"]
+    assert "<img" not in listed["body_html"]
+    assert "&lt;script&gt;" in listed["body_html"]
+    assert listed["body_html"].count("<p>") == 2
+
+
+def test_articles_are_listed_and_shown_by_slug(api_client, article):
+    listing = api_client.get("/api/articles/").json()
+    detail = api_client.get(f"/api/articles/{article.slug}/").json()
+
+    assert [a["slug"] for a in listing["results"]] == [article.slug]
+    assert "body" not in listing["results"][0]
+    assert detail["body"] == article.body
+    assert detail["comments_open"] is True

@@ -1,0 +1,55 @@
+"""Articles: the demo loader and the public read endpoints."""
+
+import pytest
+from django.core.management import call_command
+
+from articles.models import Article
+from articles.services import DEMO_PAGE, article_page_parse
+
+pytestmark = pytest.mark.django_db
+
+
+def test_the_demo_page_parses_into_an_article_without_the_page_chrome():
+    page = article_page_parse(DEMO_PAGE.read_text(encoding="utf-8"))
+
+    assert page.section == "World"
+    assert page.title.startswith("Japan’s Kishida and South Korea’s Yoon")
+    assert page.byline == "Hyonhee Shin and Hyunsu Yim"
+    assert page.dateline == "SEOUL"
+    assert page.body.startswith("SEOUL – Japanese Prime Minister")
+    assert page.body.endswith("depending on who takes office next.")
+    for chrome in ("Related Articles", "Leave a Reply", "Adblock", "Back to top"):
+        assert chrome not in page.body
+
+
+def test_load_demo_is_idempotent_and_keeps_the_publication_time():
+    call_command("load_demo")
+    first = Article.objects.get()
+    Article.objects.update(body="edited")
+
+    call_command("load_demo")
+
+    again = Article.objects.get()
+    assert again.pk == first.pk
+    assert again.published_at == first.published_at
+    assert again.body.startswith("SEOUL –")
+
+
+def test_the_demo_article_takes_comments_automatically():
+    call_command("load_demo")
+
+    article = Article.objects.get()
+    assert article.comments_open
+    assert article.moderation_mode == Article.ModerationMode.AUTOMATIC
+
+
+def test_an_article_refuses_a_publish_threshold_above_its_spam_threshold():
+    from django.core.exceptions import ValidationError
+
+    from tests.factories import ArticleFactory
+
+    article = ArticleFactory.build(publish_below=0.9, spam_above=0.5)
+
+    with pytest.raises(ValidationError) as error:
+        article.full_clean()
+    assert "publish_below" in error.value.message_dict

@@ -1,0 +1,145 @@
+"""End to end, as a reader and the worker see it: POST → broker → real Celery worker → decision
+→ GET. One run on PostgreSQL + Redis (production), one on the embedded default."""
+
+import os
+import sqlite3
+import uuid
+
+import psycopg
+import pytest
+import redis
+
+from tests.conftest import require
+from tests.stack import http, running_stack, wait_for
+
+pytestmark = pytest.mark.e2e
+
+POSTGRES_ADMIN_URL = os.environ.get(
+    "REPLYGUARD_TEST_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/postgres"
+)
+REDIS_URL = os.environ.get("REPLYGUARD_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+
+READER = {
+    "author_name": "Mina Park",
+    "author_email": "mina.private@example.org",
+    "body": "Good to see both leaders keep talking. The anniversary next year matters.",
+}
+SPAM = {
+    "author_name": "Gift Cards",
+    "author_email": "cards@example.org",
+    "body": "CHECK OUT MY CHANNEL, FREE GIFT CARDS http://bit.ly/x",
+}
+
+
+def redis_available() -> bool:
+    try:
+        return redis.Redis.from_url(REDIS_URL, socket_connect_timeout=1).ping()
+    except redis.RedisError:
+        return False
+
+
+def postgres_available() -> bool:
+    try:
+        psycopg.connect(POSTGRES_ADMIN_URL, connect_timeout=2).close()
+        return True
+    except psycopg.Error:
+        return False
+
+
+@pytest.fixture
+def postgres_database():
+    require(postgres_available(), f"PostgreSQL is not reachable at {POSTGRES_ADMIN_URL}: "
+            "start it (pg_ctlcluster <version> main start) or set REPLYGUARD_TEST_POSTGRES_URL")
+    name = f"replyguard_e2e_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    url = POSTGRES_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+    yield url
+    with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True) as admin:
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def redis_broker():
+    require(redis_available(), f"Redis is not reachable at {REDIS_URL}: start redis-server "
+            "or set REPLYGUARD_TEST_REDIS_URL")
+    redis.Redis.from_url(REDIS_URL).flushdb()  # no task left over from an earlier run
+    yield REDIS_URL
+    redis.Redis.from_url(REDIS_URL).flushdb()
+
+
+def demo_comments_url(base_url: str) -> str:
+    [article] = http("GET", f"{base_url}/api/articles/")[1]["results"]
+    return f"{base_url}/api/articles/{article['slug']}/comments/"
+
+
+def published_ids(comments_url: str) -> list[int]:
+    def walk(comments):
+        for comment in comments:
+            yield comment["id"]
+            yield from walk(comment["replies"])
+
+    return list(walk(http("GET", comments_url)[1]["results"]))
+
+
+def assert_reader_published_and_spam_not(base_url, read_status):
+    comments_url = demo_comments_url(base_url)
+
+    status, reader = http("POST", comments_url, READER)
+    assert (status, reader["status"]) == (202, "pending")
+    _, spam = http("POST", comments_url, SPAM)
+
+    wait_for(lambda: reader["id"] in published_ids(comments_url), timeout=60,
+             what="the worker to publish the reader's comment")
+    spam_status = wait_for(lambda: read_status(spam["id"]) != "pending" and read_status(spam["id"]),
+                           timeout=30, what="the worker to decide the spam comment")
+    assert spam_status in ("held", "spam")
+    assert spam["id"] not in published_ids(comments_url)
+
+    status, reply = http("POST", comments_url, READER | {"parent": reader["id"]})
+    assert status == 202
+    wait_for(lambda: reply["id"] in published_ids(comments_url), timeout=60,
+             what="the worker to publish the reply")
+    [thread] = http("GET", comments_url)[1]["results"]
+    assert [r["id"] for r in thread["replies"]] == [reply["id"]]
+    assert READER["author_email"].encode() not in str(thread).encode()
+
+
+def test_a_real_worker_decides_comments_on_postgres_and_redis(
+    tmp_path, trained_model_dir, postgres_database, redis_broker
+):
+    def read_status(comment_id):
+        with psycopg.connect(postgres_database) as db:
+            row = db.execute(
+                "SELECT status FROM moderation_comment WHERE id = %s", [comment_id]
+            ).fetchone()
+        return row[0]
+
+    env = {
+        "DATABASE_URL": postgres_database,
+        "CELERY_BROKER_URL": redis_broker,
+        "REPLYGUARD_VAR_DIR": str(tmp_path),
+        "REPLYGUARD_MODEL_DIR": str(trained_model_dir),
+    }
+    with running_stack(env_overrides=env, logs=tmp_path, web="gunicorn") as base_url:
+        assert_reader_published_and_spam_not(base_url, read_status)
+
+
+def test_a_real_worker_decides_comments_on_the_embedded_default(tmp_path, trained_model_dir):
+    database = tmp_path / "replyguard.sqlite3"
+
+    def read_status(comment_id):
+        with sqlite3.connect(database) as db:
+            return db.execute(
+                "SELECT status FROM moderation_comment WHERE id = ?", [comment_id]
+            ).fetchone()[0]
+
+    env = {
+        # Named outright so a production DATABASE_URL in the environment cannot leak in.
+        "DATABASE_URL": f"sqlite:///{database}",
+        "CELERY_BROKER_URL": "filesystem://",
+        "REPLYGUARD_VAR_DIR": str(tmp_path),  # the filesystem broker's folders live here
+        "REPLYGUARD_MODEL_DIR": str(trained_model_dir),
+    }
+    with running_stack(env_overrides=env, logs=tmp_path, web="runserver") as base_url:
+        assert_reader_published_and_spam_not(base_url, read_status)

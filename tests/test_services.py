@@ -1,0 +1,203 @@
+"""The comment state machine: policy thresholds, scoring, and every decision recorded."""
+
+import pytest
+
+from moderation.models import Comment, Decision
+from moderation.services import (
+    CommentsClosed,
+    comment_create,
+    comment_decide,
+    comment_score,
+    policy_decision,
+)
+from tests.factories import ArticleFactory, CommentFactory
+
+pytestmark = pytest.mark.django_db
+
+SPAM = "CHECK OUT MY CHANNEL, FREE GIFT CARDS http://bit.ly/x"
+READER = (
+    "Both governments deserve credit for keeping the talks going. The harder question is "
+    "whether the next prime minister will spend the same political capital on it."
+)
+
+
+def new_comment(article, body=READER, **fields):
+    return comment_create(
+        article=article, author_name="Mina", author_email="mina@example.org", body=body, **fields
+    )
+
+
+@pytest.mark.parametrize(
+    "probability, expected",
+    [(0.0, "published"), (0.49, "published"), (0.5, "held"), (0.98, "held"), (0.99, "spam")],
+)
+def test_policy_uses_the_site_thresholds(settings, probability, expected):
+    settings.REPLYGUARD_PUBLISH_BELOW, settings.REPLYGUARD_SPAM_ABOVE = 0.5, 0.99
+    article = ArticleFactory()
+
+    status, reason = policy_decision(article=article, spam_probability=probability)
+
+    assert status == expected
+    assert f"{probability:.2f}" in reason
+
+
+def test_an_article_can_override_the_thresholds(settings):
+    settings.REPLYGUARD_PUBLISH_BELOW, settings.REPLYGUARD_SPAM_ABOVE = 0.5, 0.99
+    strict = ArticleFactory(publish_below=0.1, spam_above=0.6)
+
+    assert policy_decision(article=strict, spam_probability=0.2)[0] == "held"
+    assert policy_decision(article=strict, spam_probability=0.7)[0] == "spam"
+    assert policy_decision(article=strict, spam_probability=0.05)[0] == "published"
+
+
+@pytest.mark.parametrize("probability", [0.0, 0.7, 1.0])
+def test_a_premoderated_article_holds_every_comment(probability):
+    article = ArticleFactory(moderation_mode="premoderated")
+
+    status, reason = policy_decision(article=article, spam_probability=probability)
+
+    assert status == "held"
+    assert "pre-moderated" in reason
+
+
+def test_default_thresholds_are_ordered_and_conservative(settings):
+    # Conservative: a real reader must never be binned, so nothing below 0.9 is filed as spam.
+    assert 0 < settings.REPLYGUARD_PUBLISH_BELOW < settings.REPLYGUARD_SPAM_ABOVE <= 1
+    assert settings.REPLYGUARD_SPAM_ABOVE >= 0.9
+
+
+def test_create_saves_a_pending_comment_and_scores_it_after_commit(
+    article, spam_model, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        comment = new_comment(article)
+        assert Comment.objects.get(pk=comment.pk).status == "pending"
+
+    assert len(callbacks) == 1
+    comment.refresh_from_db()
+    assert comment.status == "published"
+    assert comment.model_version == spam_model.version
+
+
+def test_create_refuses_a_closed_article():
+    with pytest.raises(CommentsClosed):
+        new_comment(ArticleFactory(comments_open=False))
+    assert not Comment.objects.exists()
+
+
+def test_a_reply_belongs_to_its_top_level_thread(article):
+    top = CommentFactory(article=article)
+    reply = new_comment(article, parent=top)
+    reply_to_reply = new_comment(article, parent=reply)
+
+    assert (reply.thread, reply_to_reply.thread) == (top, top)
+
+
+def test_scoring_publishes_a_reader_and_files_obvious_spam(article, spam_model):
+    reader, spam = new_comment(article), new_comment(article, body=SPAM)
+
+    comment_score(comment_id=reader.pk)
+    comment_score(comment_id=spam.pk)
+
+    reader.refresh_from_db()
+    spam.refresh_from_db()
+    assert reader.status == "published"
+    assert spam.status in ("held", "spam")
+    assert spam.spam_score > reader.spam_score
+
+
+def test_scoring_records_score_version_and_an_audit_record(article, spam_model):
+    comment = new_comment(article)
+
+    comment_score(comment_id=comment.pk)
+
+    comment.refresh_from_db()
+    decision = comment.decisions.get()
+    assert decision.decided_by is None  # the system decided
+    assert (decision.from_status, decision.to_status) == ("pending", comment.status)
+    assert decision.spam_score == comment.spam_score
+    assert 0.0 <= comment.spam_score <= 1.0
+    assert decision.model_version == comment.model_version == spam_model.version
+    assert comment.decided_at is not None
+
+
+def test_scoring_twice_decides_once(article, spam_model):
+    comment = new_comment(article)
+
+    comment_score(comment_id=comment.pk)
+    comment_score(comment_id=comment.pk)
+
+    assert comment.decisions.count() == 1
+
+
+def test_scoring_leaves_an_already_decided_comment_alone(article, spam_model):
+    comment = CommentFactory(article=article, body=SPAM, status="published")
+
+    comment_score(comment_id=comment.pk)
+
+    comment.refresh_from_db()
+    assert comment.status == "published"
+    assert not comment.decisions.exists()
+
+
+def test_scoring_a_deleted_comment_does_nothing(spam_model):
+    assert comment_score(comment_id=987654) is None
+
+
+def test_without_a_model_comments_are_held_for_a_human(article, no_model):
+    comment = new_comment(article)
+
+    comment_score(comment_id=comment.pk)
+
+    comment.refresh_from_db()
+    assert comment.status == "held"
+    assert comment.spam_score is None
+    assert "No spam model" in comment.decisions.get().reason
+
+
+def test_decide_records_who_moved_the_comment_from_what_to_what(article, admin_user):
+    comment = CommentFactory(article=article, status="held", spam_score=0.7)
+
+    changed = comment_decide(
+        comment=comment, status="published", decided_by=admin_user, reason="Fine."
+    )
+
+    assert changed
+    decision = Decision.objects.get()
+    assert (decision.from_status, decision.to_status) == ("held", "published")
+    assert decision.decided_by == admin_user
+    assert decision.spam_score == 0.7
+    comment.refresh_from_db()
+    assert comment.status == "published" and comment.published_at is not None
+
+
+def test_deciding_the_same_status_again_changes_and_records_nothing(article, admin_user):
+    comment = CommentFactory(article=article, status="published")
+
+    assert not comment_decide(comment=comment, status="published", decided_by=admin_user)
+    assert not Decision.objects.exists()
+
+
+def test_a_stale_decision_loses_to_the_one_that_came_first(article, admin_user):
+    comment = CommentFactory(article=article, status="pending")
+    stale_copy = Comment.objects.get(pk=comment.pk)
+
+    assert comment_decide(comment=comment, status="spam", decided_by=admin_user)
+    assert not comment_decide(comment=stale_copy, status="published")
+
+    comment.refresh_from_db()
+    assert comment.status == "spam"
+    assert Decision.objects.count() == 1
+
+
+def test_unpublishing_clears_the_publication_time(article, admin_user):
+    comment = CommentFactory(article=article, status="held")
+    comment_decide(comment=comment, status="published", decided_by=admin_user)
+
+    comment_decide(comment=comment, status="rejected", decided_by=admin_user)
+
+    comment.refresh_from_db()
+    assert comment.published_at is None
+    assert list(comment.decisions.values_list("to_status", flat=True)) == [
+        "published", "rejected",
+    ]
