@@ -137,7 +137,7 @@ def test_a_real_worker_decides_comments_on_the_embedded_default(tmp_path, traine
     env = {
         # Named outright so a production DATABASE_URL in the environment cannot leak in.
         "DATABASE_URL": f"sqlite:///{database}",
-        "CELERY_BROKER_URL": "filesystem://",
+        "CELERY_BROKER_URL": "filesystem://localhost/",
         "REPLYGUARD_VAR_DIR": str(tmp_path),  # the filesystem broker's folders live here
         "REPLYGUARD_MODEL_DIR": str(trained_model_dir),
     }

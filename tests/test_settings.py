@@ -1,0 +1,53 @@
+"""Every limit and threshold comes from the environment, with the embedded default otherwise."""
+
+import json
+import os
+import subprocess
+import sys
+
+from tests.stack import PROJECT
+
+READ_SETTINGS = (
+    "import django, json; django.setup(); from django.conf import settings as s; "
+    "print(json.dumps({'publish_below': s.REPLYGUARD_PUBLISH_BELOW, "
+    "'spam_above': s.REPLYGUARD_SPAM_ABOVE, 'body': s.REPLYGUARD_BODY_MAX_LENGTH, "
+    "'page': s.REPLYGUARD_PAGE_SIZE, 'engine': s.DATABASES['default']['ENGINE'], "
+    "'broker': s.CELERY_BROKER_URL, 'debug': s.DEBUG}))"
+)
+
+
+def settings_under(tmp_path, **env_vars) -> dict:
+    clean = {k: v for k, v in os.environ.items()
+             if not k.startswith(("REPLYGUARD_", "DATABASE_URL", "CELERY_", "DEBUG"))}
+    env = clean | {"DJANGO_SETTINGS_MODULE": "config.settings",
+                   "REPLYGUARD_VAR_DIR": str(tmp_path)} | env_vars
+    out = subprocess.run([sys.executable, "-c", READ_SETTINGS], cwd=PROJECT, env=env,
+                         check=True, capture_output=True, text=True).stdout
+    return json.loads(out)
+
+
+def test_the_default_is_sqlite_and_the_filesystem_broker_without_debug(tmp_path):
+    values = settings_under(tmp_path)
+
+    assert values["engine"] == "django.db.backends.sqlite3"
+    assert values["broker"].startswith("filesystem://")
+    assert values["debug"] is False
+    assert (tmp_path / "broker" / "queue").is_dir()
+
+
+def test_thresholds_limits_and_servers_come_from_the_environment(tmp_path):
+    values = settings_under(
+        tmp_path,
+        REPLYGUARD_PUBLISH_BELOW="0.3",
+        REPLYGUARD_SPAM_ABOVE="0.95",
+        REPLYGUARD_BODY_MAX_LENGTH="800",
+        REPLYGUARD_PAGE_SIZE="7",
+        DATABASE_URL="postgres://u@db.invalid:5432/replyguard",
+        CELERY_BROKER_URL="redis://cache.invalid:6379/0",
+    )
+
+    assert values == {
+        "publish_below": 0.3, "spam_above": 0.95, "body": 800, "page": 7,
+        "engine": "django.db.backends.postgresql", "broker": "redis://cache.invalid:6379/0",
+        "debug": False,
+    }
