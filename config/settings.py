@@ -177,7 +177,7 @@ REPLYGUARD_DATASETS_DIR = Path(
 )
 # Default policy, overridable per article: publish below one spam probability, file as spam at
 # or above another, hold for a moderator in between. Chosen on real news comments (see README).
-REPLYGUARD_PUBLISH_BELOW = env.float("REPLYGUARD_PUBLISH_BELOW", default=0.5)
+REPLYGUARD_PUBLISH_BELOW = env.float("REPLYGUARD_PUBLISH_BELOW", default=0.85)
 REPLYGUARD_SPAM_ABOVE = env.float("REPLYGUARD_SPAM_ABOVE", default=0.99)
 REPLYGUARD_BODY_MAX_LENGTH = env.int("REPLYGUARD_BODY_MAX_LENGTH", default=5000)
 REPLYGUARD_PAGE_SIZE = env.int("REPLYGUARD_PAGE_SIZE", default=20)

@@ -1,4 +1,14 @@
 from celery import shared_task
+from celery.signals import worker_init
+
+
+@worker_init.connect
+def load_spam_model(**kwargs):
+    # Load once in the worker's main process, before the pool forks: every child starts with
+    # the model already in (shared, copy-on-write) memory instead of loading it on its first task.
+    from moderation import classifier
+
+    classifier.load_active_model()
 
 
 @shared_task

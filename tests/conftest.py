@@ -43,10 +43,15 @@ def plain_static_files(settings):
 @pytest.fixture(scope="session")
 def trained_model_dir(tmp_path_factory) -> Path:
     """A real model trained once per test run on the real datasets."""
-    require(DATASETS_DIR.is_dir(), f"datasets missing at {DATASETS_DIR}: set REPLYGUARD_DATASETS_DIR")
+    from django.conf import settings
+
+    require(DATASETS_DIR.is_dir(), f"no datasets at {DATASETS_DIR}: set REPLYGUARD_DATASETS_DIR")
     model_dir = tmp_path_factory.mktemp("models")
     classifier.train_and_save(
-        datasets_dir=DATASETS_DIR, model_dir=model_dir, publish_below=0.5, spam_above=0.99
+        datasets_dir=DATASETS_DIR,
+        model_dir=model_dir,
+        publish_below=settings.REPLYGUARD_PUBLISH_BELOW,
+        spam_above=settings.REPLYGUARD_SPAM_ABOVE,
     )
     return model_dir
 

@@ -42,7 +42,8 @@ def test_the_list_shows_status_score_version_and_email(moderator):
     page = moderator.get(CHANGELIST).content.decode()
 
     assert "0.73" in page and "20261128-a1" in page and "Held for a moderator" in page
-    assert "m@ex.org" in moderator.get(f"{CHANGELIST}{Comment.objects.get().pk}/change/").content.decode()
+    change_page = moderator.get(f"{CHANGELIST}{Comment.objects.get().pk}/change/")
+    assert "m@ex.org" in change_page.content.decode()
 
 
 def test_the_list_filters_by_status_and_searches_text(moderator):

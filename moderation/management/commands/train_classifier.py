@@ -1,0 +1,66 @@
+from pathlib import Path
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
+from tqdm import tqdm
+
+from moderation import classifier
+
+
+class Command(BaseCommand):
+    help = "Train the spam model, write its evaluation report beside it, and activate it."
+
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--if-missing", action="store_true", help="Do nothing if an active model loads."
+        )
+        parser.add_argument("--datasets", type=Path, help="Default: REPLYGUARD_DATASETS_DIR.")
+        parser.add_argument("--model-dir", type=Path, help="Default: REPLYGUARD_MODEL_DIR.")
+
+    def handle(self, *args, if_missing, datasets, model_dir, **options):
+        datasets_dir = datasets or settings.REPLYGUARD_DATASETS_DIR
+        model_dir = model_dir or settings.REPLYGUARD_MODEL_DIR
+        if if_missing and (active := classifier.load_active_model(model_dir)):
+            self.stdout.write(f"Model {active.version} is active and loads: nothing to do.")
+            return
+        if not Path(datasets_dir).is_dir():
+            raise CommandError(
+                f"Datasets directory {datasets_dir} not found: set REPLYGUARD_DATASETS_DIR "
+                "or pass --datasets."
+            )
+        version, report = self.train(Path(datasets_dir), Path(model_dir))
+        self.present(version, report, classifier.report_path(Path(model_dir), version))
+
+    def train(self, datasets_dir: Path, model_dir: Path) -> tuple[str, dict]:
+        steps = classifier.TRAINING_STEPS
+        with tqdm(total=len(steps), desc="train_classifier") as bar:
+
+            def progress(step: str) -> None:
+                bar.update(steps.index(step) - bar.n)  # every step before this one is done
+                bar.set_postfix_str(step)
+
+            try:
+                trained = classifier.train_and_save(
+                    datasets_dir=datasets_dir,
+                    model_dir=model_dir,
+                    publish_below=settings.REPLYGUARD_PUBLISH_BELOW,
+                    spam_above=settings.REPLYGUARD_SPAM_ABOVE,
+                    progress=progress,
+                )
+            except FileNotFoundError as error:
+                raise CommandError(f"Dataset file missing: {error}") from error
+            bar.update(len(steps) - bar.n)
+        return trained
+
+    def present(self, version: str, report: dict, report_file: Path) -> None:
+        held_out, news = report["held_out"], report["news_at_configured_thresholds"]
+        self.stdout.write(self.style.SUCCESS(f"Activated spam model {version}"))
+        self.stdout.write(
+            f"Held-out spam at p >= 0.5: F1 {held_out['f1']}, precision {held_out['precision']}, "
+            f"recall {held_out['recall']}, ROC AUC {held_out['roc_auc']}"
+        )
+        self.stdout.write(
+            f"News comments (evaluation only) at publish_below {news['publish_below']} / "
+            f"spam_above {news['spam_above']}: {news['held']:.1%} held, {news['binned']:.1%} binned"
+        )
+        self.stdout.write(f"Trained in {report['training_seconds']} s. Report: {report_file}")
