@@ -19,7 +19,8 @@ setup: $(INSTALLED)
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py collectstatic --noinput --verbosity 0
 	$(BIN)/python manage.py load_demo
-	$(BIN)/python manage.py train_classifier --if-missing
+	@$(BIN)/python manage.py train_classifier --if-missing || echo "WARNING: no spam model could \
+	be trained (see above), so every comment will be held for a moderator."
 
 # API + admin (Django's server) and a real Celery worker, on SQLite and the filesystem broker
 # under ./var/. Ctrl-C stops both.
