@@ -30,7 +30,7 @@ run: setup
 	@echo "  Docs:   http://$(HOST):$(PORT)/api/docs/"
 	@echo "  Admin:  http://$(HOST):$(PORT)/admin/   (create a login: $(BIN)/python manage.py createsuperuser)"
 	@echo
-	@bash -c 'trap "kill 0" EXIT; \
+	@bash -c 'trap "trap \"\" TERM; kill -TERM 0; wait" EXIT; \
 	  $(BIN)/celery -A config worker --loglevel INFO --concurrency 2 & \
 	  $(BIN)/python manage.py runserver --noreload $(HOST):$(PORT)'
 
