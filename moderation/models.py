@@ -1,4 +1,5 @@
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 
 
@@ -62,6 +63,10 @@ class Comment(models.Model):
 
     def __str__(self):
         return f"#{self.pk} by {self.author_name}"
+
+    def clean(self):
+        if self.parent_id and self.parent.article_id != self.article_id:
+            raise ValidationError({"parent": "A reply must be on the same article as its parent."})
 
 
 class Decision(models.Model):

@@ -44,6 +44,7 @@ def comment_create(
         ip_address=ip_address,
         user_agent=user_agent[:512],
     )
+    comment.full_clean()
     with transaction.atomic():
         comment.save()
         comment_enqueue_scoring(comment_id=comment.pk)

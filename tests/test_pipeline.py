@@ -106,7 +106,7 @@ def assert_reader_published_and_spam_not(base_url, read_status):
 
 
 def test_a_real_worker_decides_comments_on_postgres_and_redis(
-    tmp_path, trained_model_dir, postgres_database, redis_broker
+    tmp_path, postgres_database, redis_broker, trained_model_dir
 ):
     def read_status(comment_id):
         with psycopg.connect(postgres_database) as db:

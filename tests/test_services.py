@@ -1,6 +1,7 @@
 """The comment state machine: policy thresholds, scoring, and every decision recorded."""
 
 import pytest
+from django.core.exceptions import ValidationError
 
 from moderation.models import Comment, Decision
 from moderation.services import (
@@ -83,6 +84,16 @@ def test_create_refuses_a_closed_article():
     with pytest.raises(CommentsClosed):
         new_comment(ArticleFactory(comments_open=False))
     assert not Comment.objects.exists()
+
+
+def test_a_reply_must_be_on_its_parents_article(article):
+    elsewhere = CommentFactory(article=ArticleFactory())
+
+    with pytest.raises(ValidationError) as error:
+        new_comment(article, parent=elsewhere)
+
+    assert "parent" in error.value.message_dict
+    assert Comment.objects.count() == 1
 
 
 def test_a_reply_belongs_to_its_top_level_thread(article):
