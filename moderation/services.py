@@ -6,7 +6,6 @@ from django.db import transaction
 from django.utils import timezone
 
 from articles.models import Article
-from moderation import classifier
 from moderation.models import Comment, Decision
 from moderation.tasks import comment_score_task
 
@@ -63,6 +62,8 @@ def comment_enqueue_scoring(*, comment_id: int) -> None:
 
 def comment_score(*, comment_id: int) -> Comment | None:
     """Score a pending comment and decide it by its article's policy. Safe to run twice."""
+    from moderation import classifier  # here, so web processes never load scikit-learn
+
     comment = Comment.objects.select_related("article").filter(pk=comment_id).first()
     if comment is None or comment.status != Status.PENDING:
         return comment
