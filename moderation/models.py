@@ -8,6 +8,19 @@ class CommentQuerySet(models.QuerySet):
         """What readers may see: published comments only."""
         return self.filter(status=Comment.Status.PUBLISHED)
 
+    def labeled_by_moderators(self):
+        """Comments whose latest decision *by a person* was publish (ham) or spam (spam), with
+        that status as `moderator_verdict`: the training labels. The model's own decisions
+        (decided_by is null) never count, and a later human change of mind wins."""
+        latest_human = (
+            Decision.objects.filter(comment=models.OuterRef("pk"), decided_by__isnull=False)
+            .order_by("-created_at", "-id")
+            .values("to_status")[:1]
+        )
+        return self.annotate(moderator_verdict=models.Subquery(latest_human)).filter(
+            moderator_verdict__in=[Comment.Status.PUBLISHED, Comment.Status.SPAM]
+        )
+
     def queue(self):
         """The moderation queue: held comments, most likely spam first, then oldest first."""
         return (

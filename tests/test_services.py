@@ -212,3 +212,31 @@ def test_unpublishing_clears_the_publication_time(article, admin_user):
     assert list(comment.decisions.values_list("to_status", flat=True)) == [
         "published", "rejected",
     ]
+
+
+def test_only_a_persons_latest_publish_or_spam_decision_is_a_training_label(admin_user):
+    def decided(*steps):
+        comment = CommentFactory(status="pending")
+        for status, person in steps:
+            comment_decide(comment=comment, status=status, decided_by=person)
+        return comment
+
+    system = None
+    by_model_only = decided(("spam", system))
+    published = decided(("held", system), ("published", admin_user))
+    binned = decided(("published", system), ("spam", admin_user))
+    changed_mind = decided(("spam", admin_user), ("published", admin_user))
+    rejected = decided(("held", system), ("rejected", admin_user))
+    person_then_model = decided(("spam", admin_user), ("held", system))
+
+    labels = {
+        c.pk: c.moderator_verdict for c in Comment.objects.labeled_by_moderators()
+    }
+
+    assert labels == {
+        published.pk: "published",
+        binned.pk: "spam",
+        changed_mind.pk: "published",
+        person_then_model.pk: "spam",
+    }
+    assert by_model_only.pk not in labels and rejected.pk not in labels
