@@ -46,8 +46,8 @@ def decide_selected(status: str, description: str):
 @admin.register(Comment)
 class CommentAdmin(admin.ModelAdmin):
     list_display = [
-        "id", "short_body", "author_name", "article", "status", "spam_score", "model_version",
-        "created_at",
+        "id", "short_body", "author_name", "article", "status", "spam_score", "why",
+        "model_version", "created_at",
     ]
     list_filter = ["status", "article"]
     search_fields = ["body", "author_name", "author_email"]
@@ -63,8 +63,8 @@ class CommentAdmin(admin.ModelAdmin):
     formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
     # Status changes only through the actions above, so each one leaves an audit record.
     readonly_fields = [
-        "article", "parent", "thread", "status", "spam_score", "model_version", "created_at",
-        "decided_at", "published_at", "ip_address", "user_agent",
+        "article", "parent", "thread", "status", "spam_score", "why", "model_version",
+        "created_at", "decided_at", "published_at", "ip_address", "user_agent",
     ]
     fieldsets = [
         (None, {"fields": ["article", "parent", "body"]}),
@@ -72,14 +72,18 @@ class CommentAdmin(admin.ModelAdmin):
             "fields": ["author_name", "author_email", "author_url", "ip_address", "user_agent"],
         }),
         ("Moderation", {
-            "fields": ["status", "spam_score", "model_version", "created_at", "decided_at",
-                       "published_at"],
+            "fields": ["status", "spam_score", "why", "model_version", "created_at",
+                       "decided_at", "published_at"],
         }),
     ]
 
     @admin.display(description="comment")
     def short_body(self, comment):
         return truncatechars(comment.body, 80)
+
+    @admin.display(description="why (model)")
+    def why(self, comment):
+        return "; ".join(comment.spam_reasons) or "—"
 
     def has_add_permission(self, request):
         return False  # comments come from readers, through the API

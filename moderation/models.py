@@ -57,6 +57,9 @@ class Comment(models.Model):
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
     spam_score = models.FloatField(null=True, blank=True, help_text="Spam probability, 0–1.")
     model_version = models.CharField(max_length=64, blank=True)
+    spam_reasons = models.JSONField(
+        default=list, blank=True, help_text="What pushed the spam score up most, per the model."
+    )
 
     created_at = models.DateTimeField(auto_now_add=True)
     decided_at = models.DateTimeField(null=True, blank=True)

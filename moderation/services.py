@@ -110,6 +110,7 @@ def comment_decide(
     decided_by=None,
     spam_score: float | None = None,
     model_version: str = "",
+    spam_reasons: list[str] | None = None,
     reason: str = "",
 ) -> bool:
     """Move a comment to `status` and record who decided and why.
@@ -127,7 +128,11 @@ def comment_decide(
         "published_at": now if status == Status.PUBLISHED else None,
     }
     if spam_score is not None:
-        changes |= {"spam_score": spam_score, "model_version": model_version}
+        changes |= {
+            "spam_score": spam_score,
+            "model_version": model_version,
+            "spam_reasons": spam_reasons or [],
+        }
     with transaction.atomic():
         updated = Comment.objects.filter(pk=comment.pk, status=comment.status).update(**changes)
         if not updated:

@@ -34,14 +34,16 @@ def test_only_staff_reach_the_admin(client, django_user_model):
     assert "/admin/login/" in response["Location"]
 
 
-def test_the_list_shows_status_score_version_and_email(moderator):
+def test_the_list_shows_status_score_reasons_version_and_email(moderator):
     CommentFactory(
-        status="held", spam_score=0.73, model_version="20261128-a1", author_email="m@ex.org"
+        status="held", spam_score=0.73, model_version="20261128-a1", author_email="m@ex.org",
+        spam_reasons=["link to bit.ly", "word 'subscribe'"],
     )
 
     page = moderator.get(CHANGELIST).content.decode()
 
     assert "0.73" in page and "20261128-a1" in page and "Held for a moderator" in page
+    assert "link to bit.ly; word &#x27;subscribe&#x27;" in page
     change_page = moderator.get(f"{CHANGELIST}{Comment.objects.get().pk}/change/")
     assert "m@ex.org" in change_page.content.decode()
 
