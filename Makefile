@@ -31,7 +31,7 @@ run: setup
 	@echo "  Admin:  http://$(HOST):$(PORT)/admin/   (create a login: $(BIN)/python manage.py createsuperuser)"
 	@echo
 	@bash -c 'trap "trap \"\" TERM; kill -TERM 0; wait" EXIT; \
-	  $(BIN)/celery -A config worker --loglevel INFO --concurrency 2 & \
+	  $(BIN)/celery -A config worker --beat --loglevel INFO --concurrency 2 & \
 	  $(BIN)/python manage.py runserver --noreload $(HOST):$(PORT)'
 
 test: $(INSTALLED)

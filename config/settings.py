@@ -170,6 +170,17 @@ CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 CELERY_TASK_SOFT_TIME_LIMIT = env.int("CELERY_TASK_SOFT_TIME_LIMIT", default=60)
 CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=120)
 
+# Periodic tasks (run `celery -A config beat`, or the worker with -B as `make run` does).
+CELERY_BEAT_SCHEDULE = {
+    "requeue-stale-pending-comments": {
+        "task": "moderation.tasks.comment_requeue_stale_task",
+        "schedule": env.float("REPLYGUARD_REQUEUE_EVERY", default=60.0),
+        # A sweep that could not run in time is superseded by the next one.
+        "options": {"expires": env.float("REPLYGUARD_REQUEUE_EVERY", default=60.0)},
+    },
+}
+CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
+
 # --- ReplyGuard --------------------------------------------------------------------------------
 REPLYGUARD_MODEL_DIR = Path(env("REPLYGUARD_MODEL_DIR", default=str(VAR_DIR / "models")))
 REPLYGUARD_DATASETS_DIR = Path(
@@ -179,6 +190,9 @@ REPLYGUARD_DATASETS_DIR = Path(
 # or above another, hold for a moderator in between. Chosen on real news comments (see README).
 REPLYGUARD_PUBLISH_BELOW = env.float("REPLYGUARD_PUBLISH_BELOW", default=0.85)
 REPLYGUARD_SPAM_ABOVE = env.float("REPLYGUARD_SPAM_ABOVE", default=0.99)
+# A comment still pending this many seconds after it was posted is enqueued again (its task was
+# lost: broker down at POST time, worker killed). Well above a normal decision time (< 1 s).
+REPLYGUARD_REQUEUE_PENDING_AFTER = env.float("REPLYGUARD_REQUEUE_PENDING_AFTER", default=120.0)
 REPLYGUARD_BODY_MAX_LENGTH = env.int("REPLYGUARD_BODY_MAX_LENGTH", default=5000)
 REPLYGUARD_PAGE_SIZE = env.int("REPLYGUARD_PAGE_SIZE", default=20)
 REPLYGUARD_MAX_PAGE_SIZE = env.int("REPLYGUARD_MAX_PAGE_SIZE", default=100)

@@ -1,6 +1,7 @@
 """Every write to a comment: create, score, decide. Views, tasks and the admin call these."""
 
 import logging
+from datetime import timedelta
 
 from django.db import transaction
 from django.utils import timezone
@@ -58,6 +59,22 @@ def comment_enqueue_scoring(*, comment_id: int) -> None:
         comment_score_task.delay(comment_id)
 
     transaction.on_commit(enqueue, robust=True)
+
+
+def comment_requeue_stale(*, older_than: timedelta) -> int:
+    """Enqueue scoring again for comments still pending after `older_than`: the sweep that makes
+    a lost task (broker down at POST time, a worker killed mid-task) cost a delay, not a comment.
+    Scoring is idempotent, so a comment that was only slow gets scored once all the same."""
+    stale = Comment.objects.filter(
+        status=Status.PENDING, created_at__lt=timezone.now() - older_than
+    ).values_list("pk", flat=True)
+    count = 0
+    for comment_id in stale.iterator():
+        comment_score_task.delay(comment_id)
+        count += 1
+    if count:
+        logger.info("Re-enqueued %d comment(s) pending for over %s", count, older_than)
+    return count
 
 
 def comment_score(*, comment_id: int) -> Comment | None:

@@ -1,5 +1,8 @@
+from datetime import timedelta
+
 from celery import shared_task
 from celery.signals import worker_init
+from django.conf import settings
 
 
 @worker_init.connect
@@ -17,3 +20,12 @@ def comment_score_task(comment_id: int) -> None:
     from moderation.services import comment_score
 
     comment_score(comment_id=comment_id)
+
+
+@shared_task
+def comment_requeue_stale_task() -> int:
+    from moderation.services import comment_requeue_stale
+
+    return comment_requeue_stale(
+        older_than=timedelta(seconds=settings.REPLYGUARD_REQUEUE_PENDING_AFTER)
+    )

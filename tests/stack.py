@@ -68,7 +68,7 @@ def manage(*args: str, env: dict) -> None:
 
 
 @contextmanager
-def running_stack(*, env_overrides: dict, logs: Path, web: str):
+def running_stack(*, env_overrides: dict, logs: Path, web: str, worker_args: tuple = ()):
     """Yield the base URL of a running API with a real worker behind it.
 
     `web` is "runserver" (the README's run command) or "gunicorn" (production).
@@ -83,7 +83,7 @@ def running_stack(*, env_overrides: dict, logs: Path, web: str):
         "gunicorn": [PYTHON, "-m", "gunicorn", "config.wsgi", "-b", f"127.0.0.1:{port}", "-w", "2"],
     }[web]
     worker_command = [PYTHON, "-m", "celery", "-A", "config", "worker", "--concurrency", "2",
-                      "--loglevel", "INFO"]
+                      "--loglevel", "INFO", *worker_args]
     base_url = f"http://127.0.0.1:{port}"
     with ExitStack() as stack:
         worker = stack.enter_context(process(worker_command, env=env, log=logs / "worker.log"))
@@ -99,3 +99,14 @@ def running_stack(*, env_overrides: dict, logs: Path, web: str):
         finally:
             assert worker.poll() is None, "the worker died during the test"
             assert server.poll() is None, "the web server died during the test"
+
+
+@contextmanager
+def redis_server(*, port: int, logs: Path):
+    """A Redis of our own on `port`, so a test can stop and restart the broker."""
+    args = ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "",
+            "--appendonly", "no", "--dir", str(logs)]
+    with process(args, env=dict(os.environ), log=logs / f"redis-{port}.log") as proc:
+        wait_for(lambda: socket.create_connection(("127.0.0.1", port), timeout=1).close() or True,
+                 timeout=10, what=f"redis-server on port {port}")
+        yield proc

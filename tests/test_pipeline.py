@@ -2,15 +2,18 @@
 → GET. One run on PostgreSQL + Redis (production), one on the embedded default."""
 
 import os
+import shutil
 import sqlite3
+import time
 import uuid
+from contextlib import ExitStack
 
 import psycopg
 import pytest
 import redis
 
 from tests.conftest import require
-from tests.stack import http, running_stack, wait_for
+from tests.stack import free_port, http, redis_server, running_stack, wait_for
 
 pytestmark = pytest.mark.e2e
 
@@ -143,3 +146,40 @@ def test_a_real_worker_decides_comments_on_the_embedded_default(tmp_path, traine
     }
     with running_stack(env_overrides=env, logs=tmp_path, web="runserver") as base_url:
         assert_reader_published_and_spam_not(base_url, read_status)
+
+
+def test_a_comment_posted_while_the_broker_is_down_is_saved_and_decided_once_it_is_back(
+    tmp_path, postgres_database, trained_model_dir
+):
+    require(shutil.which("redis-server") is not None, "redis-server is not installed")
+    port = free_port()
+    env = {
+        "DATABASE_URL": postgres_database,
+        "CELERY_BROKER_URL": f"redis://127.0.0.1:{port}/0",
+        "REPLYGUARD_VAR_DIR": str(tmp_path),
+        "REPLYGUARD_MODEL_DIR": str(trained_model_dir),
+        # A fast sweep, so the test need not wait the default two minutes.
+        "REPLYGUARD_REQUEUE_PENDING_AFTER": "2",
+        "REPLYGUARD_REQUEUE_EVERY": "1",
+    }
+    with ExitStack() as first_broker, ExitStack() as stack:
+        first_broker.enter_context(redis_server(port=port, logs=tmp_path))
+        base_url = stack.enter_context(
+            running_stack(env_overrides=env, logs=tmp_path, web="gunicorn", worker_args=("--beat",))
+        )
+        comments_url = demo_comments_url(base_url)
+        first_broker.close()  # the broker dies, with whatever it held
+
+        started = time.monotonic()
+        status, comment = http("POST", comments_url, READER)
+        elapsed = time.monotonic() - started
+
+        assert (status, comment["status"]) == (202, "pending")
+        assert elapsed < 3, f"POST took {elapsed:.1f}s with the broker down"
+        with psycopg.connect(postgres_database) as db:
+            assert db.execute("SELECT status FROM moderation_comment WHERE id = %s",
+                              [comment["id"]]).fetchone() == ("pending",)
+
+        with redis_server(port=port, logs=tmp_path):  # back, empty: the task is gone
+            wait_for(lambda: comment["id"] in published_ids(comments_url), timeout=90,
+                     what="the sweep to re-enqueue the comment and a worker to publish it")
