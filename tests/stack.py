@@ -3,6 +3,7 @@ real Celery worker, all on the database and broker named by the environment give
 
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -50,7 +51,9 @@ def wait_for(check, *, timeout: float, what: str):
 @contextmanager
 def process(args: list[str], *, env: dict, log: Path):
     with log.open("wb") as out:
-        proc = subprocess.Popen(args, cwd=PROJECT, env=env, stdout=out, stderr=subprocess.STDOUT)
+        # A session of its own, so a test can kill the process with all its children.
+        proc = subprocess.Popen(args, cwd=PROJECT, env=env, stdout=out, stderr=subprocess.STDOUT,
+                                start_new_session=True)
     try:
         yield proc
     finally:
@@ -67,9 +70,37 @@ def manage(*args: str, env: dict) -> None:
                    capture_output=True)
 
 
+class Stack:
+    """A running API at `url` with real Celery workers behind it; workers can be killed and
+    started while it runs."""
+
+    def __init__(self, *, env: dict, logs: Path, processes: ExitStack, worker_args: tuple):
+        self.env, self.logs, self.processes, self.worker_args = env, logs, processes, worker_args
+        self.url = ""
+        self.workers: list[subprocess.Popen] = []
+
+    def start_worker(self, concurrency: int = 2) -> subprocess.Popen:
+        args = [PYTHON, "-m", "celery", "-A", "config", "worker", "--concurrency",
+                str(concurrency), "--loglevel", "INFO", "--hostname", f"w{len(self.workers)}@%h",
+                *self.worker_args]
+        log = self.logs / f"worker-{len(self.workers)}.log"
+        worker = self.processes.enter_context(process(args, env=self.env, log=log))
+        self.workers.append(worker)
+        return worker
+
+    def kill_worker(self, worker: subprocess.Popen) -> None:
+        """SIGKILL the worker and its pool processes, mid-task or not."""
+        os.killpg(worker.pid, signal.SIGKILL)
+        worker.wait()
+
+    def print_logs(self) -> None:
+        for log in sorted(self.logs.glob("*.log")):
+            print(f"--- {log.name} ---\n" + log.read_text()[-4000:])
+
+
 @contextmanager
 def running_stack(*, env_overrides: dict, logs: Path, web: str, worker_args: tuple = ()):
-    """Yield the base URL of a running API with a real worker behind it.
+    """Migrate, load the demo, start the web server and one worker; yield the Stack.
 
     `web` is "runserver" (the README's run command) or "gunicorn" (production).
     """
@@ -82,23 +113,20 @@ def running_stack(*, env_overrides: dict, logs: Path, web: str, worker_args: tup
         "runserver": [PYTHON, "manage.py", "runserver", "--noreload", f"127.0.0.1:{port}"],
         "gunicorn": [PYTHON, "-m", "gunicorn", "config.wsgi", "-b", f"127.0.0.1:{port}", "-w", "2"],
     }[web]
-    worker_command = [PYTHON, "-m", "celery", "-A", "config", "worker", "--concurrency", "2",
-                      "--loglevel", "INFO", *worker_args]
-    base_url = f"http://127.0.0.1:{port}"
-    with ExitStack() as stack:
-        worker = stack.enter_context(process(worker_command, env=env, log=logs / "worker.log"))
-        server = stack.enter_context(process(web_command, env=env, log=logs / "web.log"))
+    with ExitStack() as processes:
+        stack = Stack(env=env, logs=logs, processes=processes, worker_args=worker_args)
+        stack.start_worker()
+        server = processes.enter_context(process(web_command, env=env, log=logs / "web.log"))
+        stack.url = f"http://127.0.0.1:{port}"
         try:
-            wait_for(lambda: http("GET", f"{base_url}/api/articles/")[0] == 200,
+            wait_for(lambda: http("GET", f"{stack.url}/api/articles/")[0] == 200,
                      timeout=30, what="the API to answer")
-            yield base_url
-        except BaseException:
-            for name in ("worker.log", "web.log"):
-                print(f"--- {name} ---\n" + (logs / name).read_text()[-4000:])
-            raise
-        finally:
-            assert worker.poll() is None, "the worker died during the test"
+            yield stack
+            assert stack.workers[-1].poll() is None, "the worker died during the test"
             assert server.poll() is None, "the web server died during the test"
+        except BaseException:
+            stack.print_logs()
+            raise
 
 
 @contextmanager

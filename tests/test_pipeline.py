@@ -6,14 +6,14 @@ import shutil
 import sqlite3
 import time
 import uuid
-from contextlib import ExitStack
+from contextlib import ExitStack, contextmanager
 
 import psycopg
 import pytest
 import redis
 
 from tests.conftest import require
-from tests.stack import free_port, http, redis_server, running_stack, wait_for
+from tests.stack import free_port, http, manage, redis_server, running_stack, wait_for
 
 pytestmark = pytest.mark.e2e
 
@@ -124,8 +124,8 @@ def test_a_real_worker_decides_comments_on_postgres_and_redis(
         "REPLYGUARD_VAR_DIR": str(tmp_path),
         "REPLYGUARD_MODEL_DIR": str(trained_model_dir),
     }
-    with running_stack(env_overrides=env, logs=tmp_path, web="gunicorn") as base_url:
-        assert_reader_published_and_spam_not(base_url, read_status)
+    with running_stack(env_overrides=env, logs=tmp_path, web="gunicorn") as stack:
+        assert_reader_published_and_spam_not(stack.url, read_status)
 
 
 def test_a_real_worker_decides_comments_on_the_embedded_default(tmp_path, trained_model_dir):
@@ -144,8 +144,8 @@ def test_a_real_worker_decides_comments_on_the_embedded_default(tmp_path, traine
         "REPLYGUARD_VAR_DIR": str(tmp_path),  # the filesystem broker's folders live here
         "REPLYGUARD_MODEL_DIR": str(trained_model_dir),
     }
-    with running_stack(env_overrides=env, logs=tmp_path, web="runserver") as base_url:
-        assert_reader_published_and_spam_not(base_url, read_status)
+    with running_stack(env_overrides=env, logs=tmp_path, web="runserver") as stack:
+        assert_reader_published_and_spam_not(stack.url, read_status)
 
 
 def test_a_comment_posted_while_the_broker_is_down_is_saved_and_decided_once_it_is_back(
@@ -164,10 +164,10 @@ def test_a_comment_posted_while_the_broker_is_down_is_saved_and_decided_once_it_
     }
     with ExitStack() as first_broker, ExitStack() as stack:
         first_broker.enter_context(redis_server(port=port, logs=tmp_path))
-        base_url = stack.enter_context(
+        running = stack.enter_context(
             running_stack(env_overrides=env, logs=tmp_path, web="gunicorn", worker_args=("--beat",))
         )
-        comments_url = demo_comments_url(base_url)
+        comments_url = demo_comments_url(running.url)
         first_broker.close()  # the broker dies, with whatever it held
 
         started = time.monotonic()
@@ -183,3 +183,88 @@ def test_a_comment_posted_while_the_broker_is_down_is_saved_and_decided_once_it_
         with redis_server(port=port, logs=tmp_path):  # back, empty: the task is gone
             wait_for(lambda: comment["id"] in published_ids(comments_url), timeout=90,
                      what="the sweep to re-enqueue the comment and a worker to publish it")
+
+
+@contextmanager
+def row_locked(database_url: str, comment_id: int):
+    """Hold the comment's row lock, so a worker deciding it blocks inside its UPDATE."""
+    with psycopg.connect(database_url) as db:
+        db.execute("SELECT 1 FROM moderation_comment WHERE id = %s FOR UPDATE", [comment_id])
+        yield
+        db.rollback()
+
+
+def blocked_updates(database_url: str) -> int:
+    with psycopg.connect(database_url) as db:
+        return db.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+            "AND query LIKE 'UPDATE \"moderation_comment\"%%'"
+        ).fetchone()[0]
+
+
+def decisions_of(database_url: str, comment_id: int) -> list[tuple]:
+    with psycopg.connect(database_url) as db:
+        return db.execute(
+            "SELECT from_status, to_status FROM moderation_decision WHERE comment_id = %s",
+            [comment_id],
+        ).fetchall()
+
+
+def post_with_no_worker_running(stack) -> int:
+    stack.kill_worker(stack.workers[0])
+    status, comment = http("POST", demo_comments_url(stack.url), READER)
+    assert status == 202
+    return comment["id"]
+
+
+def test_a_worker_killed_mid_task_leaves_the_comment_to_be_decided_exactly_once(
+    tmp_path, postgres_database, redis_broker, trained_model_dir
+):
+    env = {
+        "DATABASE_URL": postgres_database,
+        "CELERY_BROKER_URL": redis_broker,
+        "REPLYGUARD_VAR_DIR": str(tmp_path),
+        "REPLYGUARD_MODEL_DIR": str(trained_model_dir),
+        "REPLYGUARD_REQUEUE_PENDING_AFTER": "2",
+        "REPLYGUARD_REQUEUE_EVERY": "1",
+    }
+    with running_stack(env_overrides=env, logs=tmp_path, web="gunicorn",
+                       worker_args=("--beat",)) as stack:
+        comment_id = post_with_no_worker_running(stack)
+
+        with row_locked(postgres_database, comment_id):
+            doomed = stack.start_worker()
+            wait_for(lambda: blocked_updates(postgres_database) >= 1, timeout=60,
+                     what="the worker to be inside its decision")
+            stack.kill_worker(doomed)  # SIGKILL, mid-task: its transaction dies with it
+        assert decisions_of(postgres_database, comment_id) == []
+
+        stack.start_worker()
+        wait_for(lambda: decisions_of(postgres_database, comment_id), timeout=60,
+                 what="a new worker to decide the comment")
+        time.sleep(3)  # let any re-delivered or re-enqueued copy of the task run too
+        assert decisions_of(postgres_database, comment_id) == [("pending", "published")]
+
+
+def test_two_workers_given_the_same_comment_at_once_decide_it_once(
+    tmp_path, postgres_database, redis_broker, trained_model_dir
+):
+    env = {
+        "DATABASE_URL": postgres_database,
+        "CELERY_BROKER_URL": redis_broker,
+        "REPLYGUARD_VAR_DIR": str(tmp_path),
+        "REPLYGUARD_MODEL_DIR": str(trained_model_dir),
+    }
+    with running_stack(env_overrides=env, logs=tmp_path, web="gunicorn") as stack:
+        comment_id = post_with_no_worker_running(stack)
+        manage("requeue_pending", "--older-than", "0", env=stack.env)  # a second task for it
+
+        with row_locked(postgres_database, comment_id):
+            stack.start_worker(concurrency=1)
+            stack.start_worker(concurrency=1)
+            wait_for(lambda: blocked_updates(postgres_database) >= 2, timeout=60,
+                     what="both workers to be inside their decision")
+        wait_for(lambda: blocked_updates(postgres_database) == 0, timeout=30,
+                 what="both workers to finish")
+
+        assert decisions_of(postgres_database, comment_id) == [("pending", "published")]
