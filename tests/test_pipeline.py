@@ -13,7 +13,15 @@ import pytest
 import redis
 
 from tests.conftest import require
-from tests.stack import free_port, http, manage, redis_server, running_stack, wait_for
+from tests.stack import (
+    TcpProxy,
+    free_port,
+    http,
+    manage,
+    redis_server,
+    running_stack,
+    wait_for,
+)
 
 pytestmark = pytest.mark.e2e
 
@@ -268,3 +276,33 @@ def test_two_workers_given_the_same_comment_at_once_decide_it_once(
                  what="both workers to finish")
 
         assert decisions_of(postgres_database, comment_id) == [("pending", "published")]
+
+
+def test_a_database_outage_answers_503_json_and_recovers_by_itself(
+    tmp_path, postgres_database, redis_broker, trained_model_dir
+):
+    server = psycopg.conninfo.conninfo_to_dict(postgres_database)
+    proxy = TcpProxy(target_port=int(server.get("port", 5432)))
+    proxy.start()
+    env = {
+        "DATABASE_URL": postgres_database.replace(f":{proxy.target_port}/", f":{proxy.port}/"),
+        "CELERY_BROKER_URL": redis_broker,
+        "REPLYGUARD_VAR_DIR": str(tmp_path),
+        "REPLYGUARD_MODEL_DIR": str(trained_model_dir),
+    }
+    with running_stack(env_overrides=env, logs=tmp_path, web="gunicorn") as stack:
+        comments_url = demo_comments_url(stack.url)
+        proxy.stop()  # PostgreSQL goes away, open connections included
+
+        for method, body in (("GET", None), ("POST", READER)):
+            status, error = http(method, comments_url, body)
+            assert status == 503, (method, status)
+            assert "unavailable" in error["detail"]
+        assert READER["author_email"] not in (tmp_path / "web.log").read_text()
+
+        proxy.start()
+        wait_for(lambda: http("GET", comments_url)[0] == 200, timeout=30,
+                 what="the API to recover without a restart")
+        status, comment = http("POST", comments_url, READER)
+        assert (status, comment["status"]) == (202, "pending")
+    proxy.stop()
