@@ -46,6 +46,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "moderation.middleware.DatabaseUnavailableMiddleware",
 ]
+MIDDLEWARE.insert(0, "moderation.middleware.RequestSizeLimitMiddleware")
 
 ROOT_URLCONF = "config.urls"
 WSGI_APPLICATION = "config.wsgi.application"
@@ -81,6 +82,10 @@ else:
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# Rate-limit counters. Per process by default; production: CACHE_URL=redis://host:6379/1
+# (a database of its own, apart from the broker's).
+CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://")}
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -194,6 +199,14 @@ REPLYGUARD_SPAM_ABOVE = env.float("REPLYGUARD_SPAM_ABOVE", default=0.99)
 # A comment still pending this many seconds after it was posted is enqueued again (its task was
 # lost: broker down at POST time, worker killed). Well above a normal decision time (< 1 s).
 REPLYGUARD_REQUEUE_PENDING_AFTER = env.float("REPLYGUARD_REQUEUE_PENDING_AFTER", default=120.0)
+REPLYGUARD_MAX_REPLY_DEPTH = env.int("REPLYGUARD_MAX_REPLY_DEPTH", default=5)
+# Comment POSTs per client IP (DRF rate syntax: N/second|minute|hour|day). Counted in the cache
+# below, so production points CACHE_URL at Redis for one count across all web processes.
+REPLYGUARD_RATE_COMMENT_POST = env("REPLYGUARD_RATE_COMMENT_POST", default="10/minute")
+# Bigger requests get 413 before they are read. A 5,000-character body JSON-escaped at worst
+# (\uXXXX) is 30 KB.
+REPLYGUARD_MAX_REQUEST_BYTES = env.int("REPLYGUARD_MAX_REQUEST_BYTES", default=64 * 1024)
+DATA_UPLOAD_MAX_MEMORY_SIZE = REPLYGUARD_MAX_REQUEST_BYTES
 REPLYGUARD_BODY_MAX_LENGTH = env.int("REPLYGUARD_BODY_MAX_LENGTH", default=5000)
 REPLYGUARD_PAGE_SIZE = env.int("REPLYGUARD_PAGE_SIZE", default=20)
 REPLYGUARD_MAX_PAGE_SIZE = env.int("REPLYGUARD_MAX_PAGE_SIZE", default=100)

@@ -15,7 +15,7 @@ from drf_spectacular.utils import (
 from rest_framework import generics, serializers, status
 from rest_framework.exceptions import NotFound, PermissionDenied
 from rest_framework.response import Response
-from rest_framework.throttling import BaseThrottle
+from rest_framework.throttling import BaseThrottle, ScopedRateThrottle
 
 from articles.api import PagePagination
 from articles.models import Article
@@ -98,6 +98,11 @@ class CommentInput(serializers.Serializer):
         )
         if parent is None:
             raise serializers.ValidationError("No published comment with this id on this article.")
+        if parent.depth >= settings.REPLYGUARD_MAX_REPLY_DEPTH:
+            raise serializers.ValidationError(
+                f"Replies nest at most {settings.REPLYGUARD_MAX_REPLY_DEPTH} levels deep: "
+                "reply higher up the thread."
+            )
         return parent
 
 
@@ -113,6 +118,15 @@ ERRORS = inline_serializer(
 )
 
 
+class CommentPostThrottle(ScopedRateThrottle):
+    def get_rate(self):
+        # A setting, read per request, so tests and benchmarks can tune it.
+        return settings.REPLYGUARD_RATE_COMMENT_POST
+
+
+DETAIL = inline_serializer("Detail", fields={"detail": serializers.CharField()})
+
+
 def client_ip(request) -> str | None:
     # DRF's throttle logic knows how many proxies to trust (REST_FRAMEWORK["NUM_PROXIES"]).
     return BaseThrottle().get_ident(request) or None
@@ -121,6 +135,11 @@ def client_ip(request) -> str | None:
 class ArticleCommentsApi(generics.ListAPIView):
     serializer_class = PublicComment
     pagination_class = PagePagination
+    throttle_scope = "comment_post"
+
+    def get_throttles(self):
+        # Reading is free; every write is rate-limited per client IP (429 with Retry-After).
+        return [CommentPostThrottle()] if self.request.method == "POST" else []
 
     @cached_property
     def article(self) -> Article:
@@ -164,6 +183,9 @@ class ArticleCommentsApi(generics.ListAPIView):
             400: OpenApiResponse(ERRORS, description="Invalid fields, each named."),
             403: OpenApiResponse(ERRORS, description="Comments are closed on this article."),
             404: OpenApiResponse(ERRORS, description="No article with this slug."),
+            413: OpenApiResponse(DETAIL, description="The request body is too large."),
+            429: OpenApiResponse(DETAIL, description="Too many comments from this address: "
+                                 "see Retry-After."),
         },
     )
     def post(self, request, slug):

@@ -1,5 +1,6 @@
 import logging
 
+from django.conf import settings
 from django.db import InterfaceError, OperationalError
 from django.http import JsonResponse
 
@@ -28,3 +29,21 @@ class DatabaseUnavailableMiddleware:
             status=503,
             headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
         )
+
+
+class RequestSizeLimitMiddleware:
+    """413 for a request whose declared size is over REPLYGUARD_MAX_REQUEST_BYTES, before
+    anything reads it. (A proxy in front should cap chunked uploads, which declare no size.)"""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        try:
+            declared = int(request.META.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            return JsonResponse({"detail": "Invalid Content-Length header."}, status=400)
+        limit = settings.REPLYGUARD_MAX_REQUEST_BYTES
+        if declared > limit:
+            return JsonResponse({"detail": f"Requests are limited to {limit} bytes."}, status=413)
+        return self.get_response(request)

@@ -49,6 +49,7 @@ class Comment(models.Model):
     thread = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
     )
+    depth = models.PositiveSmallIntegerField(default=0, help_text="0 for a top-level comment.")
     author_name = models.CharField(max_length=100)
     author_email = models.EmailField(max_length=254, help_text="Private: staff only.")
     author_url = models.URLField(max_length=200, blank=True)

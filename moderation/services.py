@@ -37,6 +37,7 @@ def comment_create(
         article=article,
         parent=parent,
         thread=(parent.thread or parent) if parent else None,
+        depth=parent.depth + 1 if parent else 0,
         author_name=author_name,
         author_email=author_email,
         author_url=author_url,

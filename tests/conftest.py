@@ -33,6 +33,14 @@ def tasks_run_inline():
 
 
 @pytest.fixture(autouse=True)
+def fresh_rate_limits():
+    # Rate-limit counters live in the cache: each test starts with none spent.
+    from django.core.cache import cache
+
+    cache.clear()
+
+
+@pytest.fixture(autouse=True)
 def plain_static_files(settings):
     # The manifest storage needs `collectstatic` first; tests render the admin without it.
     settings.STORAGES = settings.STORAGES | {

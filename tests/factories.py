@@ -30,3 +30,4 @@ class CommentFactory(factory.django.DjangoModelFactory):
     ip_address = "203.0.113.7"
     parent = None
     thread = factory.LazyAttribute(lambda c: (c.parent.thread or c.parent) if c.parent else None)
+    depth = factory.LazyAttribute(lambda c: c.parent.depth + 1 if c.parent else 0)

@@ -309,3 +309,53 @@ def test_articles_are_listed_and_shown_by_slug(api_client, article):
     assert "body" not in listing["results"][0]
     assert detail["body"] == article.body
     assert detail["comments_open"] is True
+
+
+def test_replies_nest_only_as_deep_as_the_setting_allows(api_client, article, settings):
+    settings.REPLYGUARD_MAX_REPLY_DEPTH = 2
+    top = CommentFactory(article=article)
+    reply = CommentFactory(article=article, parent=top)
+    deepest = CommentFactory(article=article, parent=reply)
+
+    allowed = post_comment(api_client, article, parent=reply.pk)
+    too_deep = post_comment(api_client, article, parent=deepest.pk)
+
+    assert (reply.depth, deepest.depth) == (1, 2)
+    assert allowed.status_code == 202
+    assert Comment.objects.get(pk=allowed.json()["id"]).depth == 2
+    assert too_deep.status_code == 400
+    assert list(too_deep.json()) == ["parent"]
+    assert "2 levels" in too_deep.json()["parent"][0]
+
+
+def test_comment_posts_are_rate_limited_per_ip_with_retry_after(api_client, article, settings):
+    settings.REPLYGUARD_RATE_COMMENT_POST = "2/minute"
+
+    first, second, third = (post_comment(api_client, article) for _ in range(3))
+    other_reader = api_client.post(
+        comments_url(article), valid_comment(), format="json", REMOTE_ADDR="192.0.2.99"
+    )
+
+    assert (first.status_code, second.status_code, third.status_code) == (202, 202, 429)
+    assert 0 < int(third["Retry-After"]) <= 60
+    assert other_reader.status_code == 202
+    assert api_client.get(comments_url(article)).status_code == 200  # reading is never limited
+    assert Comment.objects.count() == 3
+
+
+def test_an_oversized_request_gets_413_before_it_is_read(api_client, article, settings):
+    settings.REPLYGUARD_MAX_REQUEST_BYTES = 1000
+
+    response = post_comment(api_client, article, body="x" * 2000)
+
+    assert response.status_code == 413
+    assert "1000 bytes" in response.json()["detail"]
+    assert not Comment.objects.exists()
+
+
+def test_a_garbled_content_length_gets_400(api_client, article):
+    response = api_client.post(
+        comments_url(article), b"{}", content_type="application/json", CONTENT_LENGTH="lots"
+    )
+
+    assert response.status_code == 400
