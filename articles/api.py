@@ -1,10 +1,19 @@
 """The public, read-only article endpoints."""
 
 from django.conf import settings
+from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import generics, serializers
 from rest_framework.pagination import PageNumberPagination
 
 from articles.models import Article
+
+# The body of every 4xx: each field at fault with its messages, or `detail` for the request.
+ERRORS = {
+    "type": "object",
+    "properties": {"detail": {"type": "string"}},
+    "additionalProperties": {"type": "array", "items": {"type": "string"}},
+    "example": {"author_email": ["Enter a valid email address."]},
+}
 
 
 class PagePagination(PageNumberPagination):
@@ -29,12 +38,14 @@ class ArticleDetail(serializers.ModelSerializer):
         fields = [*ArticleSummary.Meta.fields, "body"]
 
 
+@extend_schema_view(get=extend_schema(responses={200: ArticleSummary(many=True), 404: ERRORS}))
 class ArticleListApi(generics.ListAPIView):
     queryset = Article.objects.all()
     serializer_class = ArticleSummary
     pagination_class = PagePagination
 
 
+@extend_schema_view(get=extend_schema(responses={200: ArticleDetail, 404: ERRORS}))
 class ArticleDetailApi(generics.RetrieveAPIView):
     queryset = Article.objects.all()
     serializer_class = ArticleDetail

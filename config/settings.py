@@ -114,8 +114,11 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.AllowAny"],
     "UNAUTHENTICATED_USER": None,
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["moderation.parsers.SafeJSONParser"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    # No OPTIONS self-description: /api/schema/ is the description, and DRF's metadata walk
+    # recurses forever on the self-nesting comment thread (found by schemathesis).
+    "DEFAULT_METADATA_CLASS": None,
     # How many proxies sit in front of the app; the client IP is read behind them.
     "NUM_PROXIES": env.int("NUM_PROXIES", default=0),
 }

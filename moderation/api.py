@@ -17,7 +17,7 @@ from rest_framework.exceptions import NotFound, PermissionDenied
 from rest_framework.response import Response
 from rest_framework.throttling import BaseThrottle, ScopedRateThrottle
 
-from articles.api import PagePagination
+from articles.api import ERRORS, PagePagination
 from articles.models import Article
 from moderation.models import Comment, attach_published_replies
 from moderation.services import CommentsClosed, comment_create
@@ -112,12 +112,6 @@ class CommentListQuery(serializers.Serializer):
     )
 
 
-ERRORS = inline_serializer(
-    "FieldErrors",
-    fields={"field_name": serializers.ListField(child=serializers.CharField())},
-)
-
-
 class CommentPostThrottle(ScopedRateThrottle):
     def get_rate(self):
         # A setting, read per request, so tests and benchmarks can tune it.
@@ -168,7 +162,7 @@ class ArticleCommentsApi(generics.ListAPIView):
     @extend_schema(
         summary="Published comments of an article, as threads",
         parameters=[CommentListQuery],
-        responses={200: PublicComment(many=True), 404: ERRORS},
+        responses={200: PublicComment(many=True), 400: ERRORS, 404: ERRORS},
     )
     def get(self, request, *args, **kwargs):
         return super().get(request, *args, **kwargs)
