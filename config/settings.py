@@ -188,6 +188,11 @@ CELERY_BEAT_SCHEDULE = {
         "options": {"expires": env.float("REPLYGUARD_REQUEUE_EVERY", default=60.0)},
     },
 }
+CELERY_BEAT_SCHEDULE["truncate-old-ip-addresses"] = {
+    "task": "moderation.tasks.comment_truncate_old_ips_task",
+    "schedule": 3600.0,
+    "options": {"expires": 3600.0},
+}
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 
 # --- ReplyGuard --------------------------------------------------------------------------------
@@ -202,6 +207,8 @@ REPLYGUARD_SPAM_ABOVE = env.float("REPLYGUARD_SPAM_ABOVE", default=0.99)
 # A comment still pending this many seconds after it was posted is enqueued again (its task was
 # lost: broker down at POST time, worker killed). Well above a normal decision time (< 1 s).
 REPLYGUARD_REQUEUE_PENDING_AFTER = env.float("REPLYGUARD_REQUEUE_PENDING_AFTER", default=120.0)
+# Full IP addresses are kept this long for abuse control, then cut to /24 (IPv4) or /48 (IPv6).
+REPLYGUARD_IP_RETENTION_DAYS = env.int("REPLYGUARD_IP_RETENTION_DAYS", default=30)
 REPLYGUARD_MAX_REPLY_DEPTH = env.int("REPLYGUARD_MAX_REPLY_DEPTH", default=5)
 # Comment POSTs per client IP (DRF rate syntax: N/second|minute|hour|day). Counted in the cache
 # below, so production points CACHE_URL at Redis for one count across all web processes.

@@ -2,9 +2,11 @@
 
 from django.contrib import admin, messages
 from django.db import models
+from django.http import JsonResponse
 from django.template.defaultfilters import truncatechars
 
-from moderation.models import Comment, Decision
+from moderation.models import AuthorDataRequest, Comment, Decision
+from moderation.privacy import author_erase, author_export
 from moderation.services import comment_decide
 
 Status = Comment.Status
@@ -46,8 +48,15 @@ def decide_selected(status: str, description: str):
 @admin.register(Comment)
 class CommentAdmin(admin.ModelAdmin):
     list_display = [
-        "id", "short_body", "author_name", "article", "status", "spam_score", "why",
-        "model_version", "created_at",
+        "id",
+        "short_body",
+        "author_name",
+        "article",
+        "status",
+        "spam_score",
+        "why",
+        "model_version",
+        "created_at",
     ]
     list_filter = ["status", "article"]
     search_fields = ["body", "author_name", "author_email"]
@@ -58,24 +67,67 @@ class CommentAdmin(admin.ModelAdmin):
         decide_selected(Status.HELD, "Hold selected comments for review"),
         decide_selected(Status.SPAM, "Mark selected comments as spam"),
         decide_selected(Status.REJECTED, "Reject selected comments"),
+        "export_authors_data",
+        "erase_authors",
     ]
     inlines = [DecisionInline]
     formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
     # Status changes only through the actions above, so each one leaves an audit record.
     readonly_fields = [
-        "article", "parent", "thread", "status", "spam_score", "why", "model_version",
-        "created_at", "decided_at", "published_at", "ip_address", "user_agent",
+        "article",
+        "parent",
+        "thread",
+        "status",
+        "spam_score",
+        "why",
+        "model_version",
+        "created_at",
+        "decided_at",
+        "published_at",
+        "ip_address",
+        "user_agent",
     ]
     fieldsets = [
         (None, {"fields": ["article", "parent", "body"]}),
-        ("Author (email, IP and user agent are private)", {
-            "fields": ["author_name", "author_email", "author_url", "ip_address", "user_agent"],
-        }),
-        ("Moderation", {
-            "fields": ["status", "spam_score", "why", "model_version", "created_at",
-                       "decided_at", "published_at"],
-        }),
+        (
+            "Author (email, IP and user agent are private)",
+            {
+                "fields": ["author_name", "author_email", "author_url", "ip_address", "user_agent"],
+            },
+        ),
+        (
+            "Moderation",
+            {
+                "fields": [
+                    "status",
+                    "spam_score",
+                    "why",
+                    "model_version",
+                    "created_at",
+                    "decided_at",
+                    "published_at",
+                ],
+            },
+        ),
     ]
+
+    @admin.action(
+        description="Export the selected comments' authors' data (JSON)", permissions=["change"]
+    )
+    def export_authors_data(self, request, queryset):
+        emails = sorted({c.author_email for c in queryset if c.author_email})
+        exports = [author_export(email=email, done_by=request.user) for email in emails]
+        response = JsonResponse(exports, safe=False, json_dumps_params={"indent": 2})
+        response["Content-Disposition"] = 'attachment; filename="author-data.json"'
+        return response
+
+    @admin.action(
+        description="Erase the selected comments' authors (keeps the text)", permissions=["change"]
+    )
+    def erase_authors(self, request, queryset):
+        emails = {c.author_email for c in queryset if c.author_email}
+        count = sum(author_erase(email=email, done_by=request.user) for email in emails)
+        self.message_user(request, f"Erased {len(emails)} author(s) from {count} comment(s).")
 
     @admin.display(description="comment")
     def short_body(self, comment):
@@ -95,6 +147,22 @@ class DecisionAdmin(admin.ModelAdmin):
     list_filter = ["to_status", "decided_by"]
     list_select_related = ["comment", "decided_by"]
     date_hierarchy = "created_at"
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(AuthorDataRequest)
+class AuthorDataRequestAdmin(admin.ModelAdmin):
+    list_display = ["created_at", "kind", "comments", "bodies_removed", "done_by"]
+    list_filter = ["kind"]
+    search_fields = ["email_sha256"]
 
     def has_add_permission(self, request):
         return False

@@ -67,6 +67,8 @@ class Comment(models.Model):
     published_at = models.DateTimeField(null=True, blank=True)
 
     ip_address = models.GenericIPAddressField(null=True, blank=True, help_text="Private.")
+    # Set once the address is cut to its network (/24, /48) after the retention period.
+    ip_truncated = models.BooleanField(default=False)
     user_agent = models.CharField(max_length=512, blank=True, help_text="Private.")
 
     objects = CommentQuerySet.as_manager()
@@ -126,3 +128,28 @@ def attach_published_replies(threads: list[Comment]) -> None:
         if parent is not None:
             parent.published_replies.append(reply)
             by_id[reply.pk] = reply
+
+
+class AuthorDataRequest(models.Model):
+    """The audit record of a reader's data being exported or erased on their request."""
+
+    class Kind(models.TextChoices):
+        EXPORT = "export", "Exported"
+        ERASE = "erase", "Erased"
+
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    # A hash, not the address: an erasure must not leave the address behind in its own record.
+    email_sha256 = models.CharField(max_length=64, db_index=True)
+    comments = models.PositiveIntegerField()
+    bodies_removed = models.BooleanField(default=False)
+    # Null: done from the command line.
+    done_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} {self.comments} comment(s)"

@@ -29,3 +29,12 @@ def comment_requeue_stale_task() -> int:
     return comment_requeue_stale(
         older_than=timedelta(seconds=settings.REPLYGUARD_REQUEUE_PENDING_AFTER)
     )
+
+
+@shared_task
+def comment_truncate_old_ips_task() -> int:
+    from moderation.privacy import comment_truncate_old_ips
+
+    return comment_truncate_old_ips(
+        older_than=timedelta(days=settings.REPLYGUARD_IP_RETENTION_DAYS)
+    )

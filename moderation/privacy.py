@@ -1,0 +1,99 @@
+"""A reader's private data: export and erasure on request, and IP addresses cut to their
+network once they are no longer needed for abuse control."""
+
+import hashlib
+import ipaddress
+from datetime import timedelta
+
+from django.db import transaction
+from django.utils import timezone
+
+from moderation.models import AuthorDataRequest, Comment
+
+ERASED_NAME = "Anonymous"
+REMOVED_BODY = "[Removed at the author's request.]"
+EXPORTED_FIELDS = [
+    "id",
+    "article__slug",
+    "parent_id",
+    "author_name",
+    "author_email",
+    "author_url",
+    "body",
+    "status",
+    "created_at",
+    "published_at",
+    "ip_address",
+    "user_agent",
+]
+
+
+def email_sha256(email: str) -> str:
+    return hashlib.sha256(email.strip().lower().encode()).hexdigest()
+
+
+def author_comments(email: str):
+    return Comment.objects.filter(author_email__iexact=email.strip())
+
+
+def author_export(*, email: str, done_by=None) -> dict:
+    """Everything stored about this email's comments, as JSON-ready data."""
+    comments = list(author_comments(email).order_by("created_at").values(*EXPORTED_FIELDS))
+    for comment in comments:
+        comment["article"] = comment.pop("article__slug")
+        comment["parent"] = comment.pop("parent_id")
+        for field in ("created_at", "published_at"):
+            comment[field] = comment[field] and comment[field].isoformat()
+    AuthorDataRequest.objects.create(
+        kind=AuthorDataRequest.Kind.EXPORT,
+        email_sha256=email_sha256(email),
+        comments=len(comments),
+        done_by=done_by,
+    )
+    return {"email": email.strip(), "comments": comments}
+
+
+@transaction.atomic
+def author_erase(*, email: str, remove_bodies: bool = False, done_by=None) -> int:
+    """Erase name, email, URL, IP and user agent from this email's comments (and the bodies if
+    asked). Returns how many comments were changed."""
+    erased = {
+        "author_name": ERASED_NAME,
+        "author_email": "",
+        "author_url": "",
+        "ip_address": None,
+        "user_agent": "",
+    }
+    if remove_bodies:
+        # The model's reasons can quote the body ("word 'x'"): they go with it.
+        erased |= {"body": REMOVED_BODY, "spam_reasons": []}
+    count = author_comments(email).update(**erased)
+    AuthorDataRequest.objects.create(
+        kind=AuthorDataRequest.Kind.ERASE,
+        email_sha256=email_sha256(email),
+        comments=count,
+        bodies_removed=remove_bodies,
+        done_by=done_by,
+    )
+    return count
+
+
+def truncated_ip(address: str) -> str:
+    """The address's network: /24 for IPv4, /48 for IPv6."""
+    prefix = 24 if ipaddress.ip_address(address).version == 4 else 48
+    return str(ipaddress.ip_network(f"{address}/{prefix}", strict=False).network_address)
+
+
+def comment_truncate_old_ips(*, older_than: timedelta, batch_size: int = 1000) -> int:
+    """Cut the IP address of every comment older than `older_than` to its network."""
+    old = Comment.objects.filter(
+        created_at__lt=timezone.now() - older_than, ip_truncated=False
+    ).only("pk", "ip_address")
+    count = 0
+    while batch := list(old[:batch_size]):
+        for comment in batch:
+            comment.ip_address = comment.ip_address and truncated_ip(comment.ip_address)
+            comment.ip_truncated = True
+        Comment.objects.bulk_update(batch, ["ip_address", "ip_truncated"])
+        count += len(batch)
+    return count

@@ -1,0 +1,125 @@
+"""A reader's data: export and erasure on request, and IP addresses cut after retention."""
+
+import json
+from datetime import timedelta
+from io import StringIO
+
+import pytest
+from django.core.management import call_command
+from django.utils import timezone
+
+from moderation.models import AuthorDataRequest, Comment
+from moderation.privacy import REMOVED_BODY, comment_truncate_old_ips, truncated_ip
+from tests.factories import CommentFactory
+
+pytestmark = pytest.mark.django_db
+
+EMAIL = "Mina.Park@example.org"
+
+
+@pytest.fixture
+def minas_comments():
+    return [
+        CommentFactory(author_email=EMAIL, author_name="Mina Park", ip_address="203.0.113.9",
+                       user_agent="Firefox/130", author_url="https://mina.example.org/",
+                       body=f"Mina's comment {i}")
+        for i in range(2)
+    ]
+
+
+def test_export_gives_every_comment_of_the_email_with_its_private_fields(minas_comments):
+    other = CommentFactory(author_email="someone@example.org")
+    out = StringIO()
+
+    call_command("export_author_data", "mina.park@EXAMPLE.org", stdout=out)
+
+    exported = json.loads(out.getvalue())
+    assert [c["id"] for c in exported["comments"]] == [c.pk for c in minas_comments]
+    first = exported["comments"][0]
+    assert (first["author_email"], first["ip_address"], first["user_agent"]) == (
+        EMAIL, "203.0.113.9", "Firefox/130"
+    )
+    assert other.pk not in [c["id"] for c in exported["comments"]]
+    record = AuthorDataRequest.objects.get()
+    assert (record.kind, record.comments) == ("export", 2)
+
+
+def test_erase_removes_every_private_field_and_keeps_the_text(minas_comments):
+    other = CommentFactory(author_email="someone@example.org", ip_address="192.0.2.1")
+
+    call_command("erase_author", EMAIL, stdout=StringIO())
+
+    for comment in Comment.objects.filter(pk__in=[c.pk for c in minas_comments]):
+        assert (comment.author_name, comment.author_email, comment.author_url) == (
+            "Anonymous", "", ""
+        )
+        assert (comment.ip_address, comment.user_agent) == (None, "")
+        assert comment.body.startswith("Mina's comment")
+    other.refresh_from_db()
+    assert other.ip_address == "192.0.2.1"
+    record = AuthorDataRequest.objects.get()
+    assert (record.kind, record.comments, record.bodies_removed) == ("erase", 2, False)
+    stored = json.dumps(list(AuthorDataRequest.objects.values()), default=str) + json.dumps(
+        list(Comment.objects.values_list("author_email", "author_name", "body")), default=str
+    )
+    assert EMAIL.lower() not in stored.lower()
+
+
+def test_erase_can_remove_the_text_too(minas_comments):
+    minas_comments[0].spam_reasons = ["word 'mina'"]
+    minas_comments[0].save()
+
+    call_command("erase_author", EMAIL, "--remove-bodies", stdout=StringIO())
+
+    bodies = set(Comment.objects.values_list("body", flat=True))
+    assert bodies == {REMOVED_BODY}
+    assert Comment.objects.filter(spam_reasons=[]).count() == 2
+    assert AuthorDataRequest.objects.get().bodies_removed
+
+
+@pytest.mark.parametrize(
+    "address, network",
+    [
+        ("203.0.113.77", "203.0.113.0"),
+        ("2001:db8:abcd:12:34::1", "2001:db8:abcd::"),
+    ],
+)
+def test_an_address_is_cut_to_its_network(address, network):
+    assert truncated_ip(address) == network
+
+
+def test_ip_addresses_are_truncated_after_the_retention_period_and_only_then():
+    old_v4 = CommentFactory(ip_address="203.0.113.77")
+    old_v6 = CommentFactory(ip_address="2001:db8:abcd:12:34::1")
+    old_none = CommentFactory(ip_address=None)
+    recent = CommentFactory(ip_address="198.51.100.5")
+    Comment.objects.filter(pk__in=[old_v4.pk, old_v6.pk, old_none.pk]).update(
+        created_at=timezone.now() - timedelta(days=31)
+    )
+
+    assert comment_truncate_old_ips(older_than=timedelta(days=30), batch_size=2) == 3
+    assert comment_truncate_old_ips(older_than=timedelta(days=30)) == 0  # done once
+
+    addresses = dict(Comment.objects.values_list("pk", "ip_address"))
+    assert addresses == {
+        old_v4.pk: "203.0.113.0",
+        old_v6.pk: "2001:db8:abcd::",
+        old_none.pk: None,
+        recent.pk: "198.51.100.5",
+    }
+
+
+def test_the_admin_exports_and_erases_selected_authors(client, admin_user, minas_comments):
+    client.force_login(admin_user)
+    url = "/admin/moderation/comment/"
+    selected = {"_selected_action": [minas_comments[0].pk]}
+
+    export = client.post(url, {"action": "export_authors_data", **selected})
+    erase = client.post(url, {"action": "erase_authors", **selected}, follow=True)
+
+    assert export["Content-Disposition"].startswith("attachment")
+    assert len(json.loads(export.content)[0]["comments"]) == 2
+    assert "Erased 1 author(s) from 2 comment(s)" in erase.content.decode()
+    assert set(AuthorDataRequest.objects.values_list("kind", "done_by")) == {
+        ("export", admin_user.pk), ("erase", admin_user.pk)
+    }
