@@ -17,12 +17,24 @@ READ_SETTINGS = (
 
 
 def settings_under(tmp_path, **env_vars) -> dict:
-    clean = {k: v for k, v in os.environ.items()
-             if not k.startswith(("REPLYGUARD_", "DATABASE_URL", "CELERY_", "DEBUG"))}
-    env = clean | {"DJANGO_SETTINGS_MODULE": "config.settings",
-                   "REPLYGUARD_VAR_DIR": str(tmp_path)} | env_vars
-    out = subprocess.run([sys.executable, "-c", READ_SETTINGS], cwd=PROJECT, env=env,
-                         check=True, capture_output=True, text=True).stdout
+    clean = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("REPLYGUARD_", "DATABASE_URL", "CELERY_", "DEBUG"))
+    }
+    env = (
+        clean
+        | {"DJANGO_SETTINGS_MODULE": "config.settings", "REPLYGUARD_VAR_DIR": str(tmp_path)}
+        | env_vars
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", READ_SETTINGS],
+        cwd=PROJECT,
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
     return json.loads(out)
 
 
@@ -47,7 +59,52 @@ def test_thresholds_limits_and_servers_come_from_the_environment(tmp_path):
     )
 
     assert values == {
-        "publish_below": 0.3, "spam_above": 0.95, "body": 800, "page": 7,
-        "engine": "django.db.backends.postgresql", "broker": "redis://cache.invalid:6379/0",
+        "publish_below": 0.3,
+        "spam_above": 0.95,
+        "body": 800,
+        "page": 7,
+        "engine": "django.db.backends.postgresql",
+        "broker": "redis://cache.invalid:6379/0",
         "debug": False,
     }
+
+
+def test_production_settings_pass_the_deploy_check(tmp_path):
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("REPLYGUARD_", "DEBUG"))}
+    env |= {
+        "DJANGO_SETTINGS_MODULE": "config.settings",
+        "REPLYGUARD_VAR_DIR": str(tmp_path),
+        "DEBUG": "false",
+        "SECRET_KEY": "k7#pQ2!vZ9x@Lm4$Rt8^Wy1&Nc6*Hb3(Jd5)Fg0-Se7+Ua2=Ko9_Ti4~Xe6",
+        "ALLOWED_HOSTS": "comments.example.com",
+        "HTTPS": "true",
+    }
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        cwd=PROJECT,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "no issues" in result.stdout
+
+
+def test_the_local_default_is_flagged_by_the_deploy_check(tmp_path):
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("REPLYGUARD_", "DEBUG", "SECRET_KEY", "HTTPS"))
+    }
+    env |= {"DJANGO_SETTINGS_MODULE": "config.settings", "REPLYGUARD_VAR_DIR": str(tmp_path)}
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        cwd=PROJECT,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+
+    assert result.returncode != 0
+    assert "security.W009" in result.stderr + result.stdout  # the insecure local SECRET_KEY
