@@ -1,39 +1,30 @@
-import csv
 import hashlib
-import itertools
-import os
-from pathlib import Path
 
 import pytest
+from sklearn.feature_extraction.text import HashingVectorizer
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import FunctionTransformer
 
 from moderation import classifier
 from moderation.classifier import (
-    LabeledTexts,
+    SpamModel,
     activate_version,
     artifact_path,
     build_pipeline,
     comment_text,
-    dedup_key,
-    held_out_split,
     load_active_model,
+    previous_version,
     save_model,
-    train_and_save,
 )
 
-DATASETS_DIR = Path(
-    os.environ.get(
-        "REPLYGUARD_DATASETS_DIR",
-        Path(__file__).resolve().parents[1].parent / "shared" / "datasets",
-    )
-)
 SPAM = "CHECK OUT MY CHANNEL, FREE GIFT CARDS http://bit.ly/x"
 SOBER = "The council's budget leaves transit funding flat for a third year in a row."
 
 
 def toy_pipeline(spam_word: str) -> Pipeline:
-    spam = [f"{spam_word} free prize, call 0906170146{i} now!!" for i in range(10)]
+    spam = [
+        f"{spam_word} FREE prize, call 0906170146{i} now!! http://bit.ly/{i}" for i in range(10)
+    ]
     ham = [f"The council debated the transit budget on day {i}." for i in range(10)]
     return build_pipeline().fit(spam + ham, [1] * 10 + [0] * 10)
 
@@ -43,7 +34,7 @@ def pipeline() -> Pipeline:
     return toy_pipeline("WIN")
 
 
-def test_saved_model_loads_with_its_version_and_identical_probabilities(tmp_path, pipeline):
+def test_saved_model_loads_with_its_version_and_the_pipelines_probabilities(tmp_path, pipeline):
     version = save_model(pipeline, model_dir=tmp_path, report={})
     activate_version(tmp_path, version)
 
@@ -51,7 +42,9 @@ def test_saved_model_loads_with_its_version_and_identical_probabilities(tmp_path
 
     texts = [SPAM, SOBER, ""]
     assert model.version == version
-    assert model.spam_probabilities(texts) == pipeline.predict_proba(texts)[:, 1].tolist()
+    assert model.spam_probabilities(texts) == pytest.approx(
+        pipeline.predict_proba(texts)[:, 1].tolist(), abs=1e-9
+    )
 
 
 def test_no_model_when_nothing_was_activated(tmp_path):
@@ -115,25 +108,44 @@ def test_activating_another_version_switches_the_loaded_model(tmp_path, pipeline
     assert after.spam_probability("CASH prize") != before.spam_probability("CASH prize")
 
 
-def test_held_out_split_keeps_each_duplicate_group_on_one_side():
-    # 120 texts, each written three ways that share one dedup key.
-    variants = [
-        (f"Win {i} prizes now", f"win {i}  PRIZES now", f" WIN {i} prizes NOW ") for i in range(120)
-    ]
-    texts = list(itertools.chain.from_iterable(variants))
-    data = LabeledTexts(
-        texts=texts,
-        labels=[(i // 3) % 2 for i in range(len(texts))],
-        groups=[dedup_key(text) for text in texts],
-        sources=["youtube:Psy" if i % 2 else "sms" for i in range(len(texts))],
+def test_previous_version_is_the_one_active_before_the_current(tmp_path, pipeline):
+    first = save_model(pipeline, model_dir=tmp_path, report={})
+    second = save_model(toy_pipeline("CASH"), model_dir=tmp_path, report={})
+    activate_version(tmp_path, first)
+    activate_version(tmp_path, second)
+
+    assert previous_version(tmp_path) == first
+
+
+def test_explain_names_the_shortener_link_of_a_spam_comment(pipeline):
+    reasons = SpamModel(version="toy", pipeline=pipeline).explain(
+        "FREE GIFT CARDS http://bit.ly/x", k=3
     )
 
-    train, test = held_out_split(data)
+    assert len(reasons) <= 3
+    assert {"shortened link", "link to bit.ly"} & set(reasons)
 
-    train_groups = {data.groups[i] for i in train}
-    test_groups = {data.groups[i] for i in test}
-    assert len(train_groups) == len(test_groups) * 4  # 20% held out
-    assert train_groups.isdisjoint(test_groups)
+
+def test_explain_gives_no_reason_that_pushed_a_sober_comment_down(pipeline):
+    model = SpamModel(version="toy", pipeline=pipeline)
+
+    assert "'council'" not in model.explain(SOBER)
+
+
+def test_explain_hashes_tokens_to_the_columns_the_vectorizer_uses():
+    hashing = HashingVectorizer(n_features=2**10, alternate_sign=False, norm=None)
+
+    row = hashing.transform(["subscribe"])
+
+    assert row.indices.tolist() == [classifier._column("subscribe", 2**10)]
+
+
+def test_signals_name_links_capitals_and_phone_numbers():
+    text = "CALL NOW 0906 170 1461 www.goo.gl/abc FREE!!"
+
+    signals = classifier.link_signals(text) + classifier.style_signals(text)
+
+    assert {"link to goo.gl", "shortened link", "all capitals", "phone number"} <= set(signals)
 
 
 def test_comment_text_combines_body_and_url():
@@ -145,77 +157,3 @@ def test_comment_text_combines_body_and_url():
 
 def test_comment_text_without_url_is_the_body():
     assert comment_text(body="  Great piece. ") == "Great piece."
-
-
-def write_slice(source: Path, target: Path, rows: int) -> None:
-    with source.open(encoding="utf-8", newline="") as f:
-        reader = csv.DictReader(f)
-        kept = list(itertools.islice(reader, rows))
-    target.parent.mkdir(parents=True, exist_ok=True)
-    with target.open("w", encoding="utf-8", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=reader.fieldnames)
-        writer.writeheader()
-        writer.writerows(kept)
-
-
-@pytest.fixture(scope="module")
-def small_datasets(tmp_path_factory) -> Path:
-    """The first rows of each real dataset, in the real layout, to train in seconds."""
-    if not DATASETS_DIR.is_dir():
-        message = f"datasets missing at {DATASETS_DIR}: set REPLYGUARD_DATASETS_DIR"
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(f"CI=true and {message}", pytrace=False)
-        pytest.skip(message)
-    target = tmp_path_factory.mktemp("datasets")
-    for path in sorted((DATASETS_DIR / "youtube-spam").glob("Youtube0*-*.csv")):
-        write_slice(path, target / "youtube-spam" / path.name, rows=120)
-    sms = (DATASETS_DIR / "sms-spam" / "SMSSpamCollection").read_text(encoding="utf-8")
-    (target / "sms-spam").mkdir()
-    (target / "sms-spam" / "SMSSpamCollection").write_text(
-        "\n".join(sms.splitlines()[:800]), encoding="utf-8"
-    )
-    news = "news-comments-dev/sfu_ctc_dev.csv"
-    write_slice(DATASETS_DIR / news, target / news, rows=100)
-    return target
-
-
-@pytest.fixture(scope="module")
-def trained(small_datasets, tmp_path_factory) -> tuple[Path, str, dict, list[str]]:
-    model_dir, steps = tmp_path_factory.mktemp("models"), []
-    version, report = train_and_save(
-        datasets_dir=small_datasets,
-        model_dir=model_dir,
-        publish_below=0.5,
-        spam_above=0.99,
-        progress=steps.append,
-    )
-    return model_dir, version, report, steps
-
-
-def test_trained_model_scores_obvious_spam_above_a_sober_news_sentence(trained):
-    model_dir, version, _, _ = trained
-
-    model = load_active_model(model_dir)
-
-    assert model.version == version
-    assert model.spam_probability(SPAM) > model.spam_probability(SOBER)
-
-
-def test_training_report_covers_datasets_held_out_metrics_and_news_thresholds(trained):
-    _, version, report, _ = trained
-
-    assert report["version"] == version
-    assert {entry["file"] for entry in report["datasets"]} >= {
-        "sms-spam/SMSSpamCollection",
-        "news-comments-dev/sfu_ctc_dev.csv",
-    }
-    assert "sms" in report["held_out"]["per_source"]
-    assert [row["threshold"] for row in report["thresholds"]] == list(classifier.THRESHOLDS)
-    news = report["news_at_configured_thresholds"]
-    assert news["published"] + news["held"] + news["binned"] == pytest.approx(1)
-
-
-def test_training_reports_progress_through_every_step(trained):
-    *_, steps = trained
-
-    assert steps == list(classifier.TRAINING_STEPS)
