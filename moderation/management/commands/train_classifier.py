@@ -4,35 +4,46 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
-from moderation import classifier
+from moderation import classifier, training
+from moderation.models import Comment
+
+# A moderator's verdict as a training label: the model's own decisions never count (the queryset
+# keeps only decisions a person made).
+LABELS = {Comment.Status.SPAM: 1, Comment.Status.PUBLISHED: 0}
 
 
 class Command(BaseCommand):
-    help = "Train the spam model, write its evaluation report beside it, and activate it."
+    help = (
+        "Train the spam model on the datasets plus moderators' decisions, write its report and "
+        "plots beside it, and activate it unless it is worse than the active model."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument(
             "--if-missing", action="store_true", help="Do nothing if an active model loads."
         )
+        parser.add_argument(
+            "--force", action="store_true", help="Activate even if worse than the active model."
+        )
         parser.add_argument("--datasets", type=Path, help="Default: REPLYGUARD_DATASETS_DIR.")
         parser.add_argument("--model-dir", type=Path, help="Default: REPLYGUARD_MODEL_DIR.")
 
-    def handle(self, *args, if_missing, datasets, model_dir, **options):
-        datasets_dir = datasets or settings.REPLYGUARD_DATASETS_DIR
-        model_dir = model_dir or settings.REPLYGUARD_MODEL_DIR
+    def handle(self, *args, if_missing, force, datasets, model_dir, **options):
+        datasets_dir = Path(datasets or settings.REPLYGUARD_DATASETS_DIR)
+        model_dir = Path(model_dir or settings.REPLYGUARD_MODEL_DIR)
         if if_missing and (active := classifier.load_active_model(model_dir)):
             self.stdout.write(f"Model {active.version} is active and loads: nothing to do.")
             return
-        if not Path(datasets_dir).is_dir():
+        if not datasets_dir.is_dir():
             raise CommandError(
                 f"Datasets directory {datasets_dir} not found: set REPLYGUARD_DATASETS_DIR "
                 "or pass --datasets."
             )
-        version, report = self.train(Path(datasets_dir), Path(model_dir))
-        self.present(version, report, classifier.report_path(Path(model_dir), version))
+        version, report = self.train(datasets_dir, model_dir, moderator_labels(), force)
+        self.present(version, report, classifier.report_path(model_dir, version))
 
-    def train(self, datasets_dir: Path, model_dir: Path) -> tuple[str, dict]:
-        steps = classifier.TRAINING_STEPS
+    def train(self, datasets_dir: Path, model_dir: Path, extra: list, force: bool):
+        steps = training.TRAINING_STEPS
         with tqdm(total=len(steps), desc="train_classifier") as bar:
 
             def progress(step: str) -> None:
@@ -40,12 +51,14 @@ class Command(BaseCommand):
                 bar.set_postfix_str(step)
 
             try:
-                trained = classifier.train_and_save(
+                trained = training.train_and_save(
                     datasets_dir=datasets_dir,
                     model_dir=model_dir,
                     publish_below=settings.REPLYGUARD_PUBLISH_BELOW,
                     spam_above=settings.REPLYGUARD_SPAM_ABOVE,
+                    extra=extra,
                     progress=progress,
+                    force=force,
                 )
             except FileNotFoundError as error:
                 raise CommandError(f"Dataset file missing: {error}") from error
@@ -54,7 +67,11 @@ class Command(BaseCommand):
 
     def present(self, version: str, report: dict, report_file: Path) -> None:
         held_out, news = report["held_out"], report["news_at_configured_thresholds"]
-        self.stdout.write(self.style.SUCCESS(f"Activated spam model {version}"))
+        labels, gate = report["moderator_labels"], report["gate"]
+        self.stdout.write(
+            f"Trained {version} on {report['training_rows']} rows, of which "
+            f"{labels['used']} moderator labels ({labels['spam_rows']} spam in {labels['rows']})."
+        )
         self.stdout.write(
             f"Held-out spam at p >= 0.5: F1 {held_out['f1']}, precision {held_out['precision']}, "
             f"recall {held_out['recall']}, ROC AUC {held_out['roc_auc']}"
@@ -64,3 +81,27 @@ class Command(BaseCommand):
             f"spam_above {news['spam_above']}: {news['held']:.1%} held, {news['binned']:.1%} binned"
         )
         self.stdout.write(f"Trained in {report['training_seconds']} s. Report: {report_file}")
+        if gate["activated"]:
+            forced = " (forced)" if gate["worse_because"] else ""
+            self.stdout.write(self.style.SUCCESS(f"Activated spam model {version}{forced}"))
+            return
+        why = "; ".join(gate["worse_because"]) or "activation was not requested"
+        self.stdout.write(
+            self.style.WARNING(
+                f"Kept the active model {gate['active_version']}: the new one is worse ({why}). "
+                f"Activate it anyway with: manage.py model_versions activate {version}"
+            )
+        )
+
+
+def moderator_labels() -> list[tuple[str, int]]:
+    comments = Comment.objects.labeled_by_moderators().only("body", "author_name", "author_url")
+    return [
+        (
+            classifier.comment_text(
+                body=c.body, author_name=c.author_name, author_url=c.author_url
+            ),
+            LABELS[c.moderator_verdict],
+        )
+        for c in comments.iterator()
+    ]

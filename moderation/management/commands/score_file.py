@@ -1,0 +1,72 @@
+import json
+import sys
+from pathlib import Path
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
+
+from moderation import classifier
+
+
+class Command(BaseCommand):
+    help = (
+        "Dry run: score one JSON comment per line ({body, author_name?, author_url?}) and print "
+        "one JSON line each with spam_probability, the default policy's decision and reasons. "
+        "A line that is not such a comment is reported on stderr with its number and skipped."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("path", help="A JSON-lines file, or - for stdin.")
+        parser.add_argument("--model-dir", type=Path, help="Default: REPLYGUARD_MODEL_DIR.")
+
+    def handle(self, *args, path, model_dir=None, **options):
+        model = classifier.load_active_model(model_dir or settings.REPLYGUARD_MODEL_DIR)
+        if model is None:
+            raise CommandError("No active spam model loads: train or activate one first.")
+        lines = sys.stdin if path == "-" else open_or_fail(path)
+        skipped = 0
+        for number, line in enumerate(lines, start=1):
+            if not line.strip():
+                continue
+            try:
+                text = comment_line_text(line)
+            except ValueError as error:
+                self.stderr.write(f"line {number}: {error}; skipped")
+                skipped += 1
+                continue
+            self.stdout.write(json.dumps(scored(model, text), ensure_ascii=False))
+        if skipped:
+            raise CommandError(f"{skipped} line(s) skipped, see above.")
+
+
+def open_or_fail(path: str):
+    try:
+        return open(path, encoding="utf-8")  # noqa: SIM115 - read lazily, line by line
+    except OSError as error:
+        raise CommandError(f"Cannot read {path}: {error}") from error
+
+
+def comment_line_text(line: str) -> str:
+    comment = json.loads(line)  # json.JSONDecodeError is a ValueError
+    if not isinstance(comment, dict) or not isinstance(comment.get("body"), str):
+        raise ValueError('expected a JSON object with a string "body"')
+    return classifier.comment_text(
+        body=comment["body"],
+        author_name=str(comment.get("author_name") or ""),
+        author_url=str(comment.get("author_url") or ""),
+    )
+
+
+def scored(model: classifier.SpamModel, text: str) -> dict:
+    # Imported here: the policy needs the app registry, and only this command needs it.
+    from articles.models import Article
+    from moderation.services import policy_decision
+
+    probability = model.spam_probability(text)
+    decision, _ = policy_decision(article=Article(), spam_probability=probability)
+    return {
+        "spam_probability": round(probability, 4),
+        "decision": str(decision),
+        "reasons": model.explain(text),
+        "model_version": model.version,
+    }
