@@ -206,3 +206,22 @@ def test_score_file_prints_one_decision_per_comment(two_versions, tmp_path_facto
     assert {line["model_version"] for line in lines} == {second}
     assert all(line["decision"] in {"published", "held", "spam"} for line in lines)
     assert lines[0]["spam_probability"] > lines[1]["spam_probability"]
+
+
+def test_train_classifier_learns_from_moderators_not_from_the_model(
+    small_datasets, tmp_path, admin_user
+):
+    from moderation.services import comment_decide
+    from tests.factories import CommentFactory
+
+    for status, person in (("spam", admin_user), ("published", admin_user), ("spam", None)):
+        comment = CommentFactory(status="pending", body=f"{DISTINCT} {status}")
+        comment_decide(comment=comment, status=status, decided_by=person)
+
+    out = run("train_classifier", "--datasets", str(small_datasets), "--model-dir", str(tmp_path))
+
+    version = classifier.active_version(tmp_path)
+    report = json.loads(classifier.report_path(tmp_path, version).read_text())
+    assert report["moderator_labels"]["rows"] == 2
+    assert report["moderator_labels"]["spam_rows"] == 1
+    assert f"Activated spam model {version}" in out
