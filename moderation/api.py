@@ -50,7 +50,13 @@ class PublicComment(serializers.ModelSerializer):
     class Meta:
         model = Comment
         fields = [
-            "id", "parent", "author_name", "author_url", "body", "body_html", "published_at",
+            "id",
+            "parent",
+            "author_name",
+            "author_url",
+            "body",
+            "body_html",
+            "published_at",
             "replies",
         ]
 
@@ -67,7 +73,13 @@ class CommentAccepted(serializers.ModelSerializer):
     class Meta:
         model = Comment
         fields = [
-            "id", "status", "parent", "author_name", "author_url", "body", "body_html",
+            "id",
+            "status",
+            "parent",
+            "author_name",
+            "author_url",
+            "body",
+            "body_html",
             "created_at",
         ]
 
@@ -84,7 +96,10 @@ class CommentInput(serializers.Serializer):
     )
     body = CommentBody(help_text="Plain text; HTML is shown as typed, never run.")
     parent = serializers.IntegerField(
-        required=False, allow_null=True, default=None, min_value=1,
+        required=False,
+        allow_null=True,
+        default=None,
+        min_value=1,
         help_text="Id of the published comment on this article that this replies to.",
     )
 
@@ -178,8 +193,9 @@ class ArticleCommentsApi(generics.ListAPIView):
             403: OpenApiResponse(ERRORS, description="Comments are closed on this article."),
             404: OpenApiResponse(ERRORS, description="No article with this slug."),
             413: OpenApiResponse(DETAIL, description="The request body is too large."),
-            429: OpenApiResponse(DETAIL, description="Too many comments from this address: "
-                                 "see Retry-After."),
+            429: OpenApiResponse(
+                DETAIL, description="Too many comments from this address: see Retry-After."
+            ),
         },
     )
     def post(self, request, slug):

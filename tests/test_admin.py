@@ -36,7 +36,10 @@ def test_only_staff_reach_the_admin(client, django_user_model):
 
 def test_the_list_shows_status_score_reasons_version_and_email(moderator):
     CommentFactory(
-        status="held", spam_score=0.73, model_version="20261128-a1", author_email="m@ex.org",
+        status="held",
+        spam_score=0.73,
+        model_version="20261128-a1",
+        author_email="m@ex.org",
         spam_reasons=["link to bit.ly", "word 'subscribe'"],
     )
 
@@ -108,11 +111,31 @@ def test_the_admin_cannot_edit_status_directly(moderator):
     moderator.post(
         f"{CHANGELIST}{comment.pk}/change/",
         {
-            "body": comment.body, "author_name": comment.author_name,
-            "author_email": comment.author_email, "author_url": "", "status": "published",
-            "decisions-TOTAL_FORMS": 0, "decisions-INITIAL_FORMS": 0,
+            "body": comment.body,
+            "author_name": comment.author_name,
+            "author_email": comment.author_email,
+            "author_url": "",
+            "status": "published",
+            "decisions-TOTAL_FORMS": 0,
+            "decisions-INITIAL_FORMS": 0,
         },
     )
 
+    comment.refresh_from_db()
+    assert comment.status == "held"
+
+
+def test_admin_posts_without_a_csrf_token_are_refused(admin_user):
+    from django.test import Client
+
+    browser = Client(enforce_csrf_checks=True)
+    browser.force_login(admin_user)
+    comment = CommentFactory(status="held")
+
+    response = browser.post(
+        CHANGELIST, {"action": "mark_published", "_selected_action": [comment.pk]}
+    )
+
+    assert response.status_code == 403
     comment.refresh_from_db()
     assert comment.status == "held"

@@ -263,11 +263,16 @@ def test_a_page_of_threads_takes_a_constant_number_of_queries(
 
 def test_no_private_field_in_any_public_response(api_client, article):
     top = CommentFactory(
-        article=article, author_email=PRIVATE_EMAIL, ip_address=PRIVATE_IP,
+        article=article,
+        author_email=PRIVATE_EMAIL,
+        ip_address=PRIVATE_IP,
         user_agent=PRIVATE_AGENT,
     )
     CommentFactory(
-        article=article, parent=top, author_email=PRIVATE_EMAIL, ip_address=PRIVATE_IP,
+        article=article,
+        parent=top,
+        author_email=PRIVATE_EMAIL,
+        ip_address=PRIVATE_IP,
         user_agent=PRIVATE_AGENT,
     )
 
@@ -359,3 +364,15 @@ def test_a_garbled_content_length_gets_400(api_client, article):
     )
 
     assert response.status_code == 400
+
+
+def test_the_public_api_needs_no_cookie_and_sets_none(api_client, article):
+    from rest_framework.test import APIClient
+
+    strict = APIClient(enforce_csrf_checks=True)
+
+    posted = post_comment(strict, article)
+    listed = strict.get(comments_url(article))
+
+    assert posted.status_code == 202
+    assert not posted.cookies and not listed.cookies
