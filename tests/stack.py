@@ -53,8 +53,9 @@ def wait_for(check, *, timeout: float, what: str):
 def process(args: list[str], *, env: dict, log: Path):
     with log.open("wb") as out:
         # A session of its own, so a test can kill the process with all its children.
-        proc = subprocess.Popen(args, cwd=PROJECT, env=env, stdout=out, stderr=subprocess.STDOUT,
-                                start_new_session=True)
+        proc = subprocess.Popen(
+            args, cwd=PROJECT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+        )
     try:
         yield proc
     finally:
@@ -67,8 +68,9 @@ def process(args: list[str], *, env: dict, log: Path):
 
 
 def manage(*args: str, env: dict) -> None:
-    subprocess.run([PYTHON, "manage.py", *args], cwd=PROJECT, env=env, check=True,
-                   capture_output=True)
+    subprocess.run(
+        [PYTHON, "manage.py", *args], cwd=PROJECT, env=env, check=True, capture_output=True
+    )
 
 
 class Stack:
@@ -81,9 +83,21 @@ class Stack:
         self.workers: list[subprocess.Popen] = []
 
     def start_worker(self, concurrency: int = 2) -> subprocess.Popen:
-        args = [PYTHON, "-m", "celery", "-A", "config", "worker", "--concurrency",
-                str(concurrency), "--loglevel", "INFO", "--hostname", f"w{len(self.workers)}@%h",
-                *self.worker_args]
+        args = [
+            PYTHON,
+            "-m",
+            "celery",
+            "-A",
+            "config",
+            "worker",
+            "--concurrency",
+            str(concurrency),
+            "--loglevel",
+            "INFO",
+            "--hostname",
+            f"w{len(self.workers)}@%h",
+            *self.worker_args,
+        ]
         log = self.logs / f"worker-{len(self.workers)}.log"
         worker = self.processes.enter_context(process(args, env=self.env, log=log))
         self.workers.append(worker)
@@ -120,8 +134,11 @@ def running_stack(*, env_overrides: dict, logs: Path, web: str, worker_args: tup
         server = processes.enter_context(process(web_command, env=env, log=logs / "web.log"))
         stack.url = f"http://127.0.0.1:{port}"
         try:
-            wait_for(lambda: http("GET", f"{stack.url}/api/articles/")[0] == 200,
-                     timeout=30, what="the API to answer")
+            wait_for(
+                lambda: http("GET", f"{stack.url}/api/articles/")[0] == 200,
+                timeout=30,
+                what="the API to answer",
+            )
             yield stack
             assert stack.workers[-1].poll() is None, "the worker died during the test"
             assert server.poll() is None, "the web server died during the test"
@@ -133,11 +150,25 @@ def running_stack(*, env_overrides: dict, logs: Path, web: str, worker_args: tup
 @contextmanager
 def redis_server(*, port: int, logs: Path):
     """A Redis of our own on `port`, so a test can stop and restart the broker."""
-    args = ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "",
-            "--appendonly", "no", "--dir", str(logs)]
+    args = [
+        "redis-server",
+        "--port",
+        str(port),
+        "--bind",
+        "127.0.0.1",
+        "--save",
+        "",
+        "--appendonly",
+        "no",
+        "--dir",
+        str(logs),
+    ]
     with process(args, env=dict(os.environ), log=logs / f"redis-{port}.log") as proc:
-        wait_for(lambda: socket.create_connection(("127.0.0.1", port), timeout=1).close() or True,
-                 timeout=10, what=f"redis-server on port {port}")
+        wait_for(
+            lambda: socket.create_connection(("127.0.0.1", port), timeout=1).close() or True,
+            timeout=10,
+            what=f"redis-server on port {port}",
+        )
         yield proc
 
 

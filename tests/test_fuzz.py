@@ -24,24 +24,24 @@ schema = schemathesis.openapi.from_wsgi("/api/schema/", application)
 def world(db, settings):
     settings.REPLYGUARD_RATE_COMMENT_POST = "100000/minute"  # the fuzzer posts fast, on purpose
     article = ArticleFactory(slug="fuzzed")
-    top = CommentFactory(article=article, author_email=PRIVATE[0], ip_address=PRIVATE[1],
-                         user_agent=PRIVATE[2])
+    top = CommentFactory(
+        article=article, author_email=PRIVATE[0], ip_address=PRIVATE[1], user_agent=PRIVATE[2]
+    )
     CommentFactory(article=article, parent=top, author_email=PRIVATE[0])
     return article
 
 
 @schema.parametrize()
-@hypothesis_settings(
-    max_examples=40, deadline=None, suppress_health_check=list(HealthCheck)
-)
+@hypothesis_settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck))
 def test_every_public_endpoint_conforms_to_its_schema(case, world):
     if "slug" in (case.path_parameters or {}):
         case.path_parameters["slug"] = world.slug  # an article that exists, mostly
     # Excluded: DRF's pagination falls back to the default page size on a malformed page_size
     # (its documented leniency), and a schema-valid POST may still fail a rule the schema cannot
     # express (a parent that exists and is published): both are 2xx/4xx by design.
-    response = case.call_and_validate(excluded_checks=[negative_data_rejection,
-                                                       positive_data_acceptance])
+    response = case.call_and_validate(
+        excluded_checks=[negative_data_rejection, positive_data_acceptance]
+    )
     for secret in PRIVATE:
         assert secret not in response.text
 
@@ -55,9 +55,23 @@ JSON_VALUES = st.recursive(
 )
 # Right-to-left, zero-width, emoji, control characters and markup, mixed in among ordinary text.
 TRICKY_TEXT = st.lists(
-    st.characters(codec="utf-8") | st.sampled_from(
-        ["\u202e", "\u200b", "\u200d", "\ufeff", "👩‍👩‍👧", "<", ">", "&", '"', "\x00", "\r\n",
-         "<script>alert(1)</script>", "<img src=x onerror=alert(1)>"]
+    st.characters(codec="utf-8")
+    | st.sampled_from(
+        [
+            "\u202e",
+            "\u200b",
+            "\u200d",
+            "\ufeff",
+            "👩‍👩‍👧",
+            "<",
+            ">",
+            "&",
+            '"',
+            "\x00",
+            "\r\n",
+            "<script>alert(1)</script>",
+            "<img src=x onerror=alert(1)>",
+        ]
     ),
     max_size=200,
 ).map("".join)
@@ -101,10 +115,18 @@ def test_any_json_document_gets_202_or_a_4xx(world, client, payload):
 
 
 @HYPOTHESIS
-@given(raw=st.binary(max_size=200), content_type=st.sampled_from(
-    ["application/json", "text/plain", "application/x-www-form-urlencoded", "multipart/form-data",
-     "application/json; charset=utf-8"]
-))
+@given(
+    raw=st.binary(max_size=200),
+    content_type=st.sampled_from(
+        [
+            "application/json",
+            "text/plain",
+            "application/x-www-form-urlencoded",
+            "multipart/form-data",
+            "application/json; charset=utf-8",
+        ]
+    ),
+)
 def test_any_bytes_with_any_content_type_get_a_4xx(world, client, raw, content_type):
     response = post(client, world, raw, content_type=content_type)
 

@@ -59,8 +59,11 @@ def postgres_available() -> bool:
 
 @pytest.fixture
 def postgres_database():
-    require(postgres_available(), f"PostgreSQL is not reachable at {POSTGRES_ADMIN_URL}: "
-            "start it (pg_ctlcluster <version> main start) or set REPLYGUARD_TEST_POSTGRES_URL")
+    require(
+        postgres_available(),
+        f"PostgreSQL is not reachable at {POSTGRES_ADMIN_URL}: "
+        "start it (pg_ctlcluster <version> main start) or set REPLYGUARD_TEST_POSTGRES_URL",
+    )
     name = f"replyguard_e2e_{uuid.uuid4().hex[:8]}"
     with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True) as admin:
         admin.execute(f'CREATE DATABASE "{name}"')
@@ -72,8 +75,11 @@ def postgres_database():
 
 @pytest.fixture
 def redis_broker():
-    require(redis_available(), f"Redis is not reachable at {REDIS_URL}: start redis-server "
-            "or set REPLYGUARD_TEST_REDIS_URL")
+    require(
+        redis_available(),
+        f"Redis is not reachable at {REDIS_URL}: start redis-server "
+        "or set REPLYGUARD_TEST_REDIS_URL",
+    )
     redis.Redis.from_url(REDIS_URL).flushdb()  # no task left over from an earlier run
     yield REDIS_URL
     redis.Redis.from_url(REDIS_URL).flushdb()
@@ -100,17 +106,26 @@ def assert_reader_published_and_spam_not(base_url, read_status):
     assert (status, reader["status"]) == (202, "pending")
     _, spam = http("POST", comments_url, SPAM)
 
-    wait_for(lambda: reader["id"] in published_ids(comments_url), timeout=60,
-             what="the worker to publish the reader's comment")
-    spam_status = wait_for(lambda: read_status(spam["id"]) != "pending" and read_status(spam["id"]),
-                           timeout=30, what="the worker to decide the spam comment")
+    wait_for(
+        lambda: reader["id"] in published_ids(comments_url),
+        timeout=60,
+        what="the worker to publish the reader's comment",
+    )
+    spam_status = wait_for(
+        lambda: read_status(spam["id"]) != "pending" and read_status(spam["id"]),
+        timeout=30,
+        what="the worker to decide the spam comment",
+    )
     assert spam_status in ("held", "spam")
     assert spam["id"] not in published_ids(comments_url)
 
     status, reply = http("POST", comments_url, READER | {"parent": reader["id"]})
     assert status == 202
-    wait_for(lambda: reply["id"] in published_ids(comments_url), timeout=60,
-             what="the worker to publish the reply")
+    wait_for(
+        lambda: reply["id"] in published_ids(comments_url),
+        timeout=60,
+        what="the worker to publish the reply",
+    )
     [thread] = http("GET", comments_url)[1]["results"]
     assert [r["id"] for r in thread["replies"]] == [reply["id"]]
     assert READER["author_email"].encode() not in str(thread).encode()
@@ -185,12 +200,16 @@ def test_a_comment_posted_while_the_broker_is_down_is_saved_and_decided_once_it_
         assert (status, comment["status"]) == (202, "pending")
         assert elapsed < 3, f"POST took {elapsed:.1f}s with the broker down"
         with psycopg.connect(postgres_database) as db:
-            assert db.execute("SELECT status FROM moderation_comment WHERE id = %s",
-                              [comment["id"]]).fetchone() == ("pending",)
+            assert db.execute(
+                "SELECT status FROM moderation_comment WHERE id = %s", [comment["id"]]
+            ).fetchone() == ("pending",)
 
         with redis_server(port=port, logs=tmp_path):  # back, empty: the task is gone
-            wait_for(lambda: comment["id"] in published_ids(comments_url), timeout=90,
-                     what="the sweep to re-enqueue the comment and a worker to publish it")
+            wait_for(
+                lambda: comment["id"] in published_ids(comments_url),
+                timeout=90,
+                what="the sweep to re-enqueue the comment and a worker to publish it",
+            )
 
 
 @contextmanager
@@ -236,20 +255,27 @@ def test_a_worker_killed_mid_task_leaves_the_comment_to_be_decided_exactly_once(
         "REPLYGUARD_REQUEUE_PENDING_AFTER": "2",
         "REPLYGUARD_REQUEUE_EVERY": "1",
     }
-    with running_stack(env_overrides=env, logs=tmp_path, web="gunicorn",
-                       worker_args=("--beat",)) as stack:
+    with running_stack(
+        env_overrides=env, logs=tmp_path, web="gunicorn", worker_args=("--beat",)
+    ) as stack:
         comment_id = post_with_no_worker_running(stack)
 
         with row_locked(postgres_database, comment_id):
             doomed = stack.start_worker()
-            wait_for(lambda: blocked_updates(postgres_database) >= 1, timeout=60,
-                     what="the worker to be inside its decision")
+            wait_for(
+                lambda: blocked_updates(postgres_database) >= 1,
+                timeout=60,
+                what="the worker to be inside its decision",
+            )
             stack.kill_worker(doomed)  # SIGKILL, mid-task: its transaction dies with it
         assert decisions_of(postgres_database, comment_id) == []
 
         stack.start_worker()
-        wait_for(lambda: decisions_of(postgres_database, comment_id), timeout=60,
-                 what="a new worker to decide the comment")
+        wait_for(
+            lambda: decisions_of(postgres_database, comment_id),
+            timeout=60,
+            what="a new worker to decide the comment",
+        )
         time.sleep(3)  # let any re-delivered or re-enqueued copy of the task run too
         assert decisions_of(postgres_database, comment_id) == [("pending", "published")]
 
@@ -270,10 +296,16 @@ def test_two_workers_given_the_same_comment_at_once_decide_it_once(
         with row_locked(postgres_database, comment_id):
             stack.start_worker(concurrency=1)
             stack.start_worker(concurrency=1)
-            wait_for(lambda: blocked_updates(postgres_database) >= 2, timeout=60,
-                     what="both workers to be inside their decision")
-        wait_for(lambda: blocked_updates(postgres_database) == 0, timeout=30,
-                 what="both workers to finish")
+            wait_for(
+                lambda: blocked_updates(postgres_database) >= 2,
+                timeout=60,
+                what="both workers to be inside their decision",
+            )
+        wait_for(
+            lambda: blocked_updates(postgres_database) == 0,
+            timeout=30,
+            what="both workers to finish",
+        )
 
         assert decisions_of(postgres_database, comment_id) == [("pending", "published")]
 
@@ -301,8 +333,11 @@ def test_a_database_outage_answers_503_json_and_recovers_by_itself(
         assert READER["author_email"] not in (tmp_path / "web.log").read_text()
 
         proxy.start()
-        wait_for(lambda: http("GET", comments_url)[0] == 200, timeout=30,
-                 what="the API to recover without a restart")
+        wait_for(
+            lambda: http("GET", comments_url)[0] == 200,
+            timeout=30,
+            what="the API to recover without a restart",
+        )
         status, comment = http("POST", comments_url, READER)
         assert (status, comment["status"]) == (202, "pending")
     proxy.stop()

@@ -20,9 +20,14 @@ EMAIL = "Mina.Park@example.org"
 @pytest.fixture
 def minas_comments():
     return [
-        CommentFactory(author_email=EMAIL, author_name="Mina Park", ip_address="203.0.113.9",
-                       user_agent="Firefox/130", author_url="https://mina.example.org/",
-                       body=f"Mina's comment {i}")
+        CommentFactory(
+            author_email=EMAIL,
+            author_name="Mina Park",
+            ip_address="203.0.113.9",
+            user_agent="Firefox/130",
+            author_url="https://mina.example.org/",
+            body=f"Mina's comment {i}",
+        )
         for i in range(2)
     ]
 
@@ -37,7 +42,9 @@ def test_export_gives_every_comment_of_the_email_with_its_private_fields(minas_c
     assert [c["id"] for c in exported["comments"]] == [c.pk for c in minas_comments]
     first = exported["comments"][0]
     assert (first["author_email"], first["ip_address"], first["user_agent"]) == (
-        EMAIL, "203.0.113.9", "Firefox/130"
+        EMAIL,
+        "203.0.113.9",
+        "Firefox/130",
     )
     assert other.pk not in [c["id"] for c in exported["comments"]]
     record = AuthorDataRequest.objects.get()
@@ -51,7 +58,9 @@ def test_erase_removes_every_private_field_and_keeps_the_text(minas_comments):
 
     for comment in Comment.objects.filter(pk__in=[c.pk for c in minas_comments]):
         assert (comment.author_name, comment.author_email, comment.author_url) == (
-            "Anonymous", "", ""
+            "Anonymous",
+            "",
+            "",
         )
         assert (comment.ip_address, comment.user_agent) == (None, "")
         assert comment.body.startswith("Mina's comment")
@@ -121,5 +130,6 @@ def test_the_admin_exports_and_erases_selected_authors(client, admin_user, minas
     assert len(json.loads(export.content)[0]["comments"]) == 2
     assert "Erased 1 author(s) from 2 comment(s)" in erase.content.decode()
     assert set(AuthorDataRequest.objects.values_list("kind", "done_by")) == {
-        ("export", admin_user.pk), ("erase", admin_user.pk)
+        ("export", admin_user.pk),
+        ("erase", admin_user.pk),
     }

@@ -210,7 +210,8 @@ def test_unpublishing_clears_the_publication_time(article, admin_user):
     comment.refresh_from_db()
     assert comment.published_at is None
     assert list(comment.decisions.values_list("to_status", flat=True)) == [
-        "published", "rejected",
+        "published",
+        "rejected",
     ]
 
 
@@ -229,9 +230,7 @@ def test_only_a_persons_latest_publish_or_spam_decision_is_a_training_label(admi
     rejected = decided(("held", system), ("rejected", admin_user))
     person_then_model = decided(("spam", admin_user), ("held", system))
 
-    labels = {
-        c.pk: c.moderator_verdict for c in Comment.objects.labeled_by_moderators()
-    }
+    labels = {c.pk: c.moderator_verdict for c in Comment.objects.labeled_by_moderators()}
 
     assert labels == {
         published.pk: "published",
