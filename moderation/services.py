@@ -89,17 +89,17 @@ def comment_score(*, comment_id: int) -> Comment | None:
     if model is None:
         comment_decide(comment=comment, status=Status.HELD, reason="No spam model is installed.")
         return comment
-    probability = model.spam_probability(
-        classifier.comment_text(
-            body=comment.body, author_name=comment.author_name, author_url=comment.author_url
-        )
+    text = classifier.comment_text(
+        body=comment.body, author_name=comment.author_name, author_url=comment.author_url
     )
+    probability = model.spam_probability(text)
     status, reason = policy_decision(article=comment.article, spam_probability=probability)
     comment_decide(
         comment=comment,
         status=status,
         spam_score=probability,
         model_version=model.version,
+        spam_reasons=model.explain(text),
         reason=reason,
     )
     return comment

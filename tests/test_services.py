@@ -117,6 +117,16 @@ def test_scoring_publishes_a_reader_and_files_obvious_spam(article, spam_model):
     assert spam.spam_score > reader.spam_score
 
 
+def test_scoring_stores_what_pushed_the_score_up(article, spam_model):
+    spam = new_comment(article, body=SPAM)
+
+    comment_score(comment_id=spam.pk)
+
+    spam.refresh_from_db()
+    assert 1 <= len(spam.spam_reasons) <= 3
+    assert any("link" in reason for reason in spam.spam_reasons), spam.spam_reasons
+
+
 def test_scoring_records_score_version_and_an_audit_record(article, spam_model):
     comment = new_comment(article)
 
