@@ -242,4 +242,6 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
+    # SQL with its parameters (emails, IPs) is logged at DEBUG: never, whatever LOG_LEVEL says.
+    "loggers": {"django.db.backends": {"level": "INFO"}},
 }

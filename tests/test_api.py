@@ -1,6 +1,8 @@
 """The public HTTP contract, through the API as the site's frontend calls it."""
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from moderation.models import Comment
 from tests.factories import ArticleFactory, CommentFactory
@@ -376,3 +378,19 @@ def test_the_public_api_needs_no_cookie_and_sets_none(api_client, article):
 
     assert posted.status_code == 202
     assert not posted.cookies and not listed.cookies
+
+
+def test_no_private_field_in_any_log_line(api_client, article, spam_model, caplog,
+                                         django_capture_on_commit_callbacks):
+    caplog.set_level("DEBUG")
+    caplog.set_level("DEBUG", logger="django")  # as verbose as anyone could make it
+    # Capturing queries turns on Django's SQL debug logging, as DEBUG=True would.
+    with CaptureQueriesContext(connection), django_capture_on_commit_callbacks(execute=True):
+        post_comment(api_client, article)  # saved, then scored by the task inline
+    post_comment(api_client, article, author_url="javascript:alert(1)")  # 400
+    post_comment(api_client, ArticleFactory(comments_open=False))  # 403
+    api_client.post("/api/articles/missing/comments/", valid_comment(), format="json")  # 404
+
+    assert "Bad Request" in caplog.text  # the requests really were logged
+    for secret in (PRIVATE_EMAIL, PRIVATE_IP, PRIVATE_AGENT):
+        assert secret not in caplog.text
