@@ -283,6 +283,11 @@ def _histogram(axes, labels, held_p, news_p, pr, roc):
 # --- Training -----------------------------------------------------------------------------------
 
 
+def fit_pipeline(data: LabeledTexts):
+    # Weighting SMS rows down (0.25, 0.1) did not win back YouTube F1 in leave-one-video-out.
+    return classifier.build_pipeline().fit(data.texts, data.labels)
+
+
 def train_and_save(
     *,
     datasets_dir: Path,
@@ -313,7 +318,7 @@ def train_and_save(
     moderators = without_groups(labeled_texts(extra or [], "moderators"), held_out)
     begin(TRAINING_STEPS[1])
     training = data.subset(train_rows) + moderators
-    pipeline = classifier.build_pipeline().fit(training.texts, training.labels)
+    pipeline = fit_pipeline(training)
     begin(TRAINING_STEPS[2])
     model = classifier.SpamModel(version="candidate", pipeline=pipeline)
     held_p = np.array(model.spam_probabilities(held_out.texts))
