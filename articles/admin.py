@@ -15,6 +15,14 @@ class ArticleAdmin(admin.ModelAdmin):
         ("Text", {"fields": ["body"]}),
         (
             "Comment policy",
-            {"fields": ["comments_open", "moderation_mode", "publish_below", "spam_above"]},
+            {
+                "fields": [
+                    "comments_open",
+                    "close_comments_after_days",
+                    "moderation_mode",
+                    "publish_below",
+                    "spam_above",
+                ]
+            },
         ),
     ]

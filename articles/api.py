@@ -27,14 +27,31 @@ class PagePagination(PageNumberPagination):
 
 
 class ArticleSummary(serializers.ModelSerializer):
+    comments_open = serializers.BooleanField(
+        source="accepts_comments",
+        read_only=True,
+        help_text="Whether a comment posted now is accepted.",
+    )
+    comments_close_at = serializers.DateTimeField(
+        read_only=True, allow_null=True, help_text="When comments close by themselves, if any."
+    )
+
     class Meta:
         model = Article
-        fields = ["slug", "title", "section", "byline", "dateline", "published_at", "comments_open"]
+        fields = [
+            "slug",
+            "title",
+            "section",
+            "byline",
+            "dateline",
+            "published_at",
+            "comments_open",
+            "comments_close_at",
+        ]
 
 
-class ArticleDetail(serializers.ModelSerializer):
-    class Meta:
-        model = Article
+class ArticleDetail(ArticleSummary):
+    class Meta(ArticleSummary.Meta):
         fields = [*ArticleSummary.Meta.fields, "body"]
 
 

@@ -1,7 +1,10 @@
+from datetime import timedelta
+
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
+from django.utils import timezone
 
 PROBABILITY = [MinValueValidator(0.0), MaxValueValidator(1.0)]
 
@@ -20,6 +23,12 @@ class Article(models.Model):
     published_at = models.DateTimeField()
 
     comments_open = models.BooleanField(default=True)
+    close_comments_after_days = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        help_text="Close comments this many days after publication. Empty: the site default "
+        "(REPLYGUARD_CLOSE_COMMENTS_AFTER_DAYS; 0 means never).",
+    )
     moderation_mode = models.CharField(
         max_length=20, choices=ModerationMode.choices, default=ModerationMode.AUTOMATIC
     )
@@ -50,6 +59,17 @@ class Article(models.Model):
             raise ValidationError(
                 {"publish_below": f"Must not be above the spam threshold ({spam_above:.2f})."}
             )
+
+    def accepts_comments(self) -> bool:
+        """Open by hand, and not past its automatic closing time."""
+        closes_at = self.comments_close_at()
+        return self.comments_open and (closes_at is None or timezone.now() < closes_at)
+
+    def comments_close_at(self):
+        days = self.close_comments_after_days
+        if days is None:
+            days = settings.REPLYGUARD_CLOSE_COMMENTS_AFTER_DAYS
+        return self.published_at + timedelta(days=days) if days else None
 
     def thresholds(self) -> tuple[float, float]:
         """(publish_below, spam_above): this article's override, else the site default."""

@@ -222,6 +222,9 @@ REPLYGUARD_SPAM_ABOVE = env.float("REPLYGUARD_SPAM_ABOVE", default=0.99)
 REPLYGUARD_REQUEUE_PENDING_AFTER = env.float("REPLYGUARD_REQUEUE_PENDING_AFTER", default=120.0)
 # Full IP addresses are kept this long for abuse control, then cut to /24 (IPv4) or /48 (IPv6).
 REPLYGUARD_IP_RETENTION_DAYS = env.int("REPLYGUARD_IP_RETENTION_DAYS", default=30)
+# Comments close automatically this many days after an article's publication (0: never);
+# each article can override it.
+REPLYGUARD_CLOSE_COMMENTS_AFTER_DAYS = env.int("REPLYGUARD_CLOSE_COMMENTS_AFTER_DAYS", default=0)
 REPLYGUARD_MAX_REPLY_DEPTH = env.int("REPLYGUARD_MAX_REPLY_DEPTH", default=5)
 # Comment POSTs per client IP (DRF rate syntax: N/second|minute|hour|day). Counted in the cache
 # below, so production points CACHE_URL at Redis for one count across all web processes.

@@ -31,7 +31,7 @@ def comment_create(
     user_agent: str = "",
 ) -> Comment:
     """Save a pending comment, then ask a worker to score it once the row is committed."""
-    if not article.comments_open:
+    if not article.accepts_comments():
         raise CommentsClosed
     comment = Comment(
         article=article,

@@ -53,3 +53,33 @@ def test_an_article_refuses_a_publish_threshold_above_its_spam_threshold():
     with pytest.raises(ValidationError) as error:
         article.full_clean()
     assert "publish_below" in error.value.message_dict
+
+
+def test_comments_close_by_themselves_days_after_publication(settings, client):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from tests.factories import ArticleFactory
+
+    settings.REPLYGUARD_CLOSE_COMMENTS_AFTER_DAYS = 7
+    week_old = ArticleFactory(published_at=timezone.now() - timedelta(days=8))
+    fresh = ArticleFactory(published_at=timezone.now() - timedelta(days=6))
+    kept_open = ArticleFactory(
+        published_at=timezone.now() - timedelta(days=8), close_comments_after_days=30
+    )
+    comment = {"author_name": "Mina", "author_email": "m@example.org", "body": "Late thought."}
+
+    statuses = {
+        article.slug: client.post(
+            f"/api/articles/{article.slug}/comments/", comment, content_type="application/json"
+        ).status_code
+        for article in (week_old, fresh, kept_open)
+    }
+
+    assert statuses == {week_old.slug: 403, fresh.slug: 202, kept_open.slug: 202}
+    shown = client.get(f"/api/articles/{week_old.slug}/").json()
+    assert shown["comments_open"] is False
+    assert shown["comments_close_at"].startswith(
+        str((week_old.published_at + timedelta(days=7)).date())
+    )
