@@ -229,6 +229,9 @@ REPLYGUARD_MAX_REPLY_DEPTH = env.int("REPLYGUARD_MAX_REPLY_DEPTH", default=5)
 # Comment POSTs per client IP (DRF rate syntax: N/second|minute|hour|day). Counted in the cache
 # below, so production points CACHE_URL at Redis for one count across all web processes.
 REPLYGUARD_RATE_COMMENT_POST = env("REPLYGUARD_RATE_COMMENT_POST", default="10/minute")
+REPLYGUARD_RATE_REPORT_POST = env("REPLYGUARD_RATE_REPORT_POST", default="20/minute")
+# This many reader reports send a published comment back to the moderators' queue.
+REPLYGUARD_REPORTS_TO_HOLD = env.int("REPLYGUARD_REPORTS_TO_HOLD", default=3)
 # Bigger requests get 413 before they are read. A 5,000-character body JSON-escaped at worst
 # (\uXXXX) is 30 KB.
 REPLYGUARD_MAX_REQUEST_BYTES = env.int("REPLYGUARD_MAX_REQUEST_BYTES", default=64 * 1024)

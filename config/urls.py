@@ -4,7 +4,7 @@ from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from articles.api import ArticleDetailApi, ArticleListApi
-from moderation.api import ArticleCommentsApi
+from moderation.api import ArticleCommentsApi, CommentReportApi
 
 urlpatterns = [
     path("", RedirectView.as_view(url="/api/docs/", permanent=False)),
@@ -16,6 +16,9 @@ urlpatterns = [
         "api/articles/<slug:slug>/comments/",
         ArticleCommentsApi.as_view(),
         name="article-comments",
+    ),
+    path(
+        "api/comments/<int:comment_id>/report/", CommentReportApi.as_view(), name="comment-report"
     ),
     # OpenAPI schema and its interactive docs (Swagger UI served from our static files)
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),

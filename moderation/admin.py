@@ -5,7 +5,7 @@ from django.db import models
 from django.http import JsonResponse
 from django.template.defaultfilters import truncatechars
 
-from moderation.models import AuthorDataRequest, Comment, Decision
+from moderation.models import AuthorDataRequest, Comment, Decision, Report
 from moderation.privacy import author_erase, author_export
 from moderation.services import comment_decide
 
@@ -23,6 +23,17 @@ class DecisionInline(admin.TabularInline):
         return False
 
     def has_change_permission(self, request, obj=None):
+        return False
+
+
+class ReportInline(admin.TabularInline):
+    model = Report
+    extra = 0
+    can_delete = False
+    fields = ["created_at", "reason"]
+    readonly_fields = fields
+
+    def has_add_permission(self, request, obj=None):
         return False
 
 
@@ -70,7 +81,7 @@ class CommentAdmin(admin.ModelAdmin):
         "export_authors_data",
         "erase_authors",
     ]
-    inlines = [DecisionInline]
+    inlines = [DecisionInline, ReportInline]
     formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
     # Status changes only through the actions above, so each one leaves an audit record.
     readonly_fields = [

@@ -16,10 +16,12 @@ from rest_framework import generics, serializers, status
 from rest_framework.exceptions import NotFound, PermissionDenied
 from rest_framework.response import Response
 from rest_framework.throttling import BaseThrottle, ScopedRateThrottle
+from rest_framework.views import APIView
 
 from articles.api import ERRORS, PagePagination
 from articles.models import Article
-from moderation.models import Comment, attach_published_replies
+from moderation.models import Comment, Report, attach_published_replies
+from moderation.reports import AlreadyReported, comment_report
 from moderation.services import CommentsClosed, comment_create
 
 
@@ -128,9 +130,13 @@ class CommentListQuery(serializers.Serializer):
 
 
 class CommentPostThrottle(ScopedRateThrottle):
+
     def get_rate(self):
-        # A setting, read per request, so tests and benchmarks can tune it.
-        return settings.REPLYGUARD_RATE_COMMENT_POST
+        # Settings, read per request, so tests and benchmarks can tune them.
+        return {
+            "comment_post": settings.REPLYGUARD_RATE_COMMENT_POST,
+            "report_post": settings.REPLYGUARD_RATE_REPORT_POST,
+        }[self.scope]
 
 
 DETAIL = inline_serializer("Detail", fields={"detail": serializers.CharField()})
@@ -211,3 +217,51 @@ class ArticleCommentsApi(generics.ListAPIView):
         except CommentsClosed:
             raise PermissionDenied({"article": ["Comments are closed on this article."]}) from None
         return Response(CommentAccepted(comment).data, status=status.HTTP_202_ACCEPTED)
+
+
+class ReportInput(serializers.Serializer):
+    reason = serializers.ChoiceField(choices=Report.Reason.choices)
+    email = serializers.EmailField(
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text="Optional and private: only used to count one report per reader.",
+    )
+
+
+class ReportReceived(serializers.Serializer):
+    status = serializers.CharField(default="received")
+
+
+class CommentReportApi(APIView):
+    throttle_classes = [CommentPostThrottle]
+    throttle_scope = "report_post"
+
+    @extend_schema(
+        summary="Report a published comment to the moderators",
+        request=ReportInput,
+        responses={
+            202: ReportReceived,
+            400: OpenApiResponse(ERRORS, description="Invalid fields, each named."),
+            404: OpenApiResponse(ERRORS, description="No published comment with this id."),
+            409: OpenApiResponse(ERRORS, description="This reader reported it already."),
+            413: OpenApiResponse(DETAIL, description="The request body is too large."),
+            429: OpenApiResponse(DETAIL, description="Too many reports: see Retry-After."),
+        },
+    )
+    def post(self, request, comment_id):
+        comment = Comment.objects.published().filter(pk=comment_id).first()
+        if comment is None:
+            raise NotFound({"comment": ["No published comment with this id."]})
+        serializer = ReportInput(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        try:
+            comment_report(
+                comment=comment, ip_address=client_ip(request), **serializer.validated_data
+            )
+        except AlreadyReported:
+            return Response(
+                {"comment": ["You have already reported this comment."]},
+                status=status.HTTP_409_CONFLICT,
+            )
+        return Response({"status": "received"}, status=status.HTTP_202_ACCEPTED)

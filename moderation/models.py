@@ -153,3 +153,31 @@ class AuthorDataRequest(models.Model):
 
     def __str__(self):
         return f"{self.get_kind_display()} {self.comments} comment(s)"
+
+
+class Report(models.Model):
+    """A reader's report of a published comment. Never a training label."""
+
+    class Reason(models.TextChoices):
+        SPAM = "spam", "Spam"
+        ABUSIVE = "abusive", "Abusive"
+        OFF_TOPIC = "off_topic", "Off-topic"
+        OTHER = "other", "Other"
+
+    comment = models.ForeignKey(Comment, on_delete=models.CASCADE, related_name="reports")
+    reason = models.CharField(max_length=10, choices=Reason.choices)
+    # Hashes, not the values: they only have to tell one reader from another.
+    reporter_ip_sha256 = models.CharField(max_length=64)
+    reporter_email_sha256 = models.CharField(max_length=64, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["comment", "reporter_ip_sha256"], name="one_report_per_ip"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.get_reason_display()} report on #{self.comment_id}"

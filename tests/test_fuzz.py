@@ -36,7 +36,9 @@ def world(db, settings):
 @hypothesis_settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck))
 def test_every_public_endpoint_conforms_to_its_schema(case, world):
     if "slug" in (case.path_parameters or {}):
-        case.path_parameters["slug"] = world.slug  # an article that exists, mostly
+        case.path_parameters["slug"] = world.slug  # an article that exists
+    if "comment_id" in (case.path_parameters or {}):
+        case.path_parameters["comment_id"] = world.comments.first().pk  # a published comment
     # Excluded: DRF's pagination falls back to the default page size on a malformed page_size
     # (its documented leniency), and a schema-valid POST may still fail a rule the schema cannot
     # express (a parent that exists and is published): both are 2xx/4xx by design.

@@ -1,0 +1,89 @@
+"""Reader reports through the public API."""
+
+import pytest
+
+from moderation.models import Comment, Report
+from tests.factories import CommentFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def report(api_client, comment_id, ip="203.0.113.1", **body):
+    return api_client.post(
+        f"/api/comments/{comment_id}/report/",
+        {"reason": "abusive"} | body,
+        format="json",
+        REMOTE_ADDR=ip,
+    )
+
+
+def test_a_report_is_accepted_and_keeps_no_address_of_the_reader(api_client):
+    comment = CommentFactory(status="published")
+
+    response = report(api_client, comment.pk, email="reader@example.org")
+
+    assert response.status_code == 202
+    stored = Report.objects.get()
+    assert (stored.comment, stored.reason) == (comment, "abusive")
+    assert "203.0.113.1" not in str(Report.objects.values().get())
+    assert "reader@example.org" not in str(Report.objects.values().get())
+
+
+@pytest.mark.parametrize(
+    "second",
+    [{"ip": "203.0.113.1"}, {"ip": "198.51.100.2", "email": "Reader@Example.org"}],
+    ids=["same-ip", "same-email"],
+)
+def test_one_report_per_reader_per_comment(api_client, second):
+    comment = CommentFactory(status="published")
+    report(api_client, comment.pk, email="reader@example.org")
+
+    again = report(api_client, comment.pk, **second)
+
+    assert again.status_code == 409
+    assert list(again.json()) == ["comment"]
+    assert Report.objects.count() == 1
+
+
+def test_enough_reports_send_a_published_comment_back_to_the_queue(api_client, settings):
+    settings.REPLYGUARD_REPORTS_TO_HOLD = 3
+    comment = CommentFactory(status="published")
+
+    for n in range(3):
+        assert report(api_client, comment.pk, ip=f"192.0.2.{n}").status_code == 202
+        comment.refresh_from_db()
+        assert comment.status == ("held" if n == 2 else "published")
+
+    decision = comment.decisions.get()
+    assert decision.decided_by is None  # the system, so never a training label
+    assert "3 reader reports" in decision.reason
+    assert not Comment.objects.labeled_by_moderators().exists()
+    assert report(api_client, comment.pk, ip="192.0.2.9").status_code == 404  # no longer shown
+
+
+@pytest.mark.parametrize("status", ["pending", "held", "spam", "rejected"])
+def test_only_published_comments_can_be_reported(api_client, status):
+    comment = CommentFactory(status=status)
+
+    response = report(api_client, comment.pk)
+
+    assert response.status_code == 404
+    assert list(response.json()) == ["comment"]
+
+
+def test_an_unknown_reason_gets_400_naming_it(api_client):
+    comment = CommentFactory(status="published")
+
+    response = report(api_client, comment.pk, reason="boring")
+
+    assert response.status_code == 400
+    assert list(response.json()) == ["reason"]
+
+
+def test_reports_are_rate_limited_per_ip(api_client, settings):
+    settings.REPLYGUARD_RATE_REPORT_POST = "2/minute"
+    comments = CommentFactory.create_batch(3, status="published")
+
+    codes = [report(api_client, c.pk).status_code for c in comments]
+
+    assert codes == [202, 202, 429]
