@@ -129,7 +129,8 @@ class CommentListQuery(serializers.Serializer):
     )
 
 
-class CommentPostThrottle(ScopedRateThrottle):
+class PublicWriteThrottle(ScopedRateThrottle):
+    """Per client IP, one rate per kind of write (the view's throttle_scope)."""
 
     def get_rate(self):
         # Settings, read per request, so tests and benchmarks can tune them.
@@ -154,7 +155,7 @@ class ArticleCommentsApi(generics.ListAPIView):
 
     def get_throttles(self):
         # Reading is free; every write is rate-limited per client IP (429 with Retry-After).
-        return [CommentPostThrottle()] if self.request.method == "POST" else []
+        return [PublicWriteThrottle()] if self.request.method == "POST" else []
 
     @cached_property
     def article(self) -> Article:
@@ -234,7 +235,7 @@ class ReportReceived(serializers.Serializer):
 
 
 class CommentReportApi(APIView):
-    throttle_classes = [CommentPostThrottle]
+    throttle_classes = [PublicWriteThrottle]
     throttle_scope = "report_post"
 
     @extend_schema(
