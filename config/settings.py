@@ -215,7 +215,7 @@ REPLYGUARD_DATASETS_DIR = Path(
 )
 # Default policy, overridable per article: publish below one spam probability, file as spam at
 # or above another, hold for a moderator in between. Chosen on real news comments (see README).
-REPLYGUARD_PUBLISH_BELOW = env.float("REPLYGUARD_PUBLISH_BELOW", default=0.85)
+REPLYGUARD_PUBLISH_BELOW = env.float("REPLYGUARD_PUBLISH_BELOW", default=0.70)
 REPLYGUARD_SPAM_ABOVE = env.float("REPLYGUARD_SPAM_ABOVE", default=0.99)
 # A comment still pending this many seconds after it was posted is enqueued again (its task was
 # lost: broker down at POST time, worker killed). Well above a normal decision time (< 1 s).
