@@ -152,34 +152,29 @@ class CommentAdmin(admin.ModelAdmin):
         return False  # comments come from readers, through the API
 
 
+class AuditRecordAdmin(admin.ModelAdmin):
+    """Audit records are written by the services alone: nobody adds, edits or deletes them."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
 @admin.register(Decision)
-class DecisionAdmin(admin.ModelAdmin):
+class DecisionAdmin(AuditRecordAdmin):
     list_display = ["created_at", "comment", "decided_by", "from_status", "to_status", "reason"]
     list_filter = ["to_status", "decided_by"]
     list_select_related = ["comment", "decided_by"]
     date_hierarchy = "created_at"
 
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
 
 @admin.register(AuthorDataRequest)
-class AuthorDataRequestAdmin(admin.ModelAdmin):
+class AuthorDataRequestAdmin(AuditRecordAdmin):
     list_display = ["created_at", "kind", "comments", "bodies_removed", "done_by"]
     list_filter = ["kind"]
     search_fields = ["email_sha256"]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

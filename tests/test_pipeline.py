@@ -42,6 +42,20 @@ SPAM = {
 }
 
 
+# A fast sweep, so a test need not wait the default two minutes for a lost task.
+FAST_SWEEP = {"REPLYGUARD_REQUEUE_PENDING_AFTER": "2", "REPLYGUARD_REQUEUE_EVERY": "1"}
+
+
+def stack_env(tmp_path, database_url: str, broker_url: str, model_dir) -> dict:
+    """Named outright, so a DATABASE_URL or broker in the test's own environment cannot leak in."""
+    return {
+        "DATABASE_URL": database_url,
+        "CELERY_BROKER_URL": broker_url,
+        "REPLYGUARD_VAR_DIR": str(tmp_path),  # also the filesystem broker's folders
+        "REPLYGUARD_MODEL_DIR": str(model_dir),
+    }
+
+
 def redis_available() -> bool:
     try:
         return redis.Redis.from_url(REDIS_URL, socket_connect_timeout=1).ping()
@@ -141,12 +155,7 @@ def test_a_real_worker_decides_comments_on_postgres_and_redis(
             ).fetchone()
         return row[0]
 
-    env = {
-        "DATABASE_URL": postgres_database,
-        "CELERY_BROKER_URL": redis_broker,
-        "REPLYGUARD_VAR_DIR": str(tmp_path),
-        "REPLYGUARD_MODEL_DIR": str(trained_model_dir),
-    }
+    env = stack_env(tmp_path, postgres_database, redis_broker, trained_model_dir)
     with running_stack(env_overrides=env, logs=tmp_path, web="gunicorn") as stack:
         assert_reader_published_and_spam_not(stack.url, read_status)
 
@@ -160,13 +169,7 @@ def test_a_real_worker_decides_comments_on_the_embedded_default(tmp_path, traine
                 "SELECT status FROM moderation_comment WHERE id = ?", [comment_id]
             ).fetchone()[0]
 
-    env = {
-        # Named outright so a production DATABASE_URL in the environment cannot leak in.
-        "DATABASE_URL": f"sqlite:///{database}",
-        "CELERY_BROKER_URL": "filesystem://localhost/",
-        "REPLYGUARD_VAR_DIR": str(tmp_path),  # the filesystem broker's folders live here
-        "REPLYGUARD_MODEL_DIR": str(trained_model_dir),
-    }
+    env = stack_env(tmp_path, f"sqlite:///{database}", "filesystem://localhost/", trained_model_dir)
     with running_stack(env_overrides=env, logs=tmp_path, web="runserver") as stack:
         assert_reader_published_and_spam_not(stack.url, read_status)
 
@@ -176,15 +179,8 @@ def test_a_comment_posted_while_the_broker_is_down_is_saved_and_decided_once_it_
 ):
     require(shutil.which("redis-server") is not None, "redis-server is not installed")
     port = free_port()
-    env = {
-        "DATABASE_URL": postgres_database,
-        "CELERY_BROKER_URL": f"redis://127.0.0.1:{port}/0",
-        "REPLYGUARD_VAR_DIR": str(tmp_path),
-        "REPLYGUARD_MODEL_DIR": str(trained_model_dir),
-        # A fast sweep, so the test need not wait the default two minutes.
-        "REPLYGUARD_REQUEUE_PENDING_AFTER": "2",
-        "REPLYGUARD_REQUEUE_EVERY": "1",
-    }
+    broker_url = f"redis://127.0.0.1:{port}/0"
+    env = stack_env(tmp_path, postgres_database, broker_url, trained_model_dir) | FAST_SWEEP
     with ExitStack() as first_broker, ExitStack() as stack:
         first_broker.enter_context(redis_server(port=port, logs=tmp_path))
         running = stack.enter_context(
@@ -247,14 +243,7 @@ def post_with_no_worker_running(stack) -> int:
 def test_a_worker_killed_mid_task_leaves_the_comment_to_be_decided_exactly_once(
     tmp_path, postgres_database, redis_broker, trained_model_dir
 ):
-    env = {
-        "DATABASE_URL": postgres_database,
-        "CELERY_BROKER_URL": redis_broker,
-        "REPLYGUARD_VAR_DIR": str(tmp_path),
-        "REPLYGUARD_MODEL_DIR": str(trained_model_dir),
-        "REPLYGUARD_REQUEUE_PENDING_AFTER": "2",
-        "REPLYGUARD_REQUEUE_EVERY": "1",
-    }
+    env = stack_env(tmp_path, postgres_database, redis_broker, trained_model_dir) | FAST_SWEEP
     with running_stack(
         env_overrides=env, logs=tmp_path, web="gunicorn", worker_args=("--beat",)
     ) as stack:
@@ -283,12 +272,7 @@ def test_a_worker_killed_mid_task_leaves_the_comment_to_be_decided_exactly_once(
 def test_two_workers_given_the_same_comment_at_once_decide_it_once(
     tmp_path, postgres_database, redis_broker, trained_model_dir
 ):
-    env = {
-        "DATABASE_URL": postgres_database,
-        "CELERY_BROKER_URL": redis_broker,
-        "REPLYGUARD_VAR_DIR": str(tmp_path),
-        "REPLYGUARD_MODEL_DIR": str(trained_model_dir),
-    }
+    env = stack_env(tmp_path, postgres_database, redis_broker, trained_model_dir)
     with running_stack(env_overrides=env, logs=tmp_path, web="gunicorn") as stack:
         comment_id = post_with_no_worker_running(stack)
         manage("requeue_pending", "--older-than", "0", env=stack.env)  # a second task for it
@@ -316,12 +300,8 @@ def test_a_database_outage_answers_503_json_and_recovers_by_itself(
     server = psycopg.conninfo.conninfo_to_dict(postgres_database)
     proxy = TcpProxy(target_port=int(server.get("port", 5432)))
     proxy.start()
-    env = {
-        "DATABASE_URL": postgres_database.replace(f":{proxy.target_port}/", f":{proxy.port}/"),
-        "CELERY_BROKER_URL": redis_broker,
-        "REPLYGUARD_VAR_DIR": str(tmp_path),
-        "REPLYGUARD_MODEL_DIR": str(trained_model_dir),
-    }
+    proxied = postgres_database.replace(f":{proxy.target_port}/", f":{proxy.port}/")
+    env = stack_env(tmp_path, proxied, redis_broker, trained_model_dir)
     with running_stack(env_overrides=env, logs=tmp_path, web="gunicorn") as stack:
         comments_url = demo_comments_url(stack.url)
         proxy.stop()  # PostgreSQL goes away, open connections included

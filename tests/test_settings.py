@@ -69,6 +69,16 @@ def test_thresholds_limits_and_servers_come_from_the_environment(tmp_path):
     }
 
 
+def deploy_check(env: dict) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        cwd=PROJECT,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+
+
 def test_production_settings_pass_the_deploy_check(tmp_path):
     env = {k: v for k, v in os.environ.items() if not k.startswith(("REPLYGUARD_", "DEBUG"))}
     env |= {
@@ -79,13 +89,7 @@ def test_production_settings_pass_the_deploy_check(tmp_path):
         "ALLOWED_HOSTS": "comments.example.com",
         "HTTPS": "true",
     }
-    result = subprocess.run(
-        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
-        cwd=PROJECT,
-        env=env,
-        capture_output=True,
-        text=True,
-    )
+    result = deploy_check(env)
 
     assert result.returncode == 0, result.stdout + result.stderr
     assert "no issues" in result.stdout
@@ -98,13 +102,7 @@ def test_the_local_default_is_flagged_by_the_deploy_check(tmp_path):
         if not k.startswith(("REPLYGUARD_", "DEBUG", "SECRET_KEY", "HTTPS"))
     }
     env |= {"DJANGO_SETTINGS_MODULE": "config.settings", "REPLYGUARD_VAR_DIR": str(tmp_path)}
-    result = subprocess.run(
-        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
-        cwd=PROJECT,
-        env=env,
-        capture_output=True,
-        text=True,
-    )
+    result = deploy_check(env)
 
     assert result.returncode != 0
     assert "security.W009" in result.stderr + result.stdout  # the insecure local SECRET_KEY
