@@ -40,7 +40,7 @@ class ReportInline(admin.TabularInline):
 def decide_selected(status: str, description: str):
     """An admin action that moves each selected comment to `status` via comment_decide."""
 
-    @admin.action(description=description, permissions=["change"])
+    @admin.action(description=description, permissions=["moderate"])
     def action(modeladmin, request, queryset):
         changed = sum(
             comment_decide(
@@ -143,6 +143,9 @@ class CommentAdmin(admin.ModelAdmin):
     @admin.display(description="comment")
     def short_body(self, comment):
         return truncatechars(comment.body, 80)
+
+    def has_moderate_permission(self, request):
+        return request.user.has_perm("moderation.moderate_comment")
 
     @admin.display(description="why (model)")
     def why(self, comment):

@@ -79,6 +79,7 @@ class Comment(models.Model):
             models.Index(fields=["article", "status", "created_at"]),
             models.Index(fields=["status", "created_at"]),
         ]
+        permissions = [("moderate_comment", "Can publish, hold, reject or mark comments as spam")]
 
     def __str__(self):
         return f"#{self.pk} by {self.author_name}"

@@ -139,3 +139,59 @@ def test_admin_posts_without_a_csrf_token_are_refused(admin_user):
     assert response.status_code == 403
     comment.refresh_from_db()
     assert comment.status == "held"
+
+
+@pytest.fixture
+def desk_moderator(client, django_user_model):
+    from django.contrib.auth.models import Group
+
+    user = django_user_model.objects.create_user("desk", password="pw-123456-long", is_staff=True)
+    user.groups.add(Group.objects.get(name="Moderators"))
+    client.force_login(user)
+    return user
+
+
+def test_a_moderator_decides_comments_and_is_recorded_as_the_decider(client, desk_moderator):
+    comment = CommentFactory(status="held")
+
+    page = client.get(CHANGELIST).content.decode()
+    bulk(client, "mark_published", [comment])
+
+    assert "mark_published" in page
+    assert "erase_authors" not in page and "export_authors_data" not in page
+    comment.refresh_from_db()
+    assert comment.status == "published"
+    assert comment.decisions.get().decided_by == desk_moderator
+
+
+def test_a_moderator_cannot_change_article_policy_or_comment_text(client, desk_moderator):
+    from tests.factories import ArticleFactory
+
+    article = ArticleFactory()
+    comment = CommentFactory(status="held", body="original")
+
+    article_edit = client.post(
+        f"/admin/articles/article/{article.pk}/change/", {"comments_open": ""}
+    )
+    comment_edit = client.post(f"{CHANGELIST}{comment.pk}/change/", {"body": "edited"})
+
+    assert article_edit.status_code == 403
+    assert comment_edit.status_code == 403
+    comment.refresh_from_db()
+    assert comment.body == "original"
+
+
+def test_staff_without_the_moderate_permission_get_no_decision_actions(client, django_user_model):
+    from django.contrib.auth.models import Permission
+
+    viewer = django_user_model.objects.create_user("viewer", password="pw-1234-long", is_staff=True)
+    viewer.user_permissions.add(Permission.objects.get(codename="view_comment"))
+    client.force_login(viewer)
+    comment = CommentFactory(status="held")
+
+    page = client.get(CHANGELIST).content.decode()
+    bulk(client, "mark_published", [comment])
+
+    assert "mark_published" not in page
+    comment.refresh_from_db()
+    assert comment.status == "held"
