@@ -193,12 +193,13 @@ CELERY_TASK_SOFT_TIME_LIMIT = env.int("CELERY_TASK_SOFT_TIME_LIMIT", default=60)
 CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=120)
 
 # Periodic tasks (run `celery -A config beat`, or the worker with -B as `make run` does).
+REPLYGUARD_REQUEUE_EVERY = env.float("REPLYGUARD_REQUEUE_EVERY", default=60.0)
 CELERY_BEAT_SCHEDULE = {
     "requeue-stale-pending-comments": {
         "task": "moderation.tasks.comment_requeue_stale_task",
-        "schedule": env.float("REPLYGUARD_REQUEUE_EVERY", default=60.0),
+        "schedule": REPLYGUARD_REQUEUE_EVERY,
         # A sweep that could not run in time is superseded by the next one.
-        "options": {"expires": env.float("REPLYGUARD_REQUEUE_EVERY", default=60.0)},
+        "options": {"expires": REPLYGUARD_REQUEUE_EVERY},
     },
 }
 CELERY_BEAT_SCHEDULE["truncate-old-ip-addresses"] = {

@@ -1,11 +1,10 @@
 """Reader reports: one per reader per comment; enough of them send a comment back to the queue."""
 
-import hashlib
-
 from django.conf import settings
 from django.db import IntegrityError, transaction
 
 from moderation.models import Comment, Report
+from moderation.privacy import private_sha256
 from moderation.services import comment_decide
 
 
@@ -13,14 +12,10 @@ class AlreadyReported(Exception):
     """This reader (by IP or email) has reported this comment before."""
 
 
-def _sha256(value: str) -> str:
-    return hashlib.sha256(value.strip().lower().encode()).hexdigest() if value else ""
-
-
 def comment_report(*, comment: Comment, reason: str, ip_address: str, email: str = "") -> Report:
     """Record a reader's report; at REPLYGUARD_REPORTS_TO_HOLD reports a published comment
     goes back to held (a system decision, so reports never become training labels)."""
-    ip_key, email_key = _sha256(ip_address or ""), _sha256(email)
+    ip_key, email_key = private_sha256(ip_address or ""), private_sha256(email)
     same_reader = comment.reports.filter(reporter_ip_sha256=ip_key)
     if email_key:
         same_reader = same_reader | comment.reports.filter(reporter_email_sha256=email_key)
