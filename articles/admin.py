@@ -1,4 +1,4 @@
-from django.contrib import admin
+from django.contrib import admin, messages
 
 from articles.models import Article
 
@@ -10,6 +10,7 @@ class ArticleAdmin(admin.ModelAdmin):
     search_fields = ["title", "slug", "byline"]
     prepopulated_fields = {"slug": ["title"]}
     date_hierarchy = "published_at"
+    actions = ["follow", "unfollow"]
     fieldsets = [
         (None, {"fields": ["title", "slug", "section", "byline", "dateline", "published_at"]}),
         ("Text", {"fields": ["body"]}),
@@ -26,3 +27,16 @@ class ArticleAdmin(admin.ModelAdmin):
             },
         ),
     ]
+
+    # Any staff member who can see articles may follow them: it changes only their own mail.
+    @admin.action(
+        description="Follow: email me a digest of comments held on these", permissions=["view"]
+    )
+    def follow(self, request, queryset):
+        request.user.followed_articles.add(*queryset)
+        self.message_user(request, f"Following {len(queryset)} article(s).", messages.SUCCESS)
+
+    @admin.action(description="Unfollow: no more digests for these", permissions=["view"])
+    def unfollow(self, request, queryset):
+        request.user.followed_articles.remove(*queryset)
+        self.message_user(request, f"Unfollowed {len(queryset)} article(s).", messages.SUCCESS)

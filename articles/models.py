@@ -46,6 +46,12 @@ class Article(models.Model):
         help_text="File comments as spam at or above this spam probability. "
         "Empty: the site default (REPLYGUARD_SPAM_ABOVE).",
     )
+    followers = models.ManyToManyField(
+        settings.AUTH_USER_MODEL,
+        blank=True,
+        related_name="followed_articles",
+        help_text="Moderators who get a digest email of the comments held on this article.",
+    )
 
     class Meta:
         ordering = ["-published_at"]

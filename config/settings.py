@@ -207,6 +207,13 @@ CELERY_BEAT_SCHEDULE["truncate-old-ip-addresses"] = {
     "schedule": 3600.0,
     "options": {"expires": 3600.0},
 }
+# Moderators following an article get one digest of its newly held comments per interval.
+REPLYGUARD_DIGEST_EVERY = env.float("REPLYGUARD_DIGEST_EVERY", default=3600.0)
+CELERY_BEAT_SCHEDULE["held-comments-digest"] = {
+    "task": "moderation.tasks.held_digest_send_task",
+    "schedule": REPLYGUARD_DIGEST_EVERY,
+    "options": {"expires": REPLYGUARD_DIGEST_EVERY},
+}
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 
 # --- ReplyGuard --------------------------------------------------------------------------------
@@ -237,9 +244,36 @@ REPLYGUARD_REPORTS_TO_HOLD = env.int("REPLYGUARD_REPORTS_TO_HOLD", default=3)
 # (\uXXXX) is 30 KB.
 REPLYGUARD_MAX_REQUEST_BYTES = env.int("REPLYGUARD_MAX_REQUEST_BYTES", default=64 * 1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = REPLYGUARD_MAX_REQUEST_BYTES
+# Rules run before the model. A comment with this many links or more is held (0: no limit);
+# suspect and banned words are data, edited in the admin (Word rules).
+REPLYGUARD_HOLD_AT_LINKS = env.int("REPLYGUARD_HOLD_AT_LINKS", default=2)
+# Flood control: one comment per this many seconds from one IP address or one email (429 with
+# Retry-After; 0: off). The same author posting the same text again within the window below
+# gets 409 instead (a double-clicked submit, a bot's loop; 0: off).
+REPLYGUARD_FLOOD_SECONDS = env.int("REPLYGUARD_FLOOD_SECONDS", default=15)
+REPLYGUARD_DUPLICATE_WINDOW_HOURS = env.int("REPLYGUARD_DUPLICATE_WINDOW_HOURS", default=24)
+# An author (by email) with this many published comments and none rejected or spam is trusted:
+# the model's hold band publishes them (its spam band still applies). 0: nobody is trusted.
+REPLYGUARD_TRUSTED_AFTER = env.int("REPLYGUARD_TRUSTED_AFTER", default=3)
+# Hold every comment of an author with no published comment yet.
+REPLYGUARD_PREMODERATE_NEW_AUTHORS = env.bool("REPLYGUARD_PREMODERATE_NEW_AUTHORS", default=False)
+# Bot checks. The form gets a signed timestamp from GET .../comment-form/; a comment sent
+# sooner than this after it, or with the honeypot field filled, is filed as spam (see README).
+REPLYGUARD_MIN_SUBMIT_SECONDS = env.float("REPLYGUARD_MIN_SUBMIT_SECONDS", default=3.0)
+REPLYGUARD_FORM_TOKEN_MAX_AGE = env.int("REPLYGUARD_FORM_TOKEN_MAX_AGE", default=2 * 86400)
+# Off by default so API clients without the form keep working; a site whose form sends the
+# token should turn it on, so a bot cannot skip the timing check by leaving the token out.
+REPLYGUARD_REQUIRE_FORM_TOKEN = env.bool("REPLYGUARD_REQUIRE_FORM_TOKEN", default=False)
 REPLYGUARD_BODY_MAX_LENGTH = env.int("REPLYGUARD_BODY_MAX_LENGTH", default=5000)
 REPLYGUARD_PAGE_SIZE = env.int("REPLYGUARD_PAGE_SIZE", default=20)
 REPLYGUARD_MAX_PAGE_SIZE = env.int("REPLYGUARD_MAX_PAGE_SIZE", default=100)
+
+# --- Email (the moderators' digest) ---------------------------------------------------------------
+# Printed to the console by default; production sets EMAIL_URL, e.g. smtp+tls://user:pass@host:587
+vars().update(env.email_url("EMAIL_URL", default="consolemail://"))
+# Where moderators reach the admin, for the links in their digest.
+REPLYGUARD_SITE_URL = env("REPLYGUARD_SITE_URL", default="http://127.0.0.1:8000").rstrip("/")
+DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="ReplyGuard <replyguard@localhost>")
 
 # --- Logging -----------------------------------------------------------------------------------
 # Plain console logs. Nothing here logs request bodies or client addresses: email and IP stay out.

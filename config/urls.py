@@ -4,7 +4,7 @@ from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from articles.api import ArticleDetailApi, ArticleListApi
-from moderation.api import ArticleCommentsApi, CommentReportApi
+from moderation.api import ArticleCommentsApi, CommentFormApi, CommentReportApi
 
 urlpatterns = [
     path("", RedirectView.as_view(url="/api/docs/", permanent=False)),
@@ -16,6 +16,11 @@ urlpatterns = [
         "api/articles/<slug:slug>/comments/",
         ArticleCommentsApi.as_view(),
         name="article-comments",
+    ),
+    path(
+        "api/articles/<slug:slug>/comment-form/",
+        CommentFormApi.as_view(),
+        name="article-comment-form",
     ),
     path(
         "api/comments/<int:comment_id>/report/", CommentReportApi.as_view(), name="comment-report"

@@ -1,11 +1,26 @@
 """The moderator's tools. Every decision goes through services.comment_decide, like the worker's."""
 
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
 from django.db import models
-from django.http import JsonResponse
+from django.http import Http404, HttpResponseNotAllowed, JsonResponse
+from django.shortcuts import get_object_or_404, redirect
 from django.template.defaultfilters import truncatechars
+from django.urls import path, reverse
+from django.utils.html import format_html_join
+from django.utils.http import url_has_allowed_host_and_scheme
 
-from moderation.models import AuthorDataRequest, Comment, Decision, Report
+from moderation.models import (
+    AuthorDataRequest,
+    Cause,
+    Comment,
+    Decision,
+    HeldComment,
+    HeldDigest,
+    Report,
+    WordRule,
+    queue_order,
+)
 from moderation.privacy import author_erase, author_export
 from moderation.services import comment_decide
 
@@ -37,23 +52,51 @@ class ReportInline(admin.TabularInline):
         return False
 
 
-def decide_selected(status: str, description: str):
-    """An admin action that moves each selected comment to `status` via comment_decide."""
+# What a moderator can decide, as (status, label, reason recorded in the audit trail).
+DECISIONS = {
+    "publish": (Status.PUBLISHED, "Publish (not spam)", "Published by a moderator."),
+    "spam": (Status.SPAM, "Mark as spam", "Marked as spam by a moderator."),
+    "abusive": (Status.REJECTED, "Reject: abusive", "Rejected by a moderator: abusive."),
+    "off_topic": (Status.REJECTED, "Reject: off-topic", "Rejected by a moderator: off-topic."),
+    "other": (Status.REJECTED, "Reject: other", "Rejected by a moderator: other reason."),
+    "hold": (Status.HELD, "Hold for review", "Held by a moderator."),
+}
+ONE_CLICK = ["publish", "spam", "abusive"]  # the buttons on each row; the rest are bulk actions
 
-    @admin.action(description=description, permissions=["moderate"])
+
+def decide(request, comments, decision: str) -> int:
+    """Apply one of DECISIONS to these comments through comment_decide; how many changed."""
+    status, _, reason = DECISIONS[decision]
+    return sum(
+        comment_decide(comment=comment, status=status, decided_by=request.user, reason=reason)
+        for comment in comments
+    )
+
+
+def decide_selected(decision: str):
+    """A bulk admin action for one of DECISIONS."""
+    label = DECISIONS[decision][1]
+
+    @admin.action(description=f"{label} (selected comments)", permissions=["moderate"])
     def action(modeladmin, request, queryset):
-        changed = sum(
-            comment_decide(
-                comment=comment, status=status, decided_by=request.user, reason="Moderator."
-            )
-            for comment in queryset
-        )
+        changed = decide(request, queryset, decision)
         modeladmin.message_user(
-            request, f"{changed} of {len(queryset)} comment(s) now {status}.", messages.SUCCESS
+            request, f"{label}: {changed} of {len(queryset)} comment(s) changed.", messages.SUCCESS
         )
 
-    action.__name__ = f"mark_{status}"
+    action.__name__ = f"decide_{decision}"
     return action
+
+
+class ReasonFilter(admin.SimpleListFilter):
+    title = "reason"
+    parameter_name = "cause"
+
+    def lookups(self, request, model_admin):
+        return Cause.choices
+
+    def queryset(self, request, queryset):
+        return queryset.filter(cause=self.value()) if self.value() else queryset
 
 
 @admin.register(Comment)
@@ -68,30 +111,31 @@ class CommentAdmin(admin.ModelAdmin):
         "why",
         "model_version",
         "created_at",
+        "decide_buttons",
     ]
-    list_filter = ["status", "article"]
+    list_filter = ["status", ReasonFilter, "article", "created_at"]
     search_fields = ["body", "author_name", "author_email"]
     list_select_related = ["article"]
     date_hierarchy = "created_at"
+    ordering = ["-created_at", "-id"]
     actions = [
-        decide_selected(Status.PUBLISHED, "Publish selected comments"),
-        decide_selected(Status.HELD, "Hold selected comments for review"),
-        decide_selected(Status.SPAM, "Mark selected comments as spam"),
-        decide_selected(Status.REJECTED, "Reject selected comments"),
+        *(decide_selected(decision) for decision in DECISIONS),
         "export_authors_data",
         "erase_authors",
     ]
     inlines = [DecisionInline, ReportInline]
     formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
-    # Status changes only through the actions above, so each one leaves an audit record.
+    # Status changes only through the decisions above, so each one leaves an audit record.
     readonly_fields = [
         "article",
         "parent",
         "thread",
         "status",
+        "decide_buttons",
         "spam_score",
         "why",
         "model_version",
+        "author_history",
         "created_at",
         "decided_at",
         "published_at",
@@ -103,7 +147,14 @@ class CommentAdmin(admin.ModelAdmin):
         (
             "Author (email, IP and user agent are private)",
             {
-                "fields": ["author_name", "author_email", "author_url", "ip_address", "user_agent"],
+                "fields": [
+                    "author_name",
+                    "author_email",
+                    "author_url",
+                    "author_history",
+                    "ip_address",
+                    "user_agent",
+                ],
             },
         ),
         (
@@ -111,6 +162,7 @@ class CommentAdmin(admin.ModelAdmin):
             {
                 "fields": [
                     "status",
+                    "decide_buttons",
                     "spam_score",
                     "why",
                     "model_version",
@@ -121,6 +173,56 @@ class CommentAdmin(admin.ModelAdmin):
             },
         ),
     ]
+
+    def get_urls(self):
+        decide_url = path(
+            "<int:comment_id>/decide/<str:decision>/",
+            self.admin_site.admin_view(self.decide_view),
+            name=f"{self.opts.app_label}_{self.opts.model_name}_decide",
+        )
+        return [decide_url, *super().get_urls()]
+
+    def decide_view(self, request, comment_id, decision):
+        """One click on a row's or a comment page's button (a POST carrying the page's CSRF
+        token), then back to where the moderator was."""
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        if decision not in DECISIONS:
+            raise Http404("No such decision.")
+        if not self.has_moderate_permission(request):
+            raise PermissionDenied
+        comment = get_object_or_404(Comment, pk=comment_id)
+        label = DECISIONS[decision][1]
+        if decide(request, [comment], decision):
+            self.message_user(request, f"#{comment.pk}: {label}.", messages.SUCCESS)
+        else:
+            self.message_user(request, f"#{comment.pk} was already {comment.status}.")
+        back = request.headers.get("Referer", "")  # sent for same-origin pages by default
+        if not url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()}):
+            back = reverse(f"admin:{self.opts.app_label}_{self.opts.model_name}_changelist")
+        return redirect(back)
+
+    @admin.display(description="decide")
+    def decide_buttons(self, comment):
+        if comment.pk is None:
+            return "—"
+        return format_html_join(
+            " ",
+            '<button type="submit" class="button" formmethod="post" formnovalidate '
+            'formaction="{}" data-decision="{}">{}</button>',
+            (
+                (
+                    reverse(
+                        f"admin:{self.opts.app_label}_{self.opts.model_name}_decide",
+                        args=[comment.pk, decision],
+                    ),
+                    decision,
+                    DECISIONS[decision][1].split(" (")[0],
+                )
+                for decision in ONE_CLICK
+                if DECISIONS[decision][0] != comment.status
+            ),
+        )
 
     @admin.action(
         description="Export the selected comments' authors' data (JSON)", permissions=["change"]
@@ -147,12 +249,68 @@ class CommentAdmin(admin.ModelAdmin):
     def has_moderate_permission(self, request):
         return request.user.has_perm("moderation.moderate_comment")
 
-    @admin.display(description="why (model)")
+    @admin.display(description="why")
     def why(self, comment):
-        return "; ".join(comment.spam_reasons) or "—"
+        """What decided the status: the cause, the rules that fired, the model's reasons."""
+        parts = [comment.get_cause_display()] if comment.cause else []
+        parts += comment.rule_hits
+        if comment.spam_reasons:
+            parts.append("model: " + ", ".join(comment.spam_reasons))
+        return "; ".join(parts) or "—"
+
+    @admin.display(description="author's history")
+    def author_history(self, comment):
+        published = getattr(comment, "author_published", None)
+        if published is None:  # a single comment's page: count here
+            standing = Comment.objects.with_author_history().get(pk=comment.pk)
+            published, rejected = standing.author_published, standing.author_rejected
+        else:
+            rejected = comment.author_rejected
+        return f"{published} published / {rejected} rejected"
 
     def has_add_permission(self, request):
         return False  # comments come from readers, through the API
+
+
+@admin.register(HeldComment)
+class ModerationQueueAdmin(CommentAdmin):
+    """Held comments only, what to look at next on top, with everything needed to decide."""
+
+    list_display = [
+        "id",
+        "short_body",
+        "in_reply_to",
+        "article",
+        "spam_score",
+        "why",
+        "report_count",
+        "author_history",
+        "model_version",
+        "created_at",
+        "decide_buttons",
+    ]
+    list_filter = [ReasonFilter, "article", "created_at"]
+    list_per_page = 50
+
+    def get_queryset(self, request):
+        queryset = super().get_queryset(request).filter(status=Status.HELD)
+        queryset = queryset.with_author_history().select_related("parent")
+        return queryset.annotate(reports_total=models.Count("reports", distinct=True))
+
+    def get_ordering(self, request):
+        return queue_order()
+
+    @admin.display(description="reports", ordering="reports_total")
+    def report_count(self, comment):
+        return comment.reports_total
+
+    @admin.display(description="in reply to")
+    def in_reply_to(self, comment):
+        if comment.parent is None:
+            return "—"
+        return f"#{comment.parent_id} {comment.parent.author_name}: " + truncatechars(
+            comment.parent.body, 60
+        )
 
 
 class AuditRecordAdmin(admin.ModelAdmin):
@@ -181,3 +339,19 @@ class AuthorDataRequestAdmin(AuditRecordAdmin):
     list_display = ["created_at", "kind", "comments", "bodies_removed", "done_by"]
     list_filter = ["kind"]
     search_fields = ["email_sha256"]
+
+
+@admin.register(HeldDigest)
+class HeldDigestAdmin(AuditRecordAdmin):
+    list_display = ["sent_at", "recipient", "comments", "held_until"]
+    list_filter = ["recipient"]
+
+
+@admin.register(WordRule)
+class WordRuleAdmin(admin.ModelAdmin):
+    """Suspect (hold) and banned (reject) words, matched as whole words before the model runs."""
+
+    list_display = ["phrase", "action", "enabled", "note", "created_at"]
+    list_filter = ["action", "enabled"]
+    list_editable = ["action", "enabled"]
+    search_fields = ["phrase", "note"]

@@ -13,16 +13,17 @@ from drf_spectacular.utils import (
     inline_serializer,
 )
 from rest_framework import generics, serializers, status
-from rest_framework.exceptions import NotFound, PermissionDenied
+from rest_framework.exceptions import NotFound, PermissionDenied, Throttled
 from rest_framework.response import Response
 from rest_framework.throttling import BaseThrottle, ScopedRateThrottle
 from rest_framework.views import APIView
 
 from articles.api import ERRORS, PagePagination
 from articles.models import Article
+from moderation import botcheck
 from moderation.models import Comment, Report, attach_published_replies
 from moderation.reports import AlreadyReported, comment_report
-from moderation.services import CommentsClosed, comment_create
+from moderation.services import CommentsClosed, DuplicateComment, Flooding, comment_create
 
 
 @extend_schema_field(OpenApiTypes.STR)
@@ -71,6 +72,9 @@ PublicComment._declared_fields["replies"] = PublicComment(
 
 class CommentAccepted(serializers.ModelSerializer):
     body_html = BodyHtml()
+    # Always "pending" in the answer to a POST: the spam check decides later, and a comment the
+    # bot check filed as spam at once must look no different to its sender.
+    status = serializers.SerializerMethodField()
 
     class Meta:
         model = Comment
@@ -84,6 +88,9 @@ class CommentAccepted(serializers.ModelSerializer):
             "body_html",
             "created_at",
         ]
+
+    def get_status(self, comment) -> str:
+        return Comment.Status.PENDING
 
 
 class CommentInput(serializers.Serializer):
@@ -104,6 +111,32 @@ class CommentInput(serializers.Serializer):
         min_value=1,
         help_text="Id of the published comment on this article that this replies to.",
     )
+    form_token = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        default="",
+        max_length=500,
+        help_text="From GET .../comment-form/ when the form loads (required when the site sets "
+        "REPLYGUARD_REQUIRE_FORM_TOKEN).",
+    )
+    homepage = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        default="",
+        max_length=500,
+        help_text="Honeypot: a form field hidden from readers. Leave it empty.",
+    )
+
+    def validate_form_token(self, token):
+        """Seconds since the form loaded, or None without a token."""
+        if not token:
+            if settings.REPLYGUARD_REQUIRE_FORM_TOKEN:
+                raise serializers.ValidationError("Missing: reload the page.")
+            return None
+        try:
+            return botcheck.form_token_age(token, article_slug=self.context["article"].slug)
+        except botcheck.InvalidFormToken as error:
+            raise serializers.ValidationError(str(error)) from None
 
     def validate_parent(self, parent_id):
         if parent_id is None:
@@ -199,25 +232,72 @@ class ArticleCommentsApi(generics.ListAPIView):
             400: OpenApiResponse(ERRORS, description="Invalid fields, each named."),
             403: OpenApiResponse(ERRORS, description="Comments are closed on this article."),
             404: OpenApiResponse(ERRORS, description="No article with this slug."),
+            409: OpenApiResponse(ERRORS, description="The same author posted this text already."),
             413: OpenApiResponse(DETAIL, description="The request body is too large."),
             429: OpenApiResponse(
-                DETAIL, description="Too many comments from this address: see Retry-After."
+                DETAIL,
+                description="Too many comments from this address or email: see Retry-After.",
             ),
         },
     )
     def post(self, request, slug):
         serializer = CommentInput(data=request.data, context={"article": self.article})
         serializer.is_valid(raise_exception=True)
+        fields = dict(serializer.validated_data)
+        failed_bot_check = botcheck.failed_bot_check(
+            honeypot=fields.pop("homepage"), form_age=fields.pop("form_token")
+        )
         try:
             comment = comment_create(
                 article=self.article,
                 ip_address=client_ip(request),
                 user_agent=request.META.get("HTTP_USER_AGENT", ""),
-                **serializer.validated_data,
+                failed_bot_check=failed_bot_check,
+                **fields,
             )
         except CommentsClosed:
             raise PermissionDenied({"article": ["Comments are closed on this article."]}) from None
-        return Response(CommentAccepted(comment).data, status=status.HTTP_202_ACCEPTED)
+        except DuplicateComment:
+            return Response(
+                {"body": ["You have already posted this comment."]},
+                status=status.HTTP_409_CONFLICT,
+            )
+        except Flooding as flooding:
+            raise Throttled(
+                wait=flooding.wait_seconds,
+                detail="One comment at a time: wait a few seconds before posting again.",
+            ) from None
+        # A comment filed as spam by the bot check is answered as pending, like any other.
+        return Response(
+            CommentAccepted(comment).data,
+            status=status.HTTP_202_ACCEPTED,
+        )
+
+
+class CommentForm(serializers.Serializer):
+    form_token = serializers.CharField(help_text="Send back with the comment as `form_token`.")
+    honeypot_field = serializers.CharField(
+        help_text="The name of the field to hide from readers and leave empty."
+    )
+    min_seconds = serializers.FloatField(
+        help_text="A comment sent sooner than this after the form loaded is treated as a bot's."
+    )
+
+
+class CommentFormApi(APIView):
+    @extend_schema(
+        summary="What the comment form needs when it loads",
+        responses={200: CommentForm, 404: ERRORS},
+    )
+    def get(self, request, slug):
+        if not Article.objects.filter(slug=slug).exists():
+            raise NotFound({"article": ["No article with this slug."]})
+        form = {
+            "form_token": botcheck.form_token_issue(article_slug=slug),
+            "honeypot_field": botcheck.HONEYPOT_FIELD,
+            "min_seconds": settings.REPLYGUARD_MIN_SUBMIT_SECONDS,
+        }
+        return Response(form, headers={"Cache-Control": "no-store"})
 
 
 class ReportInput(serializers.Serializer):

@@ -1,6 +1,7 @@
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
+from django.db.models.functions import Coalesce
 
 
 class CommentQuerySet(models.QuerySet):
@@ -21,13 +22,50 @@ class CommentQuerySet(models.QuerySet):
             moderator_verdict__in=[Comment.Status.PUBLISHED, Comment.Status.SPAM]
         )
 
-    def queue(self):
-        """The moderation queue: held comments, most likely spam first, then oldest first."""
-        return (
-            self.filter(status=Comment.Status.HELD)
-            .select_related("article")
-            .order_by(models.F("spam_score").desc(nulls_first=True), "created_at")
+    def with_author_history(self):
+        """Annotate how many of each author's comments (by email) were published and how many
+        were rejected or filed as spam: the author's track record a moderator sees."""
+        same_author = Comment.objects.filter(author_email=models.OuterRef("author_email"))
+
+        def count(statuses):
+            counted = same_author.filter(status__in=statuses).values("author_email")
+            counted = counted.annotate(n=models.Count("id")).values("n")
+            return Coalesce(models.Subquery(counted), 0)
+
+        return self.annotate(
+            author_published=count([Comment.Status.PUBLISHED]),
+            author_rejected=count([Comment.Status.REJECTED, Comment.Status.SPAM]),
         )
+
+
+def queue_order() -> list:
+    """Most reported first, then the ones the model was least sure of (score nearest 0.5;
+    unscored first), then oldest first: what a moderator should look at next."""
+    reports = Report.objects.filter(comment=models.OuterRef("pk")).values("comment")
+    report_count = reports.annotate(n=models.Count("id")).values("n")
+    uncertainty = models.Func(models.F("spam_score") - 0.5, function="ABS")
+    return [
+        Coalesce(models.Subquery(report_count), 0).desc(),
+        uncertainty.asc(nulls_first=True),
+        "created_at",
+        "id",
+    ]
+
+
+class Cause(models.TextChoices):
+    """Why a comment has its status: one code per rule or policy, filtered on in the admin."""
+
+    MODEL = "model", "Spam model score"
+    NO_MODEL = "no_model", "No spam model installed"
+    LINKS = "links", "Too many links"
+    SUSPECT_WORD = "suspect_word", "Suspect word"
+    BANNED_WORD = "banned_word", "Banned word"
+    PREMODERATED = "premoderated", "Article is pre-moderated"
+    NEW_AUTHOR = "new_author", "New author"
+    TRUSTED_AUTHOR = "trusted_author", "Trusted author"
+    BOT_CHECK = "bot_check", "Bot check (honeypot or sent too fast)"
+    REPORTS = "reports", "Reader reports"
+    MODERATOR = "moderator", "Moderator"
 
 
 class Comment(models.Model):
@@ -61,6 +99,10 @@ class Comment(models.Model):
     spam_reasons = models.JSONField(
         default=list, blank=True, help_text="What pushed the spam score up most, per the model."
     )
+    # What decided the current status, as a code moderators can filter the queue by, and the
+    # rules that fired (in words) when it was scored.
+    cause = models.CharField(max_length=20, choices=Cause.choices, blank=True)
+    rule_hits = models.JSONField(default=list, blank=True, help_text="Rules that fired.")
 
     created_at = models.DateTimeField(auto_now_add=True)
     decided_at = models.DateTimeField(null=True, blank=True)
@@ -78,6 +120,9 @@ class Comment(models.Model):
         indexes = [
             models.Index(fields=["article", "status", "created_at"]),
             models.Index(fields=["status", "created_at"]),
+            # Flood control, duplicates and the author's history look comments up by these.
+            models.Index(fields=["author_email", "created_at"]),
+            models.Index(fields=["ip_address", "created_at"]),
         ]
         permissions = [("moderate_comment", "Can publish, hold, reject or mark comments as spam")]
 
@@ -182,3 +227,55 @@ class Report(models.Model):
 
     def __str__(self):
         return f"{self.get_reason_display()} report on #{self.comment_id}"
+
+
+class HeldComment(Comment):
+    """The moderation queue in the admin: the same rows, its own page and permission."""
+
+    class Meta:
+        proxy = True
+        verbose_name = "held comment"
+        verbose_name_plural = "moderation queue"
+
+
+class WordRule(models.Model):
+    """A word or phrase that holds or rejects a comment before the model scores it. Matched as
+    a whole word, ignoring case: "cialis" does not fire inside "specialist"."""
+
+    class Action(models.TextChoices):
+        HOLD = "hold", "Suspect: hold for a moderator"
+        REJECT = "reject", "Banned: reject"
+
+    phrase = models.CharField(max_length=100, unique=True)
+    action = models.CharField(max_length=10, choices=Action.choices, default=Action.HOLD)
+    enabled = models.BooleanField(default=True)
+    note = models.CharField(max_length=200, blank=True, help_text="Why this rule exists.")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["phrase"]
+
+    def __str__(self):
+        return f"{self.get_action_display()}: {self.phrase}"
+
+    def clean(self):
+        self.phrase = " ".join(self.phrase.split())
+        if not self.phrase:
+            raise ValidationError({"phrase": "Enter a word or phrase."})
+
+
+class HeldDigest(models.Model):
+    """One digest email sent to a moderator about comments held on the articles they follow.
+    The latest one per moderator says where the next digest starts."""
+
+    recipient = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE)
+    comments = models.PositiveIntegerField()
+    # Covers comments held up to this moment; the next digest starts here.
+    held_until = models.DateTimeField()
+    sent_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-held_until"]
+
+    def __str__(self):
+        return f"{self.comments} held comment(s) to {self.recipient}"

@@ -3,7 +3,7 @@
 from django.conf import settings
 from django.db import IntegrityError, transaction
 
-from moderation.models import Comment, Report
+from moderation.models import Cause, Comment, Report
 from moderation.privacy import private_sha256
 from moderation.services import comment_decide
 
@@ -34,6 +34,9 @@ def comment_report(*, comment: Comment, reason: str, ip_address: str, email: str
     count = comment.reports.count()
     if count >= settings.REPLYGUARD_REPORTS_TO_HOLD and comment.status == Comment.Status.PUBLISHED:
         comment_decide(
-            comment=comment, status=Comment.Status.HELD, reason=f"{count} reader reports."
+            comment=comment,
+            status=Comment.Status.HELD,
+            cause=Cause.REPORTS,
+            reason=f"{count} reader reports.",
         )
     return report

@@ -38,3 +38,10 @@ def comment_truncate_old_ips_task() -> int:
     return comment_truncate_old_ips(
         older_than=timedelta(days=settings.REPLYGUARD_IP_RETENTION_DAYS)
     )
+
+
+@shared_task
+def held_digest_send_task() -> int:
+    from moderation.notifications import held_digest_send
+
+    return held_digest_send()

@@ -46,7 +46,7 @@ def test_the_list_shows_status_score_reasons_version_and_email(moderator):
     page = moderator.get(CHANGELIST).content.decode()
 
     assert "0.73" in page and "20261128-a1" in page and "Held for a moderator" in page
-    assert "link to bit.ly; word &#x27;subscribe&#x27;" in page
+    assert "model: link to bit.ly, word &#x27;subscribe&#x27;" in page
     change_page = moderator.get(f"{CHANGELIST}{Comment.objects.get().pk}/change/")
     assert "m@ex.org" in change_page.content.decode()
 
@@ -65,10 +65,10 @@ def test_the_list_filters_by_status_and_searches_text(moderator):
 @pytest.mark.parametrize(
     "action, status",
     [
-        ("mark_published", "published"),
-        ("mark_held", "held"),
-        ("mark_spam", "spam"),
-        ("mark_rejected", "rejected"),
+        ("decide_publish", "published"),
+        ("decide_hold", "held"),
+        ("decide_spam", "spam"),
+        ("decide_abusive", "rejected"),
     ],
 )
 def test_bulk_actions_decide_and_leave_an_audit_record(moderator, admin_user, action, status):
@@ -88,16 +88,16 @@ def test_bulk_actions_decide_and_leave_an_audit_record(moderator, admin_user, ac
 def test_a_bulk_action_skips_comments_already_in_that_status(moderator):
     comments = [CommentFactory(status="published"), CommentFactory(status="held")]
 
-    response = bulk(moderator, "mark_published", comments)
+    response = bulk(moderator, "decide_publish", comments)
 
     assert Decision.objects.count() == 1
-    assert "1 of 2 comment(s) now published" in response.content.decode()
+    assert "Publish (not spam): 1 of 2 comment(s) changed" in response.content.decode()
 
 
 def test_a_comment_page_shows_its_decision_history(moderator, admin_user):
     comment = CommentFactory(status="held")
-    bulk(moderator, "mark_published", [comment])
-    bulk(moderator, "mark_rejected", [comment])
+    bulk(moderator, "decide_publish", [comment])
+    bulk(moderator, "decide_abusive", [comment])
 
     page = moderator.get(f"{CHANGELIST}{comment.pk}/change/").content.decode()
 
@@ -133,7 +133,7 @@ def test_admin_posts_without_a_csrf_token_are_refused(admin_user):
     comment = CommentFactory(status="held")
 
     response = browser.post(
-        CHANGELIST, {"action": "mark_published", "_selected_action": [comment.pk]}
+        CHANGELIST, {"action": "decide_publish", "_selected_action": [comment.pk]}
     )
 
     assert response.status_code == 403
@@ -155,9 +155,9 @@ def test_a_moderator_decides_comments_and_is_recorded_as_the_decider(client, des
     comment = CommentFactory(status="held")
 
     page = client.get(CHANGELIST).content.decode()
-    bulk(client, "mark_published", [comment])
+    bulk(client, "decide_publish", [comment])
 
-    assert "mark_published" in page
+    assert "decide_publish" in page
     assert "erase_authors" not in page and "export_authors_data" not in page
     comment.refresh_from_db()
     assert comment.status == "published"
@@ -190,8 +190,8 @@ def test_staff_without_the_moderate_permission_get_no_decision_actions(client, d
     comment = CommentFactory(status="held")
 
     page = client.get(CHANGELIST).content.decode()
-    bulk(client, "mark_published", [comment])
+    bulk(client, "decide_publish", [comment])
 
-    assert "mark_published" not in page
+    assert "decide_publish" not in page
     comment.refresh_from_db()
     assert comment.status == "held"

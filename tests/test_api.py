@@ -338,7 +338,7 @@ def test_replies_nest_only_as_deep_as_the_setting_allows(api_client, article, se
 def test_comment_posts_are_rate_limited_per_ip_with_retry_after(api_client, article, settings):
     settings.REPLYGUARD_RATE_COMMENT_POST = "2/minute"
 
-    first, second, third = (post_comment(api_client, article) for _ in range(3))
+    first, second, third = (post_comment(api_client, article, body=f"Take {n}") for n in range(3))
     other_reader = api_client.post(
         comments_url(article), valid_comment(), format="json", REMOTE_ADDR="192.0.2.99"
     )
@@ -380,8 +380,9 @@ def test_the_public_api_needs_no_cookie_and_sets_none(api_client, article):
     assert not posted.cookies and not listed.cookies
 
 
-def test_no_private_field_in_any_log_line(api_client, article, spam_model, caplog,
-                                         django_capture_on_commit_callbacks):
+def test_no_private_field_in_any_log_line(
+    api_client, article, spam_model, caplog, django_capture_on_commit_callbacks
+):
     caplog.set_level("DEBUG")
     caplog.set_level("DEBUG", logger="django")  # as verbose as anyone could make it
     # Capturing queries turns on Django's SQL debug logging, as DEBUG=True would.

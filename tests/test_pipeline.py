@@ -53,6 +53,9 @@ def stack_env(tmp_path, database_url: str, broker_url: str, model_dir) -> dict:
         "CELERY_BROKER_URL": broker_url,
         "REPLYGUARD_VAR_DIR": str(tmp_path),  # also the filesystem broker's folders
         "REPLYGUARD_MODEL_DIR": str(model_dir),
+        # These tests post the same comments from one address in quick succession on purpose.
+        "REPLYGUARD_FLOOD_SECONDS": "0",
+        "REPLYGUARD_DUPLICATE_WINDOW_HOURS": "0",
     }
 
 

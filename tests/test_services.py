@@ -98,8 +98,8 @@ def test_a_reply_must_be_on_its_parents_article(article):
 
 def test_a_reply_belongs_to_its_top_level_thread(article):
     top = CommentFactory(article=article)
-    reply = new_comment(article, parent=top)
-    reply_to_reply = new_comment(article, parent=reply)
+    reply = new_comment(article, parent=top, body="A reply.")
+    reply_to_reply = new_comment(article, parent=reply, body="A reply to the reply.")
 
     assert (reply.thread, reply_to_reply.thread) == (top, top)
 
