@@ -279,15 +279,15 @@ class ModerationQueueAdmin(CommentAdmin):
     list_display = [
         "id",
         "short_body",
-        "in_reply_to",
-        "article",
-        "spam_score",
+        "decide_buttons",
         "why",
+        "spam_score",
         "report_count",
         "author_history",
+        "in_reply_to",
+        "article_title",
         "model_version",
         "created_at",
-        "decide_buttons",
     ]
     list_filter = [ReasonFilter, "article", "created_at"]
     list_per_page = 50
@@ -300,9 +300,17 @@ class ModerationQueueAdmin(CommentAdmin):
     def get_ordering(self, request):
         return queue_order()
 
+    def changelist_view(self, request, extra_context=None):
+        title = "Moderation queue: most reported and least certain first"
+        return super().changelist_view(request, {"title": title, **(extra_context or {})})
+
     @admin.display(description="reports", ordering="reports_total")
     def report_count(self, comment):
         return comment.reports_total
+
+    @admin.display(description="article", ordering="article__title")
+    def article_title(self, comment):
+        return truncatechars(comment.article.title, 40)
 
     @admin.display(description="in reply to")
     def in_reply_to(self, comment):

@@ -235,7 +235,7 @@ class HeldComment(Comment):
     class Meta:
         proxy = True
         verbose_name = "held comment"
-        verbose_name_plural = "moderation queue"
+        verbose_name_plural = "held comments (the queue)"
 
 
 class WordRule(models.Model):

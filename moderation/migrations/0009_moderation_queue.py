@@ -35,7 +35,7 @@ class Migration(migrations.Migration):
             fields=[],
             options={
                 "verbose_name": "held comment",
-                "verbose_name_plural": "moderation queue",
+                "verbose_name_plural": "held comments (the queue)",
                 "proxy": True,
                 "indexes": [],
                 "constraints": [],
