@@ -225,6 +225,12 @@ REPLYGUARD_DATASETS_DIR = Path(
 # or above another, hold for a moderator in between. Chosen on real news comments (see README).
 REPLYGUARD_PUBLISH_BELOW = env.float("REPLYGUARD_PUBLISH_BELOW", default=0.70)
 REPLYGUARD_SPAM_ABOVE = env.float("REPLYGUARD_SPAM_ABOVE", default=0.99)
+# A retrained model is activated only if its held-out F1 is at most this much below the active
+# model's and it holds at most this much more of the news comments (and bins no more of them).
+REPLYGUARD_GATE_F1_TOLERANCE = env.float("REPLYGUARD_GATE_F1_TOLERANCE", default=0.005)
+REPLYGUARD_GATE_NEWS_HELD_TOLERANCE = env.float(
+    "REPLYGUARD_GATE_NEWS_HELD_TOLERANCE", default=0.005
+)
 # A comment still pending this many seconds after it was posted is enqueued again (its task was
 # lost: broker down at POST time, worker killed). Well above a normal decision time (< 1 s).
 REPLYGUARD_REQUEUE_PENDING_AFTER = env.float("REPLYGUARD_REQUEUE_PENDING_AFTER", default=120.0)

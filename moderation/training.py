@@ -26,8 +26,6 @@ PROBES = (
 # The gate: a candidate replaces the active model only if, on the same fixed evaluation rows,
 # its held-out F1 is at most this much lower, it bins no larger share of news comments, and it
 # holds at most this much larger a share of them.
-GATE_F1_TOLERANCE = 0.005
-GATE_NEWS_HELD_TOLERANCE = 0.005
 HTML_TAG = re.compile(r"<[^>]+>")
 NEWS_USE = "evaluation only (never trained on); used to choose the default thresholds"
 
@@ -208,13 +206,18 @@ def summary(held_out: LabeledTexts, held_p: np.ndarray, news_p: np.ndarray, **th
 
 
 def gate(candidate: dict, active: dict | None) -> list[str]:
-    """Why the candidate is worse than the active model on the same rows; empty if it is not."""
+    """Why the candidate is worse than the active model on the same rows; empty if it is not.
+    The tolerances are settings: a retrain on new moderator labels moves F1 by noise alone."""
+    from django.conf import settings
+
     if active is None:
         return []
+    f1_tolerance = settings.REPLYGUARD_GATE_F1_TOLERANCE
+    held_tolerance = settings.REPLYGUARD_GATE_NEWS_HELD_TOLERANCE
     worse = []
-    if candidate["held_out_f1"] < active["held_out_f1"] - GATE_F1_TOLERANCE:
+    if candidate["held_out_f1"] < active["held_out_f1"] - f1_tolerance:
         worse.append(
-            f"held-out F1 {candidate['held_out_f1']} is more than {GATE_F1_TOLERANCE} below "
+            f"held-out F1 {candidate['held_out_f1']} is more than {f1_tolerance} below "
             f"the active model's {active['held_out_f1']}"
         )
     if candidate["news_binned"] > active["news_binned"]:
@@ -222,10 +225,10 @@ def gate(candidate: dict, active: dict | None) -> list[str]:
             f"it bins {candidate['news_binned']:.1%} of news comments, "
             f"the active model {active['news_binned']:.1%}"
         )
-    if candidate["news_held"] > active["news_held"] + GATE_NEWS_HELD_TOLERANCE:
+    if candidate["news_held"] > active["news_held"] + held_tolerance:
         worse.append(
             f"it holds {candidate['news_held']:.1%} of news comments, the active model "
-            f"{active['news_held']:.1%} (tolerance {GATE_NEWS_HELD_TOLERANCE:.1%})"
+            f"{active['news_held']:.1%} (tolerance {held_tolerance:.1%})"
         )
     return worse
 

@@ -225,3 +225,18 @@ def test_train_classifier_learns_from_moderators_not_from_the_model(
     assert report["moderator_labels"]["rows"] == 2
     assert report["moderator_labels"]["spam_rows"] == 1
     assert f"Activated spam model {version}" in out
+
+
+def test_the_gate_tolerances_are_settings(settings):
+    active = {"held_out_f1": 0.96, "news_binned": 0.0, "news_held": 0.02}
+    candidate = {"held_out_f1": 0.95, "news_binned": 0.0, "news_held": 0.03}
+
+    settings.REPLYGUARD_GATE_F1_TOLERANCE = 0.005
+    settings.REPLYGUARD_GATE_NEWS_HELD_TOLERANCE = 0.005
+    strict = training.gate(candidate, active)
+    settings.REPLYGUARD_GATE_F1_TOLERANCE = 0.02
+    settings.REPLYGUARD_GATE_NEWS_HELD_TOLERANCE = 0.02
+    lenient = training.gate(candidate, active)
+
+    assert len(strict) == 2 and lenient == []
+    assert training.gate(candidate | {"news_binned": 0.001}, active)  # binning never tolerated
