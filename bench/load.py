@@ -54,8 +54,8 @@ request = function()
   local body = '{"author_name": "Reader ' .. id .. '", "author_email": "r' .. id ..
     '@bench.example", "body": "Thoughtful comment number ' .. id ..
     ' about the summit and what it means for the region."}'
-  local headers = {["Content-Type"] = "application/json",
-                   ["X-Forwarded-For"] = "10." .. tid .. "." .. (math.floor(n / 250) % 250) .. "." .. (n % 250)}
+  local address = "10." .. tid .. "." .. (math.floor(n / 250) % 250) .. "." .. (n % 250)
+  local headers = {["Content-Type"] = "application/json", ["X-Forwarded-For"] = address}
   return wrk.format("POST", nil, headers, body)
 end
 done = function(summary, latency, requests)
@@ -152,14 +152,15 @@ def sqlite_decisions(path: Path) -> dict:
     with sqlite3.connect(path) as db:
         rows = db.execute(
             DECISIONS_SQL.format(
-                epoch_created="unixepoch(created_at, 'subsec')",
-                epoch_decided="unixepoch(decided_at, 'subsec')",
+                # julianday: fractional seconds on any SQLite ('subsec' needs 3.42)
+                epoch_created="(julianday(created_at) - 2440587.5) * 86400.0",
+                epoch_decided="(julianday(decided_at) - 2440587.5) * 86400.0",
             )
         ).fetchall()
     return decision_figures(rows, sum(1 for _, d in rows if d is None))
 
 
-def wait_for_drain(count_pending, seconds: float = 30) -> None:
+def wait_for_drain(count_pending, seconds: float = 60) -> None:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline and count_pending():
         time.sleep(0.5)
