@@ -184,10 +184,46 @@ def run_postgres(seconds: int, workdir: Path, model_dir: Path) -> dict:
             figures = {"post": post, "decision_at_end_of_load": postgres_decisions(url)}
             wait_for_drain(lambda: postgres_decisions(url)["pending_at_end"])
             figures["decision"] = postgres_decisions(url)
+            figures["worker"] = worker_throughput(url, env, comments=seconds * 200)
         return figures
     finally:
         with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True) as admin:
             admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+# Pending comments written straight into the table, as if posted while no worker ran.
+INSERT_PENDING = """
+INSERT INTO moderation_comment (article_id, depth, author_name, author_email, author_url, body,
+    status, spam_reasons, rule_hits, cause, model_version, created_at, ip_truncated, user_agent)
+SELECT (SELECT id FROM articles_article LIMIT 1), 0, 'Reader ' || n, 'w' || n || '@bench.example',
+    '', 'Queued comment ' || n || ' about the summit and what it means for the region.',
+    'pending', '[]', '[]', '', '', now(), false, ''
+FROM generate_series(1, %s) AS n
+"""
+
+
+def worker_throughput(url: str, env: dict, *, comments: int) -> dict:
+    """Comments decided per second by the running worker (2 processes) from a standing queue:
+    the POSTs' cost is out of the picture."""
+    with psycopg.connect(url, autocommit=True) as db:
+        db.execute(INSERT_PENDING, (comments,))
+
+        def pending() -> int:
+            return db.execute(
+                "SELECT count(*) FROM moderation_comment WHERE status = 'pending'"
+            ).fetchone()[0]
+
+        started = time.monotonic()
+        manage("requeue_pending", "--older-than", "0", env=env)
+        wait_for_drain(pending, seconds=120)
+        elapsed = time.monotonic() - started
+        left = pending()
+    return {
+        "comments": comments,
+        "seconds": round(elapsed, 1),
+        "left": left,
+        "per_second": round((comments - left) / elapsed),
+    }
 
 
 def run_embedded(seconds: int, workdir: Path, model_dir: Path) -> dict:
@@ -256,6 +292,10 @@ def table(results: dict) -> str:
     )
     lines.append(
         row("POST errors, embedded default", "0", emb["post"]["errors"], emb["post"]["errors"] == 0)
+    )
+    worker = pg["worker"]["per_second"]
+    lines.append(
+        row("worker decisions/s, 2 processes, PG + Redis", ">= 1000", worker, worker >= 1000)
     )
     for name, figures in (("PostgreSQL + Redis", pg), ("embedded", emb)):
         end, drained = figures["decision_at_end_of_load"], figures["decision"]
