@@ -234,6 +234,8 @@ REPLYGUARD_GATE_NEWS_HELD_TOLERANCE = env.float(
 # A comment still pending this many seconds after it was posted is enqueued again (its task was
 # lost: broker down at POST time, worker killed). Well above a normal decision time (< 1 s).
 REPLYGUARD_REQUEUE_PENDING_AFTER = env.float("REPLYGUARD_REQUEUE_PENDING_AFTER", default=120.0)
+# Comments a worker claims and scores in one task (one transaction, one model call).
+REPLYGUARD_SCORING_BATCH = env.int("REPLYGUARD_SCORING_BATCH", default=100)
 # Full IP addresses are kept this long for abuse control, then cut to /24 (IPv4) or /48 (IPv6).
 REPLYGUARD_IP_RETENTION_DAYS = env.int("REPLYGUARD_IP_RETENTION_DAYS", default=30)
 # Comments close automatically this many days after an article's publication (0: never);

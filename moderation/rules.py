@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from django.conf import settings
+from django.db.models import Count, Q
 
 # The model's own idea of a link, so the link rule and the "link to ..." reasons agree.
 # (Importing the classifier loads scikit-learn: only workers import this module.)
@@ -22,11 +23,11 @@ class RuleHit:
     reason: str  # what the moderator reads
 
 
-def rule_hits(*, body: str) -> list[RuleHit]:
+def rule_hits(*, body: str, word_rules: list[WordRule] | None = None) -> list[RuleHit]:
     """Every rule the comment's text fires, banned words first. The Website field is not
-    counted as a link: it is one by design."""
+    counted as a link: it is one by design. A batch passes `word_rules` it read once."""
     hits = []
-    for rule in WordRule.objects.filter(enabled=True).order_by("-action", "phrase"):
+    for rule in enabled_word_rules() if word_rules is None else word_rules:
         if whole_words(rule.phrase).search(body):
             if rule.action == WordRule.Action.REJECT:
                 hits.append(RuleHit(Cause.BANNED_WORD, Status.REJECTED, f"banned '{rule.phrase}'"))
@@ -38,6 +39,10 @@ def rule_hits(*, body: str) -> list[RuleHit]:
     if limit and links >= limit:
         hits.append(RuleHit(Cause.LINKS, Status.HELD, f"{links} links (held at {limit})"))
     return hits
+
+
+def enabled_word_rules() -> list[WordRule]:
+    return list(WordRule.objects.filter(enabled=True).order_by("-action", "phrase"))
 
 
 @lru_cache(maxsize=4096)
@@ -63,7 +68,20 @@ class AuthorStanding:
 
 
 def author_standing(*, email: str, excluding: int | None = None) -> AuthorStanding:
-    comments = Comment.objects.filter(author_email=email).exclude(pk=excluding)
-    published = comments.filter(status=Status.PUBLISHED).count()
-    rejected = comments.filter(status__in=[Status.REJECTED, Status.SPAM]).count()
-    return AuthorStanding(published=published, rejected=rejected)
+    return authors_standing(emails={email}, excluding={excluding} - {None})[email]
+
+
+def authors_standing(*, emails: set[str], excluding: set[int] = frozenset()) -> dict:
+    """{email: AuthorStanding} for every email, in one query however many there are."""
+    counts = (
+        Comment.objects.filter(author_email__in=emails)
+        .exclude(pk__in=excluding)
+        .order_by()
+        .values("author_email")
+        .annotate(
+            published=Count("pk", filter=Q(status=Status.PUBLISHED)),
+            rejected=Count("pk", filter=Q(status__in=[Status.REJECTED, Status.SPAM])),
+        )
+    )
+    found = {row.pop("author_email"): AuthorStanding(**row) for row in counts}
+    return {email: found.get(email, AuthorStanding(published=0, rejected=0)) for email in emails}

@@ -15,11 +15,11 @@ def load_spam_model(**kwargs):
 
 
 @shared_task
-def comment_score_task(comment_id: int) -> None:
+def comment_score_pending_task() -> int:
     # Imported here: services import this module to enqueue (HackSoft's rule for the cycle).
-    from moderation.services import comment_score
+    from moderation.services import comment_score_pending
 
-    comment_score(comment_id=comment_id)
+    return comment_score_pending(batch_size=max(1, settings.REPLYGUARD_SCORING_BATCH))
 
 
 @shared_task

@@ -29,6 +29,7 @@ POSTGRES_ADMIN_URL = os.environ.get(
     "REPLYGUARD_TEST_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/postgres"
 )
 REDIS_URL = os.environ.get("REPLYGUARD_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+REDIS_CACHE_URL = REDIS_URL.rsplit("/", 1)[0] + "/13"  # apart from the broker, as in production
 
 READER = {
     "author_name": "Mina Park",
@@ -212,19 +213,20 @@ def test_a_comment_posted_while_the_broker_is_down_is_saved_and_decided_once_it_
 
 
 @contextmanager
-def row_locked(database_url: str, comment_id: int):
-    """Hold the comment's row lock, so a worker deciding it blocks inside its UPDATE."""
+def table_locked(database_url: str, table: str):
+    """Hold a lock that lets a worker claim and update comments but blocks it at its first
+    decision record: the worker is then inside its transaction, mid-decision."""
     with psycopg.connect(database_url) as db:
-        db.execute("SELECT 1 FROM moderation_comment WHERE id = %s FOR UPDATE", [comment_id])
+        db.execute(f'LOCK TABLE "{table}" IN EXCLUSIVE MODE')
         yield
         db.rollback()
 
 
-def blocked_updates(database_url: str) -> int:
+def blocked_decisions(database_url: str) -> int:
     with psycopg.connect(database_url) as db:
         return db.execute(
             "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
-            "AND query LIKE 'UPDATE \"moderation_comment\"%%'"
+            "AND query LIKE 'INSERT INTO \"moderation_decision\"%%'"
         ).fetchone()[0]
 
 
@@ -236,11 +238,16 @@ def decisions_of(database_url: str, comment_id: int) -> list[tuple]:
         ).fetchall()
 
 
-def post_with_no_worker_running(stack) -> int:
+def post_with_no_worker_running(stack, count: int = 1) -> list[int]:
     stack.kill_worker(stack.workers[0])
-    status, comment = http("POST", demo_comments_url(stack.url), READER)
-    assert status == 202
-    return comment["id"]
+    ids = []
+    for n in range(count):
+        status, comment = http(
+            "POST", demo_comments_url(stack.url), READER | {"body": f"{n}. " + READER["body"]}
+        )
+        assert status == 202
+        ids.append(comment["id"])
+    return ids
 
 
 def test_a_worker_killed_mid_task_leaves_the_comment_to_be_decided_exactly_once(
@@ -250,12 +257,12 @@ def test_a_worker_killed_mid_task_leaves_the_comment_to_be_decided_exactly_once(
     with running_stack(
         env_overrides=env, logs=tmp_path, web="gunicorn", worker_args=("--beat",)
     ) as stack:
-        comment_id = post_with_no_worker_running(stack)
+        [comment_id] = post_with_no_worker_running(stack)
 
-        with row_locked(postgres_database, comment_id):
+        with table_locked(postgres_database, "moderation_decision"):
             doomed = stack.start_worker()
             wait_for(
-                lambda: blocked_updates(postgres_database) >= 1,
+                lambda: blocked_decisions(postgres_database) >= 1,
                 timeout=60,
                 what="the worker to be inside its decision",
             )
@@ -268,33 +275,61 @@ def test_a_worker_killed_mid_task_leaves_the_comment_to_be_decided_exactly_once(
             timeout=60,
             what="a new worker to decide the comment",
         )
-        time.sleep(3)  # let any re-delivered or re-enqueued copy of the task run too
+        time.sleep(3)  # let any re-delivered task or sweep run too
         assert decisions_of(postgres_database, comment_id) == [("pending", "published")]
 
 
-def test_two_workers_given_the_same_comment_at_once_decide_it_once(
+def test_two_workers_woken_at_once_claim_different_comments_and_decide_each_once(
     tmp_path, postgres_database, redis_broker, trained_model_dir
 ):
     env = stack_env(tmp_path, postgres_database, redis_broker, trained_model_dir)
+    env |= {"REPLYGUARD_SCORING_BATCH": "2"}  # 5 comments: at least 3 batches
     with running_stack(env_overrides=env, logs=tmp_path, web="gunicorn") as stack:
-        comment_id = post_with_no_worker_running(stack)
-        manage("requeue_pending", "--older-than", "0", env=stack.env)  # a second task for it
+        comment_ids = post_with_no_worker_running(stack, count=5)
+        manage("requeue_pending", "--older-than", "0", env=stack.env)  # more tasks than needed
 
-        with row_locked(postgres_database, comment_id):
+        with table_locked(postgres_database, "moderation_decision"):
             stack.start_worker(concurrency=1)
             stack.start_worker(concurrency=1)
             wait_for(
-                lambda: blocked_updates(postgres_database) >= 2,
+                lambda: blocked_decisions(postgres_database) >= 2,
                 timeout=60,
-                what="both workers to be inside their decision",
+                what="both workers to be inside a decision at once",
             )
         wait_for(
-            lambda: blocked_updates(postgres_database) == 0,
+            lambda: all(decisions_of(postgres_database, i) for i in comment_ids),
             timeout=30,
-            what="both workers to finish",
+            what="the workers to decide every comment",
         )
+        time.sleep(2)  # let every extra task run
 
-        assert decisions_of(postgres_database, comment_id) == [("pending", "published")]
+        for comment_id in comment_ids:
+            assert decisions_of(postgres_database, comment_id) == [("pending", "published")]
+
+
+def test_a_burst_of_comments_sends_one_scoring_task_with_a_shared_cache(
+    tmp_path, postgres_database, redis_broker, trained_model_dir
+):
+    env = stack_env(tmp_path, postgres_database, redis_broker, trained_model_dir)
+    env |= {"CACHE_URL": REDIS_CACHE_URL}
+    redis.Redis.from_url(REDIS_CACHE_URL).flushdb()  # no flag left over from an earlier run
+    with running_stack(env_overrides=env, logs=tmp_path, web="gunicorn") as stack:
+        comment_ids = post_with_no_worker_running(stack, count=5)
+
+        assert redis.Redis.from_url(redis_broker).llen("celery") == 1
+
+        stack.start_worker()
+        wait_for(
+            lambda: all(decisions_of(postgres_database, i) for i in comment_ids),
+            timeout=60,
+            what="the worker to decide every comment",
+        )
+        status, comment = http("POST", demo_comments_url(stack.url), READER)
+        wait_for(
+            lambda: decisions_of(postgres_database, comment["id"]),
+            timeout=30,
+            what="a comment posted after the task started to ring for a task of its own",
+        )
 
 
 def test_a_database_outage_answers_503_json_and_recovers_by_itself(

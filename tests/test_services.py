@@ -251,22 +251,24 @@ def test_only_a_persons_latest_publish_or_spam_decision_is_a_training_label(admi
     assert by_model_only.pk not in labels and rejected.pk not in labels
 
 
-def test_the_sweep_rescores_only_comments_pending_for_too_long(article, spam_model):
+def test_the_sweep_wakes_the_workers_only_when_a_comment_waited_too_long(article, spam_model):
     from datetime import timedelta
 
     from django.utils import timezone
 
     from moderation.services import comment_requeue_stale
 
-    lost = CommentFactory(article=article, status="pending", body=READER)
     fresh = CommentFactory(article=article, status="pending", body=READER)
     decided = CommentFactory(article=article, status="held", body=READER)
-    Comment.objects.filter(pk__in=[lost.pk, decided.pk]).update(
-        created_at=timezone.now() - timedelta(minutes=10)
-    )
+    Comment.objects.filter(pk=decided.pk).update(created_at=timezone.now() - timedelta(minutes=10))
 
-    count = comment_requeue_stale(older_than=timedelta(minutes=2))  # tasks run inline here
+    assert comment_requeue_stale(older_than=timedelta(minutes=2)) == 0  # tasks run inline here
+    assert Comment.objects.get(pk=fresh.pk).status == "pending"
 
-    assert count == 1
+    lost = CommentFactory(article=article, status="pending", body=READER)
+    Comment.objects.filter(pk=lost.pk).update(created_at=timezone.now() - timedelta(minutes=10))
+
+    assert comment_requeue_stale(older_than=timedelta(minutes=2)) == 1
     statuses = dict(Comment.objects.values_list("pk", "status"))
-    assert statuses == {lost.pk: "published", fresh.pk: "pending", decided.pk: "held"}
+    # Woken, a worker scores every pending comment, oldest first; decided ones stay as they are.
+    assert statuses == {lost.pk: "published", fresh.pk: "published", decided.pk: "held"}
