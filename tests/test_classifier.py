@@ -157,3 +157,22 @@ def test_comment_text_combines_body_and_url():
 
 def test_comment_text_without_url_is_the_body():
     assert comment_text(body="  Great piece. ") == "Great piece."
+
+
+def test_explain_shows_a_link_as_link_not_as_the_internal_link_word(pipeline):
+    reasons = SpamModel(version="toy", pipeline=pipeline).explain("WIN now http://bit.ly/z", k=10)
+
+    assert not any(classifier.LINK_WORD in reason for reason in reasons)
+
+
+def test_every_link_becomes_its_domain_and_one_shared_link_word():
+    text = classifier.links_as_domain_words("See http://Example.org/a/b?c=1 and bit.ly/x")
+
+    assert text.split() == [
+        "see",
+        "example.org",
+        classifier.LINK_WORD,
+        "and",
+        "bit.ly",
+        classifier.LINK_WORD,
+    ]
