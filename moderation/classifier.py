@@ -51,7 +51,12 @@ ACTIVE_FILE = "ACTIVE"
 HISTORY_FILE = "HISTORY"  # one activated version per line, oldest first: what rollback reads
 VERSION = re.compile(r"\d{8}-\d{6}-[0-9a-f]{6}")
 
-URL = re.compile(r"(?:https?://|www\.)\S+|\b[\w-]+\.(?:com|net|org|ly|tk|info|biz|gl)\b\S*", re.I)
+# A bare domain counts only from its first label: never the part of an email after "@".
+URL = re.compile(
+    r"(?:https?://|www\.)\S+"
+    r"|(?<![@\w.-])(?:[\w-]+\.)+(?:com|net|org|ly|tk|info|biz|gl)\b\S*",
+    re.I,
+)
 PHONE_LIKE = re.compile(r"(?<!\w)\+?\d(?:[ .-]?\d){7,}(?!\w)")
 EMAIL = re.compile(r"\b[\w.+-]+@[\w-]+\.[\w.]+\b")
 LETTER, CAPITAL, DIGIT = re.compile(r"[^\W\d_]"), re.compile(r"[A-Z]"), re.compile(r"\d")

@@ -148,6 +148,13 @@ def test_signals_name_links_capitals_and_phone_numbers():
     assert {"link to goo.gl", "shortened link", "all capitals", "phone number"} <= set(signals)
 
 
+def test_an_email_address_is_not_a_link_but_a_subdomain_is():
+    text = "Mail jane.doe@gmail.com or see mail.example.org/help"
+
+    assert classifier.link_signals(text) == ["link to mail.example.org"]
+    assert "email address" in classifier.style_signals(text)
+
+
 def test_comment_text_combines_body_and_url():
     text = comment_text(body="Great piece.", author_name="Ann", author_url="http://bit.ly/x")
 
