@@ -126,14 +126,19 @@ def links_as_domain_words(text: str) -> str:
 
 def char_ngrams(text: str) -> list[str]:
     """3- and 4-character n-grams inside each space-padded word (scikit-learn's char_wb), as one
-    comprehension: 3x faster than char_wb, and 5-grams added nothing on held-out rows."""
-    padded = (f" {word} " for word in links_as_domain_words(text).split())
+    comprehension: 3x faster than char_wb, and 5-grams added nothing on held-out rows.
+    Every digit reads as 0, so unseen phone numbers and prices share n-grams with known ones."""
+    padded = (f" {word} " for word in _digits_as_zero(links_as_domain_words(text)).split())
     return [w[i : i + n] for w in padded for n in CHAR_NGRAMS for i in range(len(w) - n + 1)]
 
 
 def word_ngrams(word: str) -> list[str]:
-    padded = f" {word} "
+    padded = f" {_digits_as_zero(word)} "
     return [padded[i : i + n] for n in CHAR_NGRAMS for i in range(len(padded) - n + 1)]
+
+
+def _digits_as_zero(text: str) -> str:
+    return DIGIT.sub("0", text)
 
 
 def _domain(link: str) -> str:
