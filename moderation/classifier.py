@@ -62,7 +62,7 @@ EMAIL = re.compile(r"\b[\w.+-]+@[\w-]+\.[\w.]+\b")
 LETTER, CAPITAL, DIGIT = re.compile(r"[^\W\d_]"), re.compile(r"[A-Z]"), re.compile(r"\d")
 REPEATED = re.compile(r"([^\W\d_]|[!?])\1{2,}")
 STYLE_WEIGHT = 0.1
-CHAR_NGRAMS = (3, 4)
+CHAR_NGRAMS = (2, 3, 4, 5)
 SHORTENERS = frozenset(
     {"bit.ly", "goo.gl", "tinyurl.com", "ow.ly", "t.co", "is.gd", "adf.ly", "tiny.cc"}
 )
@@ -125,16 +125,16 @@ def links_as_domain_words(text: str) -> str:
 
 
 def char_ngrams(text: str) -> list[str]:
-    """3- and 4-character n-grams inside each space-padded word (scikit-learn's char_wb), as one
-    comprehension: 3x faster than char_wb, and 5-grams added nothing on held-out rows.
-    Every digit reads as 0, so unseen phone numbers and prices share n-grams with known ones."""
-    padded = (f" {word} " for word in _digits_as_zero(links_as_domain_words(text)).split())
-    return [w[i : i + n] for w in padded for n in CHAR_NGRAMS for i in range(len(w) - n + 1)]
+    """2- to 5-character n-grams over the whole text, across spaces: "e out m" or "my c" carry
+    the phrase and not only its words. One comprehension: 3x faster than scikit-learn's."""
+    line = _char_line(text)
+    return [line[i : i + n] for n in CHAR_NGRAMS for i in range(len(line) - n + 1)]
 
 
-def word_ngrams(word: str) -> list[str]:
-    padded = f" {_digits_as_zero(word)} "
-    return [padded[i : i + n] for n in CHAR_NGRAMS for i in range(len(padded) - n + 1)]
+def _char_line(text: str) -> str:
+    # Every digit reads as 0, so unseen phone numbers and prices share n-grams with known ones.
+    # One space between words and one at each end: _reasons relies on this layout.
+    return _digits_as_zero(f" {' '.join(links_as_domain_words(text).split())} ")
 
 
 def _digits_as_zero(text: str) -> str:
@@ -265,14 +265,26 @@ def _contributions(pipeline: Pipeline, text: str):
 
 def _reasons(name: str, hashing: HashingVectorizer, text: str):
     """(reason, hashed column indices) for each n-gram or signal of one block in this text."""
-    if name == "chars":  # a character n-gram counts for the word it came from
-        for word in set(links_as_domain_words(text).split()):
-            grams = set(word_ngrams(word))
+    if name == "chars":
+        for word, grams in _grams_by_word(text).items():
             yield _quoted(word), {_column(g, hashing.n_features) for g in grams}
         return
     for token in set(hashing.build_analyzer()(text)):
         reason = token if name in ("links", "style") else _quoted(token)
         yield reason, {_column(token, hashing.n_features)}
+
+
+def _grams_by_word(text: str) -> dict[str, set[str]]:
+    """Each character n-gram of char_ngrams(text), under the word it starts in (or the word
+    after the space it starts on), so a moderator reads words rather than n-grams."""
+    line, grams = _char_line(text), {}
+    start = 1  # the line is " word word ... word "
+    for word in links_as_domain_words(text).split():
+        starts = range(start - 1, start + len(word))
+        found = grams.setdefault(word, set())
+        found.update(line[i : i + n] for n in CHAR_NGRAMS for i in starts if i + n <= len(line))
+        start += len(word) + 1
+    return grams
 
 
 def _quoted(word: str) -> str:
