@@ -11,6 +11,7 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from itertools import repeat
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -221,7 +222,9 @@ def _block(block, texts: list[str]) -> sparse.csr_matrix:
     of the 2 ms budget for one comment). test_classifier pins it to the pipeline's output."""
     hashing = _hashing(block)
     analyze = hashing.build_analyzer()
-    tokens = (((token, 1) for token in analyze(text)) for text in texts)
+    # Binary counts: hash each distinct n-gram once (a third of the char n-grams repeat).
+    distinct = set if hashing.binary else list
+    tokens = (zip(distinct(analyze(text)), repeat(1)) for text in texts)
     indices, indptr, values = _hash_tokens(tokens, hashing.n_features, np.float64, False, seed=0)
     matrix = sparse.csr_matrix((values, indices, indptr), shape=(len(texts), hashing.n_features))
     matrix.sum_duplicates()
