@@ -183,3 +183,9 @@ def test_every_link_becomes_its_domain_and_one_shared_link_word():
         "bit.ly",
         classifier.LINK_WORD,
     ]
+
+
+def test_a_link_in_full_width_letters_is_still_a_link():
+    text = classifier.links_as_domain_words("ｈｔｔｐ://ｗｗｗ.ｅｂａｙ.ｃｏｍ/ｕｓｒ/x")
+
+    assert text.split() == ["ebay.com", classifier.LINK_WORD]
