@@ -6,11 +6,13 @@ import json
 import logging
 import os
 import re
+import unicodedata
 import zipfile
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from itertools import repeat
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -32,12 +34,13 @@ logger = logging.getLogger(__name__)
 # v1 - word 1-2 + char_wb 3-5 TF-IDF and style features, sigmoid-calibrated logistic regression.
 # v2 - hashed n-grams (no vocabulary to store: loads in ~0.1 s instead of 2.5 s), named signals
 #      (link domains, shorteners, capitals, phone numbers...), one regression + one sigmoid.
-MODEL_FORMAT_VERSION = 2
+# v3 - n-grams see each link as its domain plus LINK_WORD, and count once per comment.
+MODEL_FORMAT_VERSION = 3
 
-# Everything a v2 artifact may contain beyond skops' own defaults (skops.io.get_untrusted_types).
+# Everything a v3 artifact may contain beyond skops' own defaults (skops.io.get_untrusted_types).
 TRUSTED_TYPES = frozenset(
     {
-        "moderation.classifier.links_as_domains",
+        "moderation.classifier.links_as_domain_words",
         "moderation.classifier.char_ngrams",
         "moderation.classifier.link_signals",
         "moderation.classifier.style_signals",
@@ -50,17 +53,24 @@ ACTIVE_FILE = "ACTIVE"
 HISTORY_FILE = "HISTORY"  # one activated version per line, oldest first: what rollback reads
 VERSION = re.compile(r"\d{8}-\d{6}-[0-9a-f]{6}")
 
-URL = re.compile(r"(?:https?://|www\.)\S+|\b[\w-]+\.(?:com|net|org|ly|tk|info|biz|gl)\b\S*", re.I)
+# A bare domain counts only from its first label: never the part of an email after "@".
+URL = re.compile(
+    r"(?:https?://|www\.)\S+"
+    r"|(?<![@\w.-])(?:[\w-]+\.)+(?:com|net|org|ly|tk|info|biz|gl)\b\S*",
+    re.I,
+)
 PHONE_LIKE = re.compile(r"(?<!\w)\+?\d(?:[ .-]?\d){7,}(?!\w)")
 EMAIL = re.compile(r"\b[\w.+-]+@[\w-]+\.[\w.]+\b")
 LETTER, CAPITAL, DIGIT = re.compile(r"[^\W\d_]"), re.compile(r"[A-Z]"), re.compile(r"\d")
 REPEATED = re.compile(r"([^\W\d_]|[!?])\1{2,}")
 STYLE_WEIGHT = 0.1
-CHAR_NGRAMS = (3, 4)
+CHAR_NGRAMS = (2, 3, 4, 5)
 SHORTENERS = frozenset(
     {"bit.ly", "goo.gl", "tinyurl.com", "ow.ly", "t.co", "is.gd", "adf.ly", "tiny.cc"}
 )
 CHANNEL_PATH = re.compile(r"/(?:user|channel|c)/|/@", re.I)
+# One made-up word for "a link here", so every link shares n-grams whatever its domain.
+LINK_WORD = "replyguardlink"
 
 
 def comment_text(*, body: str, author_name: str = "", author_url: str = "") -> str:
@@ -109,22 +119,30 @@ def _style_signals(rest: str) -> list[str]:
     return [name for name, present in checks.items() if present]
 
 
-def links_as_domains(text: str) -> str:
-    """Lowercased text with each link cut to its domain. A long URL otherwise makes dozens of
-    character n-grams that outweigh the words: readers citing sources looked like spam."""
-    return URL.sub(lambda link: f" {_domain(link.group())} ", text).lower()
+def links_as_domain_words(text: str) -> str:
+    """Lowercased text with each link cut to its domain plus LINK_WORD. A long URL otherwise
+    makes dozens of character n-grams that outweigh the words: readers citing sources looked
+    like spam. LINK_WORD lets an unseen domain still count as a link. NFKC first: spammers
+    write "ｗｗｗ.ｅｂａｙ.ｃｏｍ" in full-width letters to pass filters."""
+    text = unicodedata.normalize("NFKC", text)
+    return URL.sub(lambda link: f" {_domain(link.group())} {LINK_WORD} ", text).lower()
 
 
 def char_ngrams(text: str) -> list[str]:
-    """3- and 4-character n-grams inside each space-padded word (scikit-learn's char_wb), as one
-    comprehension: 3x faster than char_wb, and 5-grams added nothing on held-out rows."""
-    padded = (f" {word} " for word in links_as_domains(text).split())
-    return [w[i : i + n] for w in padded for n in CHAR_NGRAMS for i in range(len(w) - n + 1)]
+    """2- to 5-character n-grams over the whole text, across spaces: "e out m" or "my c" carry
+    the phrase and not only its words. One comprehension: 3x faster than scikit-learn's."""
+    line = _char_line(text)
+    return [line[i : i + n] for n in CHAR_NGRAMS for i in range(len(line) - n + 1)]
 
 
-def word_ngrams(word: str) -> list[str]:
-    padded = f" {word} "
-    return [padded[i : i + n] for n in CHAR_NGRAMS for i in range(len(padded) - n + 1)]
+def _char_line(text: str) -> str:
+    # Every digit reads as 0, so unseen phone numbers and prices share n-grams with known ones.
+    # One space between words and one at each end: _reasons relies on this layout.
+    return _digits_as_zero(f" {' '.join(links_as_domain_words(text).split())} ")
+
+
+def _digits_as_zero(text: str) -> str:
+    return DIGIT.sub("0", text)
 
 
 def _domain(link: str) -> str:
@@ -133,8 +151,11 @@ def _domain(link: str) -> str:
 
 
 def _hashed_tfidf(n_features: int, **options) -> Pipeline:
-    # Hashing: nothing to store per n-gram, which is what made v1 load in 2.5 s.
-    hashing = HashingVectorizer(n_features=n_features, alternate_sign=False, norm=None, **options)
+    # Hashing: nothing to store per n-gram, which is what made v1 load in 2.5 s. Binary: an
+    # n-gram counts once per comment, so a repeated word or link cannot dominate the score.
+    hashing = HashingVectorizer(
+        n_features=n_features, alternate_sign=False, norm=None, binary=True, **options
+    )
     return make_pipeline(hashing, TfidfTransformer(sublinear_tf=True))
 
 
@@ -147,7 +168,7 @@ def _signals(analyzer) -> HashingVectorizer:
 def build_pipeline(c: float = 10.0) -> Pipeline:
     features = FeatureUnion(
         [
-            ("words", _hashed_tfidf(2**18, ngram_range=(1, 2), preprocessor=links_as_domains)),
+            ("words", _hashed_tfidf(2**18, ngram_range=(1, 2), preprocessor=links_as_domain_words)),
             ("chars", _hashed_tfidf(2**19, analyzer=char_ngrams)),
             ("links", _signals(link_signals)),
             ("style", _signals(style_signals)),
@@ -219,7 +240,9 @@ def _block(block, texts: list[str]) -> sparse.csr_matrix:
     of the 2 ms budget for one comment). test_classifier pins it to the pipeline's output."""
     hashing = _hashing(block)
     analyze = hashing.build_analyzer()
-    tokens = (((token, 1) for token in analyze(text)) for text in texts)
+    # Binary counts: hash each distinct n-gram once (a third of the char n-grams repeat).
+    distinct = set if hashing.binary else list
+    tokens = (zip(distinct(analyze(text)), repeat(1)) for text in texts)
     indices, indptr, values = _hash_tokens(tokens, hashing.n_features, np.float64, False, seed=0)
     matrix = sparse.csr_matrix((values, indices, indptr), shape=(len(texts), hashing.n_features))
     matrix.sum_duplicates()
@@ -264,9 +287,8 @@ def _contributions(pipeline: Pipeline, text: str, indices: np.ndarray, values: n
 
 def _reasons(name: str, hashing: HashingVectorizer, text: str):
     """(reason, hashed column indices) for each n-gram or signal of one block in this text."""
-    if name == "chars":  # a character n-gram counts for the word it came from
-        for word in set(links_as_domains(text).split()):
-            grams = set(word_ngrams(word))
+    if name == "chars":
+        for word, grams in _grams_by_word(text).items():
             yield _quoted(word), {_column(g, hashing.n_features) for g in grams}
         return
     for token in set(hashing.build_analyzer()(text)):
@@ -274,8 +296,21 @@ def _reasons(name: str, hashing: HashingVectorizer, text: str):
         yield reason, {_column(token, hashing.n_features)}
 
 
+def _grams_by_word(text: str) -> dict[str, set[str]]:
+    """Each character n-gram of char_ngrams(text), under the word it starts in (or the word
+    after the space it starts on), so a moderator reads words rather than n-grams."""
+    line, grams = _char_line(text), {}
+    start = 1  # the line is " word word ... word "
+    for word in links_as_domain_words(text).split():
+        starts = range(start - 1, start + len(word))
+        found = grams.setdefault(word, set())
+        found.update(line[i : i + n] for n in CHAR_NGRAMS for i in starts if i + n <= len(line))
+        start += len(word) + 1
+    return grams
+
+
 def _quoted(word: str) -> str:
-    word = word.strip(".,;:!?\"'()[]*")
+    word = word.strip(".,;:!?\"'()[]*").replace(LINK_WORD, "<link>")
     return f"'{word[:30]}'"
 
 

@@ -234,11 +234,13 @@ def gate(candidate: dict, active: dict | None) -> list[str]:
 
 
 def active_summary(model_dir: Path, held_out: LabeledTexts, news: list[str], **thresholds):
-    """(version, summary) of the active model on the same rows, or (None, None) if none loads.
-    Valid because no saved model trains on the held-out rows (see train_and_save)."""
+    """(version, summary) of the active model on the same rows. Valid because no saved model
+    trains on the held-out rows (see train_and_save). The summary is None when no model is
+    active or the active one no longer loads (another format version): the gate then lets the
+    candidate through, as a format change must be activated to put any model back in service."""
     active = classifier.load_active_model(model_dir)
     if active is None:
-        return None, None
+        return classifier.active_version(model_dir), None
     held_p = np.array(active.spam_probabilities(held_out.texts))
     news_p = np.array(active.spam_probabilities(news))
     return active.version, summary(held_out, held_p, news_p, **thresholds)

@@ -148,6 +148,13 @@ def test_signals_name_links_capitals_and_phone_numbers():
     assert {"link to goo.gl", "shortened link", "all capitals", "phone number"} <= set(signals)
 
 
+def test_an_email_address_is_not_a_link_but_a_subdomain_is():
+    text = "Mail jane.doe@gmail.com or see mail.example.org/help"
+
+    assert classifier.link_signals(text) == ["link to mail.example.org"]
+    assert "email address" in classifier.style_signals(text)
+
+
 def test_comment_text_combines_body_and_url():
     text = comment_text(body="Great piece.", author_name="Ann", author_url="http://bit.ly/x")
 
@@ -157,3 +164,28 @@ def test_comment_text_combines_body_and_url():
 
 def test_comment_text_without_url_is_the_body():
     assert comment_text(body="  Great piece. ") == "Great piece."
+
+
+def test_explain_shows_a_link_as_link_not_as_the_internal_link_word(pipeline):
+    reasons = SpamModel(version="toy", pipeline=pipeline).explain("WIN now http://bit.ly/z", k=10)
+
+    assert not any(classifier.LINK_WORD in reason for reason in reasons)
+
+
+def test_every_link_becomes_its_domain_and_one_shared_link_word():
+    text = classifier.links_as_domain_words("See http://Example.org/a/b?c=1 and bit.ly/x")
+
+    assert text.split() == [
+        "see",
+        "example.org",
+        classifier.LINK_WORD,
+        "and",
+        "bit.ly",
+        classifier.LINK_WORD,
+    ]
+
+
+def test_a_link_in_full_width_letters_is_still_a_link():
+    text = classifier.links_as_domain_words("ｈｔｔｐ://ｗｗｗ.ｅｂａｙ.ｃｏｍ/ｕｓｒ/x")
+
+    assert text.split() == ["ebay.com", classifier.LINK_WORD]

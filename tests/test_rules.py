@@ -60,6 +60,7 @@ def test_banned_words_come_first_and_disabled_rules_never_fire():
         (2, "See https://example.org/a and www.example.net/b", True),
         (3, "See https://example.org/a and www.example.net/b", False),
         (0, "http://a.com http://b.com http://c.com", False),  # 0: no limit
+        (2, "Write to jane.doe@gmail.com, see https://example.org/a", False),  # email: no link
     ],
 )
 def test_the_link_limit_holds_at_the_configured_count(settings, limit, body, held):

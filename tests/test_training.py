@@ -114,6 +114,20 @@ def test_gate_activates_a_candidate_that_is_not_worse(small_datasets, trained, t
     assert classifier.active_version(model_dir) == version != active
 
 
+def test_gate_activates_a_candidate_when_the_active_model_has_an_older_format(
+    small_datasets, trained, tmp_path, monkeypatch
+):
+    model_dir = shutil.copytree(trained[0], tmp_path / "models")
+    active = classifier.active_version(model_dir)
+    monkeypatch.setattr(classifier, "MODEL_FORMAT_VERSION", classifier.MODEL_FORMAT_VERSION + 1)
+
+    version, report = train(small_datasets, model_dir)
+
+    assert report["gate"]["active_version"] == active
+    assert report["gate"]["active"] is None
+    assert classifier.active_version(model_dir) == version != active
+
+
 def test_moderator_labels_reach_training(small_datasets, trained, tmp_path):
     model_dir, plain, _, _ = trained
     labels = [(f"{DISTINCT} {i}", 1) for i in range(20)]
