@@ -131,14 +131,14 @@ def links_as_domain_words(text: str) -> str:
 def char_ngrams(text: str) -> list[str]:
     """2- to 5-character n-grams over the whole text, across spaces: "e out m" or "my c" carry
     the phrase and not only its words. One comprehension: 3x faster than scikit-learn's."""
-    line = _char_line(text)
+    line = _char_line(links_as_domain_words(text).split())
     return [line[i : i + n] for n in CHAR_NGRAMS for i in range(len(line) - n + 1)]
 
 
-def _char_line(text: str) -> str:
+def _char_line(words: list[str]) -> str:
     # Every digit reads as 0, so unseen phone numbers and prices share n-grams with known ones.
-    # One space between words and one at each end: _reasons relies on this layout.
-    return _digits_as_zero(f" {' '.join(links_as_domain_words(text).split())} ")
+    # One space between words and one at each end: _grams_by_word relies on this layout.
+    return _digits_as_zero(f" {' '.join(words)} ")
 
 
 def _digits_as_zero(text: str) -> str:
@@ -299,9 +299,10 @@ def _reasons(name: str, hashing: HashingVectorizer, text: str):
 def _grams_by_word(text: str) -> dict[str, set[str]]:
     """Each character n-gram of char_ngrams(text), under the word it starts in (or the word
     after the space it starts on), so a moderator reads words rather than n-grams."""
-    line, grams = _char_line(text), {}
+    words = links_as_domain_words(text).split()
+    line, grams = _char_line(words), {}
     start = 1  # the line is " word word ... word "
-    for word in links_as_domain_words(text).split():
+    for word in words:
         starts = range(start - 1, start + len(word))
         found = grams.setdefault(word, set())
         found.update(line[i : i + n] for n in CHAR_NGRAMS for i in starts if i + n <= len(line))

@@ -67,10 +67,6 @@ class AuthorStanding:
         return self.published == 0
 
 
-def author_standing(*, email: str, excluding: int | None = None) -> AuthorStanding:
-    return authors_standing(emails={email}, excluding={excluding} - {None})[email]
-
-
 def authors_standing(*, emails: set[str], excluding: set[int] = frozenset()) -> dict:
     """{email: AuthorStanding} for every email, in one query however many there are."""
     counts = (

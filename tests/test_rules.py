@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from moderation import botcheck
 from moderation.models import Cause, Comment, WordRule
-from moderation.rules import AuthorStanding, RuleHit, author_standing, rule_hits
+from moderation.rules import AuthorStanding, RuleHit, authors_standing, rule_hits
 from moderation.services import comment_create, comment_score, comment_verdict
 from tests.factories import ArticleFactory, CommentFactory
 
@@ -157,7 +157,8 @@ def test_author_standing_counts_this_emails_other_comments():
     this_one = CommentFactory(author_email=email, status="pending")
     CommentFactory(author_email="someone.else@example.org", status="published")
 
-    assert author_standing(email=email, excluding=this_one.pk) == AuthorStanding(2, 1)
+    standings = authors_standing(emails={email}, excluding={this_one.pk})
+    assert standings == {email: AuthorStanding(2, 1)}
 
 
 def test_scoring_runs_the_rules_and_records_what_fired(settings, spam_model):
