@@ -275,6 +275,9 @@ REPLYGUARD_REQUIRE_FORM_TOKEN = env.bool("REPLYGUARD_REQUIRE_FORM_TOKEN", defaul
 REPLYGUARD_BODY_MAX_LENGTH = env.int("REPLYGUARD_BODY_MAX_LENGTH", default=5000)
 REPLYGUARD_PAGE_SIZE = env.int("REPLYGUARD_PAGE_SIZE", default=20)
 REPLYGUARD_MAX_PAGE_SIZE = env.int("REPLYGUARD_MAX_PAGE_SIZE", default=100)
+# How long a rendered page of threads stays in the cache (0: not cached). Any change to a
+# published comment gives its article's pages new keys at once, so this only bounds memory.
+REPLYGUARD_THREAD_CACHE_SECONDS = env.int("REPLYGUARD_THREAD_CACHE_SECONDS", default=300)
 
 # --- Email (the moderators' digest) ---------------------------------------------------------------
 # Printed to the console by default; production sets EMAIL_URL, e.g. smtp+tls://user:pass@host:587

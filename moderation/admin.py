@@ -1,8 +1,9 @@
 """The moderator's tools. Every decision goes through services.comment_decide, like the worker's."""
 
 from django.contrib import admin, messages
+from django.contrib.admin.views.main import ChangeList
 from django.core.exceptions import PermissionDenied
-from django.db import models
+from django.db import models, transaction
 from django.http import Http404, HttpResponseNotAllowed, JsonResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.template.defaultfilters import truncatechars
@@ -10,6 +11,7 @@ from django.urls import path, reverse
 from django.utils.html import format_html_join
 from django.utils.http import url_has_allowed_host_and_scheme
 
+from articles.services import articles_threads_changed
 from moderation.models import (
     AuthorDataRequest,
     Cause,
@@ -22,6 +24,7 @@ from moderation.models import (
     queue_order,
 )
 from moderation.privacy import author_erase, author_export
+from moderation.rules import authors_standing
 from moderation.services import comment_decide
 
 Status = Comment.Status
@@ -202,6 +205,20 @@ class CommentAdmin(admin.ModelAdmin):
             back = reverse(f"admin:{self.opts.app_label}_{self.opts.model_name}_changelist")
         return redirect(back)
 
+    # A moderator's edit or deletion of a published comment changes what readers see.
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        if obj.status == Status.PUBLISHED:
+            articles_threads_changed([obj.article_id])
+
+    def delete_model(self, request, obj):
+        self.delete_queryset(request, Comment.objects.filter(pk=obj.pk))
+
+    def delete_queryset(self, request, queryset):
+        with transaction.atomic():
+            articles_threads_changed(queryset.values_list("article_id", flat=True))
+            super().delete_queryset(request, queryset)
+
     @admin.display(description="decide")
     def decide_buttons(self, comment):
         if comment.pk is None:
@@ -260,13 +277,12 @@ class CommentAdmin(admin.ModelAdmin):
 
     @admin.display(description="author's history")
     def author_history(self, comment):
-        published = getattr(comment, "author_published", None)
-        if published is None:  # a single comment's page: count here
-            standing = Comment.objects.with_author_history().get(pk=comment.pk)
-            published, rejected = standing.author_published, standing.author_rejected
-        else:
-            rejected = comment.author_rejected
-        return f"{published} published / {rejected} rejected"
+        if not comment.author_email:
+            return "— (erased)"
+        standing = getattr(comment, "author_standing", None)
+        if standing is None:  # a single comment's page: count here
+            standing = authors_standing(emails={comment.author_email})[comment.author_email]
+        return f"{standing.published} published / {standing.rejected} rejected"
 
     def has_add_permission(self, request):
         return False  # comments come from readers, through the API
@@ -294,8 +310,10 @@ class ModerationQueueAdmin(CommentAdmin):
 
     def get_queryset(self, request):
         queryset = super().get_queryset(request).filter(status=Status.HELD)
-        queryset = queryset.with_author_history().select_related("parent")
-        return queryset.annotate(reports_total=models.Count("reports", distinct=True))
+        return queryset.with_report_count().select_related("article", "parent")
+
+    def get_changelist(self, request, **kwargs):
+        return QueuePage
 
     def get_ordering(self, request):
         return queue_order()
@@ -319,6 +337,19 @@ class ModerationQueueAdmin(CommentAdmin):
         return f"#{comment.parent_id} {comment.parent.author_name}: " + truncatechars(
             comment.parent.body, 60
         )
+
+
+class QueuePage(ChangeList):
+    """The queue's list, with the author history of the comments shown counted in one query
+    for the page: as a subquery per row, the admin's counts ran it for every held comment
+    (1.3 s with 10,000 held)."""
+
+    def get_results(self, request):
+        super().get_results(request)
+        self.result_list = list(self.result_list)
+        standing = authors_standing(emails={c.author_email for c in self.result_list})
+        for comment in self.result_list:
+            comment.author_standing = standing[comment.author_email]
 
 
 class AuditRecordAdmin(admin.ModelAdmin):

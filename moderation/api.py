@@ -1,8 +1,13 @@
 """The public REST API the site's frontend calls. Output serializers list their fields
 explicitly: a reader's email, IP and user agent are never among them."""
 
+import hashlib
+
 from django.conf import settings
+from django.core.cache import cache
 from django.core.validators import URLValidator
+from django.http import HttpResponse
+from django.utils.cache import get_conditional_response, patch_cache_control
 from django.utils.functional import cached_property
 from django.utils.html import linebreaks
 from drf_spectacular.types import OpenApiTypes
@@ -14,6 +19,7 @@ from drf_spectacular.utils import (
 )
 from rest_framework import generics, serializers, status
 from rest_framework.exceptions import NotFound, PermissionDenied, Throttled
+from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.throttling import BaseThrottle, ScopedRateThrottle
 from rest_framework.views import APIView
@@ -192,7 +198,8 @@ class ArticleCommentsApi(generics.ListAPIView):
 
     @cached_property
     def article(self) -> Article:
-        article = Article.objects.filter(slug=self.kwargs["slug"]).first()
+        # Its body (the article's text, kilobytes) is not needed to list or take comments.
+        article = Article.objects.defer("body").filter(slug=self.kwargs["slug"]).first()
         if article is None:
             raise NotFound({"article": ["No article with this slug."]})
         return article
@@ -220,7 +227,26 @@ class ArticleCommentsApi(generics.ListAPIView):
         responses={200: PublicComment(many=True), 400: ERRORS, 404: ERRORS},
     )
     def get(self, request, *args, **kwargs):
-        return super().get(request, *args, **kwargs)
+        # Whatever changes a published comment moves its article's thread_version on, so one
+        # query tells whether the reader's copy is current (304), and a page is rendered once
+        # per version, then served from the cache.
+        etag = f'"{self.article.pk}.{self.article.thread_version}"'
+        response = get_conditional_response(request, etag=etag) or self.page(request, etag)
+        response["ETag"] = etag
+        patch_cache_control(response, no_cache=True)  # ask each time: the answer is a cheap 304
+        return response
+
+    def page(self, request, version: str) -> HttpResponse:
+        seconds = settings.REPLYGUARD_THREAD_CACHE_SECONDS
+        # The page's links are absolute: the host is part of the key, with the query.
+        url = hashlib.sha256(request.build_absolute_uri().encode()).hexdigest()
+        key = f"replyguard:threads:{version}:{url}"
+        content = cache.get(key) if seconds else None
+        if content is None:
+            content = JSONRenderer().render(self.list(request).data)
+            if seconds:
+                cache.set(key, content, seconds)
+        return HttpResponse(content, content_type="application/json")
 
     @extend_schema(
         summary="Post a comment or a reply",

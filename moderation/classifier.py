@@ -29,6 +29,8 @@ from sklearn.pipeline import FeatureUnion, Pipeline, make_pipeline
 from sklearn.utils import murmurhash3_32
 from sklearn.utils.sparsefuncs_fast import inplace_csr_row_normalize_l2
 
+from moderation.links import URL
+
 logger = logging.getLogger(__name__)
 
 # v1 - word 1-2 + char_wb 3-5 TF-IDF and style features, sigmoid-calibrated logistic regression.
@@ -53,12 +55,6 @@ ACTIVE_FILE = "ACTIVE"
 HISTORY_FILE = "HISTORY"  # one activated version per line, oldest first: what rollback reads
 VERSION = re.compile(r"\d{8}-\d{6}-[0-9a-f]{6}")
 
-# A bare domain counts only from its first label: never the part of an email after "@".
-URL = re.compile(
-    r"(?:https?://|www\.)\S+"
-    r"|(?<![@\w.-])(?:[\w-]+\.)+(?:com|net|org|ly|tk|info|biz|gl)\b\S*",
-    re.I,
-)
 PHONE_LIKE = re.compile(r"(?<!\w)\+?\d(?:[ .-]?\d){7,}(?!\w)")
 EMAIL = re.compile(r"\b[\w.+-]+@[\w-]+\.[\w.]+\b")
 LETTER, CAPITAL, DIGIT = re.compile(r"[^\W\d_]"), re.compile(r"[A-Z]"), re.compile(r"\d")

@@ -22,30 +22,20 @@ class CommentQuerySet(models.QuerySet):
             moderator_verdict__in=[Comment.Status.PUBLISHED, Comment.Status.SPAM]
         )
 
-    def with_author_history(self):
-        """Annotate how many of each author's comments (by email) were published and how many
-        were rejected or filed as spam: the author's track record a moderator sees."""
-        same_author = Comment.objects.filter(author_email=models.OuterRef("author_email"))
-
-        def count(statuses):
-            counted = same_author.filter(status__in=statuses).values("author_email")
-            counted = counted.annotate(n=models.Count("id")).values("n")
-            return Coalesce(models.Subquery(counted), 0)
-
-        return self.annotate(
-            author_published=count([Comment.Status.PUBLISHED]),
-            author_rejected=count([Comment.Status.REJECTED, Comment.Status.SPAM]),
-        )
+    def with_report_count(self):
+        """Annotate `reports_total`: how many readers reported each comment."""
+        reports = Report.objects.filter(comment=models.OuterRef("pk")).order_by()
+        counted = reports.values("comment").annotate(n=models.Count("id")).values("n")
+        return self.annotate(reports_total=Coalesce(models.Subquery(counted), 0))
 
 
 def queue_order() -> list:
     """Most reported first, then the ones the model was least sure of (score nearest 0.5;
-    unscored first), then oldest first: what a moderator should look at next."""
-    reports = Report.objects.filter(comment=models.OuterRef("pk")).values("comment")
-    report_count = reports.annotate(n=models.Count("id")).values("n")
+    unscored first), then oldest first: what a moderator should look at next.
+    For a queryset annotated with_report_count()."""
     uncertainty = models.Func(models.F("spam_score") - 0.5, function="ABS")
     return [
-        Coalesce(models.Subquery(report_count), 0).desc(),
+        models.F("reports_total").desc(),
         uncertainty.asc(nulls_first=True),
         "created_at",
         "id",
@@ -120,6 +110,13 @@ class Comment(models.Model):
         indexes = [
             models.Index(fields=["article", "status", "created_at"]),
             models.Index(fields=["status", "created_at"]),
+            models.Index(fields=["created_at", "id"]),  # the admin's newest-first list
+            # A page of an article's threads, and their count, from the index alone.
+            models.Index(
+                fields=["article", "created_at", "id"],
+                condition=models.Q(status="published", parent=None),
+                name="published_threads",
+            ),
             # Flood control, duplicates and the author's history look comments up by these.
             models.Index(fields=["author_email", "created_at"]),
             models.Index(fields=["ip_address", "created_at"]),

@@ -8,6 +8,7 @@ from datetime import timedelta
 from django.db import transaction
 from django.utils import timezone
 
+from articles.services import articles_threads_changed
 from moderation.models import AuthorDataRequest, Comment
 
 ERASED_NAME = "Anonymous"
@@ -68,7 +69,9 @@ def author_erase(*, email: str, remove_bodies: bool = False, done_by=None) -> in
     if remove_bodies:
         # The model's reasons can quote the body ("word 'x'"): they go with it.
         erased |= {"body": REMOVED_BODY, "spam_reasons": []}
-    count = author_comments(email).update(**erased)
+    comments = author_comments(email)
+    articles_threads_changed(comments.published().values_list("article_id", flat=True))
+    count = comments.update(**erased)
     AuthorDataRequest.objects.create(
         kind=AuthorDataRequest.Kind.ERASE,
         email_sha256=private_sha256(email),

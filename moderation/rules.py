@@ -8,9 +8,7 @@ from functools import lru_cache
 from django.conf import settings
 from django.db.models import Count, Q
 
-# The model's own idea of a link, so the link rule and the "link to ..." reasons agree.
-# (Importing the classifier loads scikit-learn: only workers import this module.)
-from moderation.classifier import URL as LINK
+from moderation.links import URL as LINK
 from moderation.models import Cause, Comment, WordRule
 
 Status = Comment.Status

@@ -15,6 +15,8 @@ from django.db.models import Q
 from django.utils import timezone
 
 from articles.models import Article
+from articles.services import articles_threads_changed
+from moderation import rules
 from moderation.models import Cause, Comment, Decision
 from moderation.tasks import comment_score_pending_task
 
@@ -171,7 +173,7 @@ def comments_score(comments: list[Comment]) -> int:
     comment still gets its own conditional update and decision record."""
     if not comments:
         return 0
-    from moderation import classifier, rules  # here, so web processes never load scikit-learn
+    from moderation import classifier  # here, so web processes never load scikit-learn
 
     word_rules = rules.enabled_word_rules()
     standings = rules.authors_standing(
@@ -306,10 +308,15 @@ def comments_decide(decisions: list[tuple[Comment, Verdict]], *, decided_by=None
     still_as_seen = reduce(or_, (Q(status=status, pk__in=ids) for status, ids in seen.items()))
     # No savepoint: inside a scoring batch a failure rolls the whole batch back, to be retried.
     with transaction.atomic(savepoint=False):
-        rows = list(Comment.objects.select_for_update().filter(still_as_seen).only(*DECIDED))
+        rows = list(
+            Comment.objects.select_for_update().filter(still_as_seen).only("article", *DECIDED)
+        )
         records = []
+        threads_changed = set()
         for row in rows:
             comment, verdict = wanted[row.pk]
+            if Status.PUBLISHED in (row.status, verdict.status):
+                threads_changed.add(row.article_id)
             changes = _changes(verdict, decided_by=decided_by, now=now)
             records.append(
                 Decision(
@@ -327,6 +334,7 @@ def comments_decide(decisions: list[tuple[Comment, Verdict]], *, decided_by=None
                 setattr(comment, field, value)
         _save_decided_fields(rows)
         Decision.objects.bulk_create(records)
+        articles_threads_changed(threads_changed)  # last: it holds those articles' row locks
     return len(rows)
 
 

@@ -80,6 +80,7 @@ class Stack:
     def __init__(self, *, env: dict, logs: Path, processes: ExitStack, worker_args: tuple):
         self.env, self.logs, self.processes, self.worker_args = env, logs, processes, worker_args
         self.url = ""
+        self.web: subprocess.Popen | None = None
         self.workers: list[subprocess.Popen] = []
 
     def start_worker(self, concurrency: int = 2) -> subprocess.Popen:
@@ -144,7 +145,7 @@ def running_stack(
         stack = Stack(env=env, logs=logs, processes=processes, worker_args=worker_args)
         stack.start_worker()
         server = processes.enter_context(process(web_command, env=env, log=logs / "web.log"))
-        stack.url = f"http://127.0.0.1:{port}"
+        stack.web, stack.url = server, f"http://127.0.0.1:{port}"
         try:
             wait_for(
                 lambda: http("GET", f"{stack.url}/api/articles/")[0] == 200,

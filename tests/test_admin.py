@@ -125,6 +125,35 @@ def test_the_admin_cannot_edit_status_directly(moderator):
     assert comment.status == "held"
 
 
+def test_a_moderators_edit_or_deletion_shows_in_the_public_thread_at_once(moderator, client):
+    comment = CommentFactory()
+    other = CommentFactory(article=comment.article)
+    url = f"/api/articles/{comment.article.slug}/comments/"
+    before = client.get(url)
+
+    edited = moderator.post(
+        f"{CHANGELIST}{comment.pk}/change/",
+        {
+            "body": "Edited by a moderator.",
+            "author_name": comment.author_name,
+            "author_email": comment.author_email,
+            "author_url": "",
+            **{
+                f"{inline}-{form_count}": 0
+                for inline in ("decisions", "reports")
+                for form_count in ("TOTAL_FORMS", "INITIAL_FORMS")
+            },
+        },
+    )
+    after_edit = client.get(url, HTTP_IF_NONE_MATCH=before["ETag"])
+    moderator.post(f"{CHANGELIST}{other.pk}/delete/", {"post": "yes"})
+    after_delete = client.get(url)
+
+    assert edited.status_code == 302
+    assert after_edit.json()["results"][0]["body"] == "Edited by a moderator."
+    assert [c["id"] for c in after_delete.json()["results"]] == [comment.pk]
+
+
 def test_admin_posts_without_a_csrf_token_are_refused(admin_user):
     from django.test import Client
 

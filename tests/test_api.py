@@ -5,6 +5,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from moderation.models import Comment
+from moderation.services import comment_decide
 from tests.factories import ArticleFactory, CommentFactory
 
 pytestmark = pytest.mark.django_db
@@ -261,6 +262,84 @@ def test_a_page_of_threads_takes_a_constant_number_of_queries(
         response = api_client.get(comments_url(article))
 
     assert len(response.json()["results"]) == 10
+
+
+def thread_ids(response) -> list[int]:
+    return [c["id"] for c in response.json()["results"]]
+
+
+def test_a_reader_with_a_current_copy_gets_304_from_one_query(
+    api_client, article, django_assert_max_num_queries
+):
+    CommentFactory(article=article)
+    first = api_client.get(comments_url(article))
+
+    with django_assert_max_num_queries(1):  # the article's thread version
+        again = api_client.get(comments_url(article), HTTP_IF_NONE_MATCH=first["ETag"])
+
+    assert again.status_code == 304
+    assert again.content == b""
+    assert "no-cache" in first["Cache-Control"]
+
+
+def test_a_cached_page_is_served_without_rendering_it_again(
+    api_client, article, django_assert_max_num_queries
+):
+    CommentFactory.create_batch(3, article=article)
+    first = api_client.get(comments_url(article))
+
+    with django_assert_max_num_queries(1):
+        again = api_client.get(comments_url(article))
+
+    assert again.content == first.content
+
+
+def test_a_decision_that_publishes_shows_at_once_despite_caches(api_client, article):
+    shown = CommentFactory(article=article)
+    waiting = CommentFactory(article=article, status="held")
+    first = api_client.get(comments_url(article))
+
+    comment_decide(comment=waiting, status="published", reason="Fine.")
+
+    again = api_client.get(comments_url(article), HTTP_IF_NONE_MATCH=first["ETag"])
+    assert again.status_code == 200
+    assert thread_ids(again) == [shown.pk, waiting.pk]
+    assert again["ETag"] != first["ETag"]
+
+
+def test_a_decision_that_hides_a_comment_hides_it_at_once(api_client, article):
+    kept, hidden = CommentFactory(article=article), CommentFactory(article=article)
+    api_client.get(comments_url(article))
+
+    comment_decide(comment=hidden, status="spam", reason="Spam after all.")
+
+    assert thread_ids(api_client.get(comments_url(article))) == [kept.pk]
+
+
+def test_a_decision_readers_cannot_see_keeps_their_copies_current(api_client, article):
+    CommentFactory(article=article)
+    held = CommentFactory(article=article, status="pending")
+    first = api_client.get(comments_url(article))
+
+    comment_decide(comment=held, status="held", reason="Unsure.")
+
+    again = api_client.get(comments_url(article), HTTP_IF_NONE_MATCH=first["ETag"])
+    assert again.status_code == 304
+
+
+def test_each_page_and_order_is_cached_apart(api_client, article, settings):
+    settings.REPLYGUARD_PAGE_SIZE = 1
+    first, second = CommentFactory(article=article), CommentFactory(article=article)
+
+    page1 = api_client.get(comments_url(article))
+    page2 = api_client.get(comments_url(article), {"page": 2})
+    newest = api_client.get(comments_url(article), {"order": "newest"})
+
+    assert [thread_ids(page1), thread_ids(page2), thread_ids(newest)] == [
+        [first.pk],
+        [second.pk],
+        [second.pk],
+    ]
 
 
 def test_no_private_field_in_any_public_response(api_client, article):

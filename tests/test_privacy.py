@@ -74,6 +74,17 @@ def test_erase_removes_every_private_field_and_keeps_the_text(minas_comments):
     assert EMAIL.lower() not in stored.lower()
 
 
+def test_an_erased_name_leaves_the_public_thread_at_once(client, minas_comments):
+    url = f"/api/articles/{minas_comments[0].article.slug}/comments/"
+    before = client.get(url)
+
+    call_command("erase_author", EMAIL, stdout=StringIO())
+
+    after = client.get(url, HTTP_IF_NONE_MATCH=before["ETag"])
+    assert after.status_code == 200
+    assert after.json()["results"][0]["author_name"] == "Anonymous"
+
+
 def test_erase_can_remove_the_text_too(minas_comments):
     minas_comments[0].spam_reasons = ["word 'mina'"]
     minas_comments[0].save()

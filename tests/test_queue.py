@@ -4,7 +4,9 @@ Django's test client as staff would use them."""
 import pytest
 from django.contrib.auth.models import Group, Permission
 from django.core import mail
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 
 from moderation.models import Cause, Comment, HeldDigest, Report, WordRule
 from moderation.notifications import held_digest_send
@@ -85,6 +87,26 @@ def test_a_queue_row_has_article_parent_score_version_reasons_reports_and_histor
     assert "Suspect word; suspect &#x27;casino&#x27;; model: link to bit.ly" in page
     assert "3 published / 1 rejected" in page
     assert 'data-decision="publish"' in page and f"/{held.pk}/decide/publish/" in page
+
+
+def test_the_queue_page_takes_the_same_queries_for_3_or_30_comments(
+    client, desk, django_assert_max_num_queries
+):
+    def held_on_new_articles(count):
+        for _ in range(count):
+            parent = CommentFactory()
+            held = CommentFactory(article=parent.article, parent=parent, status="held")
+            report(held, 1)
+
+    held_on_new_articles(3)
+    with CaptureQueriesContext(connection) as few:
+        client.get(QUEUE)
+    held_on_new_articles(27)
+
+    with django_assert_max_num_queries(len(few)):
+        page = client.get(QUEUE).content.decode()
+
+    assert page.count("/decide/publish/") == 30
 
 
 def test_the_queue_filters_by_reason_and_searches_name_and_email(client, desk):

@@ -106,3 +106,19 @@ def test_the_local_default_is_flagged_by_the_deploy_check(tmp_path):
 
     assert result.returncode != 0
     assert "security.W009" in result.stderr + result.stdout  # the insecure local SECRET_KEY
+
+
+def test_a_web_process_never_loads_the_spam_models_libraries(tmp_path):
+    # scikit-learn and friends cost a web process ~90 MB of its 150 MB budget (issue 6).
+    check = (
+        "import sys, django; django.setup(); import config.urls; "
+        "from django.test import Client; Client().get('/api/articles/'); "
+        "print(sorted(m for m in ('sklearn', 'scipy', 'skops') if m in sys.modules))"
+    )
+    env = os.environ | {"DJANGO_SETTINGS_MODULE": "config.settings"}
+    env |= {"REPLYGUARD_VAR_DIR": str(tmp_path), "ALLOWED_HOSTS": "testserver"}
+    result = subprocess.run(
+        [sys.executable, "-c", check], cwd=PROJECT, env=env, capture_output=True, text=True
+    )
+
+    assert result.stdout.strip().splitlines()[-1] == "[]", result.stderr
