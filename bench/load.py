@@ -46,6 +46,7 @@ REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/14")
 REDIS_CACHE_URL = os.environ.get("BENCH_REDIS_CACHE_URL", "redis://127.0.0.1:6379/11")
 SLUG = "japans-kishida-and-south-koreas-yoon-emphasize-importance-of-continuing-improved-relations"
 CONNECTIONS = 8
+WEB_WORKERS = int(os.environ.get("BENCH_WEB_WORKERS", "2"))
 
 # wrk's summary as one JSON line, after each run.
 DONE_LUA = """
@@ -207,7 +208,7 @@ def run_postgres(seconds: int, workdir: Path, model_dir: Path, scenarios: set[st
         django_env = os.environ | env | {"DJANGO_SETTINGS_MODULE": "config.settings"}
         manage("collectstatic", "--noinput", env=django_env)
         with running_stack(
-            env_overrides=env, logs=workdir / "pg", web="gunicorn", web_workers=2
+            env_overrides=env, logs=workdir / "pg", web="gunicorn", web_workers=WEB_WORKERS
         ) as stack:
             if "post" in scenarios:
                 post = wrk(f"{stack.url}/api/articles/{SLUG}/comments/", seconds, workdir)

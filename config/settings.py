@@ -236,6 +236,8 @@ REPLYGUARD_GATE_NEWS_HELD_TOLERANCE = env.float(
 REPLYGUARD_REQUEUE_PENDING_AFTER = env.float("REPLYGUARD_REQUEUE_PENDING_AFTER", default=120.0)
 # Comments a worker claims and scores in one task (one transaction, one model call).
 REPLYGUARD_SCORING_BATCH = env.int("REPLYGUARD_SCORING_BATCH", default=100)
+# Seconds a new comment's scoring task waits, so comments posted meanwhile share its batch.
+REPLYGUARD_SCORING_WAIT = env.float("REPLYGUARD_SCORING_WAIT", default=0.1)
 # Full IP addresses are kept this long for abuse control, then cut to /24 (IPv4) or /48 (IPv6).
 REPLYGUARD_IP_RETENTION_DAYS = env.int("REPLYGUARD_IP_RETENTION_DAYS", default=30)
 # Comments close automatically this many days after an article's publication (0: never);

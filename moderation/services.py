@@ -120,18 +120,23 @@ def comment_enqueue_scoring() -> None:
     """After commit, make sure a worker will score the pending comments. Pending rows are the
     queue and a task only wakes a worker: with a shared cache, one task per burst of comments
     instead of one per comment, whose fixed cost held a worker to ~100 comments/s. A broker
-    outage is logged, not raised: the pending row is the source of truth, the sweep rings."""
+    outage is logged, not raised: the pending row is the source of truth, the sweep rings.
+    The task starts REPLYGUARD_SCORING_WAIT seconds later, so the comments of that moment
+    share it: a trickle of tasks of one comment each cost the worker more CPU than scoring."""
     transaction.on_commit(ring_for_scoring, robust=True)
 
 
-def ring_for_scoring() -> None:
+def ring_for_scoring(*, wait: float | None = None) -> None:
+    """Queue a scoring task to start in `wait` seconds (default REPLYGUARD_SCORING_WAIT)."""
+    if wait is None:
+        wait = settings.REPLYGUARD_SCORING_WAIT
     # A per-process cache (the embedded default's locmem) cannot know that another process
     # queued a task already, and a flag it never saw cleared would silence it: ring each time.
     coalesce = not isinstance(caches["default"], LocMemCache)
     if coalesce and not cache.add(SCORING_QUEUED, True, timeout=SCORING_QUEUED_SECONDS):
         return  # a queued task will claim this comment: it clears the flag before claiming
     try:
-        comment_score_pending_task.delay()
+        comment_score_pending_task.apply_async(countdown=wait or None)
     except Exception:
         cache.delete(SCORING_QUEUED)  # the next comment tries again
         raise
@@ -145,7 +150,7 @@ def comment_score_pending(*, batch_size: int) -> int:
     with transaction.atomic():
         claimed = list(_claim(Comment.objects.all())[:batch_size])
         if len(claimed) == batch_size:
-            ring_for_scoring()
+            ring_for_scoring(wait=0)
         return comments_score(claimed)
 
 
@@ -220,7 +225,7 @@ def comment_requeue_stale(*, older_than: timedelta) -> int:
     if stale:
         logger.info("%d comment(s) pending for over %s: waking the workers", stale, older_than)
         cache.delete(SCORING_QUEUED)  # whatever task that flag stood for did not come
-        ring_for_scoring()
+        ring_for_scoring(wait=0)
     return stale
 
 

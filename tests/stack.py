@@ -152,6 +152,9 @@ def running_stack(
                 timeout=30,
                 what="the API to answer",
             )
+            # Load that starts before the worker consumes would time its start-up, not it.
+            worker_log = logs / "worker-0.log"
+            wait_for(lambda: " ready." in worker_log.read_text(), timeout=60, what="the worker")
             yield stack
             assert stack.workers[-1].poll() is None, "the worker died during the test"
             assert server.poll() is None, "the web server died during the test"
