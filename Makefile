@@ -22,8 +22,8 @@ setup: $(INSTALLED)
 	@$(BIN)/python manage.py train_classifier --if-missing || echo "WARNING: no spam model could \
 	be trained (see above), so every comment will be held for a moderator."
 
-# API + admin (Django's server) and a real Celery worker, on SQLite and the filesystem broker
-# under ./var/. Ctrl-C stops both.
+# API + admin (gunicorn, as in production) and a real Celery worker, on SQLite and the
+# filesystem broker under ./var/. Ctrl-C stops both.
 run: setup
 	@echo
 	@echo "  API:    http://$(HOST):$(PORT)/api/articles/"
@@ -32,7 +32,7 @@ run: setup
 	@echo
 	@bash -c 'trap "trap \"\" TERM; kill -TERM 0; wait" EXIT; \
 	  $(BIN)/celery -A config worker --beat --loglevel INFO --concurrency 2 & \
-	  $(BIN)/python manage.py runserver --noreload $(HOST):$(PORT)'
+	  $(BIN)/gunicorn -c config/gunicorn.py -b $(HOST):$(PORT) config.wsgi'
 
 # The browser test drives Debian's Chromium: installed here when we may (root, or sudo without a
 # password); otherwise that one test skips and says so (and fails with CI=true).

@@ -4,7 +4,7 @@
     python bench/load.py --quick    # 10 s per scenario
 
 Starts gunicorn + a Celery worker (2 processes) on PostgreSQL + Redis, then on the embedded
-default (SQLite + filesystem broker, Django's runserver as `make run` uses), drives comment
+default (SQLite + filesystem broker, as `make run` starts it), drives comment
 POSTs with wrk (Debian package `wrk`) at 8 connections, and measures:
 - POST throughput, latency percentiles and errors (wrk);
 - time from POST to decision (decided_at - created_at of every comment posted), and the
@@ -208,7 +208,7 @@ def run_postgres(seconds: int, workdir: Path, model_dir: Path, scenarios: set[st
         django_env = os.environ | env | {"DJANGO_SETTINGS_MODULE": "config.settings"}
         manage("collectstatic", "--noinput", env=django_env)
         with running_stack(
-            env_overrides=env, logs=workdir / "pg", web="gunicorn", web_workers=WEB_WORKERS
+            env_overrides=env, logs=workdir / "pg", web_workers=WEB_WORKERS
         ) as stack:
             if "post" in scenarios:
                 post = wrk(f"{stack.url}/api/articles/{SLUG}/comments/", seconds, workdir)
@@ -454,7 +454,7 @@ def run_embedded(seconds: int, workdir: Path, model_dir: Path) -> dict:
     folder.mkdir()
     database = folder / "replyguard.sqlite3"
     env = bench_env(folder, f"sqlite:///{database}", "filesystem://localhost/", model_dir)
-    with running_stack(env_overrides=env, logs=folder, web="runserver") as stack:
+    with running_stack(env_overrides=env, logs=folder, web_workers=WEB_WORKERS) as stack:
         post = wrk(f"{stack.url}/api/articles/{SLUG}/comments/", seconds, workdir)
         figures = {"post": post, "decision_at_end_of_load": sqlite_decisions(database)}
         wait_for_drain(lambda: sqlite_decisions(database)["pending_at_end"])

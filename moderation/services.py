@@ -11,7 +11,7 @@ from django.conf import settings
 from django.core.cache import cache, caches
 from django.core.cache.backends.locmem import LocMemCache
 from django.db import connection, transaction
-from django.db.models import Q
+from django.db.models import Count, Max, Q
 from django.utils import timezone
 
 from articles.models import Article
@@ -75,37 +75,43 @@ def comment_create(
     # The article and parent are rows the caller already loaded: checking that they exist
     # again cost a query per POST (two more for a reply).
     comment.full_clean(exclude=["article", "parent", "thread"])
-    with transaction.atomic():
-        comment.save()
-        if failed_bot_check:
+    if failed_bot_check:
+        with transaction.atomic():
+            comment.save()
             comment_decide(
                 comment=comment, status=Status.SPAM, cause=Cause.BOT_CHECK, reason=failed_bot_check
             )
-        else:
-            comment_enqueue_scoring()
+    else:
+        comment.save()  # one INSERT, committed as it returns: no BEGIN/COMMIT round trips
+        comment_enqueue_scoring()
     return comment
 
 
 def comment_check_flood(*, author_email: str, ip_address: str | None, body: str) -> None:
     """Raise DuplicateComment if this author posted this text within the duplicate window, or
-    Flooding if this IP address or email posted within REPLYGUARD_FLOOD_SECONDS."""
+    Flooding if this IP address or email posted within REPLYGUARD_FLOOD_SECONDS. One query."""
     now = timezone.now()
     window = timedelta(hours=settings.REPLYGUARD_DUPLICATE_WINDOW_HOURS)
-    recent = Comment.objects.filter(author_email=author_email, created_at__gte=now - window)
-    if window and recent.filter(body=body.strip()).exists():
-        raise DuplicateComment
     flood = timedelta(seconds=settings.REPLYGUARD_FLOOD_SECONDS)
-    if not flood:
+    checks, rows = {}, []
+    if window:
+        duplicate = Q(author_email=author_email, body=body.strip(), created_at__gte=now - window)
+        checks["duplicates"] = Count("pk", filter=duplicate)
+        rows.append(duplicate)
+    if flood:
+        # Each branch on its own index (email or IP, then time), not a scan of every comment
+        # of the last seconds, which under load are thousands.
+        recent_post = Q(author_email=author_email, created_at__gt=now - flood)
+        if ip_address:
+            recent_post |= Q(ip_address=ip_address, created_at__gt=now - flood)
+        checks["latest"] = Max("created_at", filter=recent_post)
+        rows.append(recent_post)
+    if not checks:
         return
-    same_sender = Q(author_email=author_email)
-    if ip_address:
-        same_sender |= Q(ip_address=ip_address)
-    latest = (
-        Comment.objects.filter(same_sender, created_at__gt=now - flood)
-        .order_by("-created_at")
-        .values_list("created_at", flat=True)
-        .first()
-    )
+    found = Comment.objects.filter(reduce(or_, rows)).aggregate(**checks)
+    if found.get("duplicates"):
+        raise DuplicateComment
+    latest = found.get("latest")
     if latest is not None:
         raise Flooding(wait_seconds=max(1, math.ceil((latest + flood - now).total_seconds())))
 
@@ -130,11 +136,13 @@ def ring_for_scoring(*, wait: float | None = None) -> None:
     """Queue a scoring task to start in `wait` seconds (default REPLYGUARD_SCORING_WAIT)."""
     if wait is None:
         wait = settings.REPLYGUARD_SCORING_WAIT
-    # A per-process cache (the embedded default's locmem) cannot know that another process
-    # queued a task already, and a flag it never saw cleared would silence it: ring each time.
-    coalesce = not isinstance(caches["default"], LocMemCache)
-    if coalesce and not cache.add(SCORING_QUEUED, True, timeout=SCORING_QUEUED_SECONDS):
-        return  # a queued task will claim this comment: it clears the flag before claiming
+    # A shared cache holds the flag until the task starts and clears it. A per-process cache
+    # (the embedded default's locmem) never sees it cleared, so there it lasts as long as the
+    # task waits: whatever commits meanwhile is committed before that task claims.
+    per_process = isinstance(caches["default"], LocMemCache)
+    coalesce_for = wait if per_process else SCORING_QUEUED_SECONDS
+    if coalesce_for and not cache.add(SCORING_QUEUED, True, timeout=coalesce_for):
+        return  # a queued task will claim this comment
     try:
         comment_score_pending_task.apply_async(countdown=wait or None)
     except Exception:

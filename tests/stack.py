@@ -116,31 +116,30 @@ class Stack:
 
 @contextmanager
 def running_stack(
-    *, env_overrides: dict, logs: Path, web: str, worker_args: tuple = (), web_workers: int = 2
+    *, env_overrides: dict, logs: Path, worker_args: tuple = (), web_workers: int = 2
 ):
     """Migrate, load the demo, start the web server and one worker; yield the Stack.
 
-    `web` is "runserver" (the README's run command) or "gunicorn" (production, with
-    `web_workers` processes). bench/load.py starts the production shape with it too.
+    The web server is gunicorn with `web_workers` processes, as `make run` and production
+    start it. bench/load.py starts the production shape with it too.
     """
     env = {k: v for k, v in os.environ.items() if not k.startswith("CELERY_TASK_ALWAYS")}
     env |= {"DJANGO_SETTINGS_MODULE": "config.settings", "PYTHONUNBUFFERED": "1", **env_overrides}
     manage("migrate", "--noinput", env=env)
     manage("load_demo", env=env)
     port = free_port()
-    web_command = {
-        "runserver": [PYTHON, "manage.py", "runserver", "--noreload", f"127.0.0.1:{port}"],
-        "gunicorn": [
-            PYTHON,
-            "-m",
-            "gunicorn",
-            "config.wsgi",
-            "-b",
-            f"127.0.0.1:{port}",
-            "-w",
-            str(web_workers),
-        ],
-    }[web]
+    web_command = [
+        PYTHON,
+        "-m",
+        "gunicorn",
+        "-c",
+        "config/gunicorn.py",
+        "-b",
+        f"127.0.0.1:{port}",
+        "-w",
+        str(web_workers),
+        "config.wsgi",
+    ]
     with ExitStack() as processes:
         stack = Stack(env=env, logs=logs, processes=processes, worker_args=worker_args)
         stack.start_worker()

@@ -160,7 +160,7 @@ def test_a_real_worker_decides_comments_on_postgres_and_redis(
         return row[0]
 
     env = stack_env(tmp_path, postgres_database, redis_broker, trained_model_dir)
-    with running_stack(env_overrides=env, logs=tmp_path, web="gunicorn") as stack:
+    with running_stack(env_overrides=env, logs=tmp_path) as stack:
         assert_reader_published_and_spam_not(stack.url, read_status)
 
 
@@ -174,7 +174,7 @@ def test_a_real_worker_decides_comments_on_the_embedded_default(tmp_path, traine
             ).fetchone()[0]
 
     env = stack_env(tmp_path, f"sqlite:///{database}", "filesystem://localhost/", trained_model_dir)
-    with running_stack(env_overrides=env, logs=tmp_path, web="runserver") as stack:
+    with running_stack(env_overrides=env, logs=tmp_path) as stack:
         assert_reader_published_and_spam_not(stack.url, read_status)
 
 
@@ -188,7 +188,7 @@ def test_a_comment_posted_while_the_broker_is_down_is_saved_and_decided_once_it_
     with ExitStack() as first_broker, ExitStack() as stack:
         first_broker.enter_context(redis_server(port=port, logs=tmp_path))
         running = stack.enter_context(
-            running_stack(env_overrides=env, logs=tmp_path, web="gunicorn", worker_args=("--beat",))
+            running_stack(env_overrides=env, logs=tmp_path, worker_args=("--beat",))
         )
         comments_url = demo_comments_url(running.url)
         first_broker.close()  # the broker dies, with whatever it held
@@ -254,9 +254,7 @@ def test_a_worker_killed_mid_task_leaves_the_comment_to_be_decided_exactly_once(
     tmp_path, postgres_database, redis_broker, trained_model_dir
 ):
     env = stack_env(tmp_path, postgres_database, redis_broker, trained_model_dir) | FAST_SWEEP
-    with running_stack(
-        env_overrides=env, logs=tmp_path, web="gunicorn", worker_args=("--beat",)
-    ) as stack:
+    with running_stack(env_overrides=env, logs=tmp_path, worker_args=("--beat",)) as stack:
         [comment_id] = post_with_no_worker_running(stack)
 
         with table_locked(postgres_database, "moderation_decision"):
@@ -284,7 +282,7 @@ def test_two_workers_woken_at_once_claim_different_comments_and_decide_each_once
 ):
     env = stack_env(tmp_path, postgres_database, redis_broker, trained_model_dir)
     env |= {"REPLYGUARD_SCORING_BATCH": "2"}  # 5 comments: at least 3 batches
-    with running_stack(env_overrides=env, logs=tmp_path, web="gunicorn") as stack:
+    with running_stack(env_overrides=env, logs=tmp_path) as stack:
         comment_ids = post_with_no_worker_running(stack, count=5)
         manage("requeue_pending", "--older-than", "0", env=stack.env)  # more tasks than needed
 
@@ -313,7 +311,7 @@ def test_a_burst_of_comments_sends_one_scoring_task_with_a_shared_cache(
     env = stack_env(tmp_path, postgres_database, redis_broker, trained_model_dir)
     env |= {"CACHE_URL": REDIS_CACHE_URL}
     redis.Redis.from_url(REDIS_CACHE_URL).flushdb()  # no flag left over from an earlier run
-    with running_stack(env_overrides=env, logs=tmp_path, web="gunicorn") as stack:
+    with running_stack(env_overrides=env, logs=tmp_path) as stack:
         comment_ids = post_with_no_worker_running(stack, count=5)
 
         assert redis.Redis.from_url(redis_broker).llen("celery") == 1
@@ -340,7 +338,7 @@ def test_a_database_outage_answers_503_json_and_recovers_by_itself(
     proxy.start()
     proxied = postgres_database.replace(f":{proxy.target_port}/", f":{proxy.port}/")
     env = stack_env(tmp_path, proxied, redis_broker, trained_model_dir)
-    with running_stack(env_overrides=env, logs=tmp_path, web="gunicorn") as stack:
+    with running_stack(env_overrides=env, logs=tmp_path) as stack:
         comments_url = demo_comments_url(stack.url)
         proxy.stop()  # PostgreSQL goes away, open connections included
 

@@ -1,0 +1,10 @@
+"""gunicorn's settings, for `make run` and production alike:
+    gunicorn -c config/gunicorn.py -b 0.0.0.0:8000 config.wsgi
+Processes: WEB_CONCURRENCY (gunicorn's own variable; 2 here, about one per core)."""
+
+import os
+
+workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
+accesslog = "-"
+# Without the client's address (%(h)s): a reader's IP never reaches a log line.
+access_log_format = '%(t)s "%(r)s" %(s)s %(b)s %(M)sms'
