@@ -32,7 +32,7 @@ run: setup
 	@echo
 	@bash -c 'trap "trap \"\" TERM; kill -TERM 0; wait" EXIT; \
 	  $(BIN)/celery -A config worker --beat --loglevel INFO --concurrency 2 & \
-	  $(BIN)/gunicorn -c config/gunicorn.py -b $(HOST):$(PORT) config.wsgi'
+	  $(BIN)/gunicorn -c config/gunicorn.py -b $(HOST):$(PORT) --access-logfile - config.wsgi'
 
 # The browser test drives Debian's Chromium: installed here when we may (root, or sudo without a
 # password); otherwise that one test skips and says so (and fails with CI=true).

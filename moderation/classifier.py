@@ -12,7 +12,7 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from itertools import repeat
+from itertools import pairwise, repeat
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -26,7 +26,6 @@ from sklearn.feature_extraction._hashing_fast import transform as _hash_tokens  
 from sklearn.feature_extraction.text import HashingVectorizer, TfidfTransformer
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import FeatureUnion, Pipeline, make_pipeline
-from sklearn.utils import murmurhash3_32
 from sklearn.utils.sparsefuncs_fast import inplace_csr_row_normalize_l2
 
 from moderation.links import URL
@@ -284,12 +283,13 @@ def _contributions(pipeline: Pipeline, text: str, indices: np.ndarray, values: n
 def _reasons(name: str, hashing: HashingVectorizer, text: str):
     """(reason, hashed column indices) for each n-gram or signal of one block in this text."""
     if name == "chars":
-        for word, grams in _grams_by_word(text).items():
-            yield _quoted(word), {_column(g, hashing.n_features) for g in grams}
-        return
-    for token in set(hashing.build_analyzer()(text)):
-        reason = token if name in ("links", "style") else _quoted(token)
-        yield reason, {_column(token, hashing.n_features)}
+        by_word = _grams_by_word(text)
+        reasons, groups = [_quoted(word) for word in by_word], list(by_word.values())
+    else:
+        tokens = set(hashing.build_analyzer()(text))
+        reasons = [token if name in ("links", "style") else _quoted(token) for token in tokens]
+        groups = [(token,) for token in tokens]
+    yield from zip(reasons, _columns(groups, hashing.n_features), strict=True)
 
 
 def _grams_by_word(text: str) -> dict[str, set[str]]:
@@ -311,9 +311,14 @@ def _quoted(word: str) -> str:
     return f"'{word[:30]}'"
 
 
-def _column(token: str, n_features: int) -> int:
-    # HashingVectorizer's own mapping: signed 32-bit murmurhash3, seed 0, absolute value.
-    return abs(int(murmurhash3_32(token, seed=0))) % n_features
+def _columns(groups: list, n_features: int) -> list[set[int]]:
+    """The columns HashingVectorizer gives each group of tokens, hashed in one call of its own
+    C loop: one murmurhash call per token from Python cost half the time of scoring a batch."""
+    indices, starts, _ = _hash_tokens(
+        (zip(group, repeat(1)) for group in groups), n_features, np.float64, False, seed=0
+    )
+    indices, starts = indices.tolist(), starts.tolist()
+    return [set(indices[start:end]) for start, end in pairwise(starts)]
 
 
 # --- Artifact -----------------------------------------------------------------------------------
