@@ -1,15 +1,22 @@
-"""The service under load, in the production shape on this machine (issue 6), first scenarios.
+"""The service under load, in the production shape on this machine (issue 6).
 
-    python bench/load.py            # 60 s per scenario
-    python bench/load.py --quick    # 10 s per scenario
+    python bench/load.py                   # 60 s per scenario (about 6 minutes in all)
+    python bench/load.py --quick           # 10 s per scenario
+    python bench/load.py --only reads      # one scenario (repeatable); figures then go to
+                                           # bench/results/load-partial.json
 
-Starts gunicorn + a Celery worker (2 processes) on PostgreSQL + Redis, then on the embedded
-default (SQLite + filesystem broker, as `make run` starts it), drives comment
-POSTs with wrk (Debian package `wrk`) at 8 connections, and measures:
-- POST throughput, latency percentiles and errors (wrk);
-- time from POST to decision (decided_at - created_at of every comment posted), and the
-  comments still pending at the end (the backlog).
-Each request is a new reader (unique email, text and X-Forwarded-For address) so flood control,
+Starts gunicorn (BENCH_WEB_WORKERS processes, 2) + a Celery worker (2 processes) on PostgreSQL
++ Redis, then the embedded default (SQLite + filesystem broker, as `make run` starts it), and
+measures with wrk (Debian package `wrk`) at 8 connections:
+- post: comment POST throughput, latency percentiles and errors, and the time from POST to
+  decision (decided_at - created_at of every comment posted) with the backlog at the end;
+- worker: decisions per second from a standing queue with 2, then 1 worker process;
+- reads: a page of a 10,000-comment thread rendered each time, from the server's page cache,
+  and as a 304 to a reader holding the current ETag;
+- admin: the moderation queue and the all-comments list with 100,000 more comments;
+- memory: resident memory of each gunicorn and Celery process after the load;
+- embedded: the post scenario on the embedded default.
+Each POST is a new reader (unique email, text and X-Forwarded-For address) so flood control,
 duplicates and the per-IP rate limit see distinct readers, as on a real site; the rate limit is
 raised to count them all. Prints a table; raw figures and the machine go to bench/results/.
 """

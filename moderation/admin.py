@@ -216,8 +216,9 @@ class CommentAdmin(admin.ModelAdmin):
 
     def delete_queryset(self, request, queryset):
         with transaction.atomic():
-            articles_threads_changed(queryset.values_list("article_id", flat=True))
+            shown_on = list(queryset.values_list("article_id", flat=True))
             super().delete_queryset(request, queryset)
+            articles_threads_changed(shown_on)  # after the comments, as deciders lock them
 
     @admin.display(description="decide")
     def decide_buttons(self, comment):

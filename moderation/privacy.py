@@ -70,8 +70,9 @@ def author_erase(*, email: str, remove_bodies: bool = False, done_by=None) -> in
         # The model's reasons can quote the body ("word 'x'"): they go with it.
         erased |= {"body": REMOVED_BODY, "spam_reasons": []}
     comments = author_comments(email)
-    articles_threads_changed(comments.published().values_list("article_id", flat=True))
+    shown_on = list(comments.published().values_list("article_id", flat=True))
     count = comments.update(**erased)
+    articles_threads_changed(shown_on)  # after the comments: the order deciders lock them in
     AuthorDataRequest.objects.create(
         kind=AuthorDataRequest.Kind.ERASE,
         email_sha256=private_sha256(email),
