@@ -262,6 +262,13 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = REPLYGUARD_MAX_REQUEST_BYTES
 # Rules run before the model. A comment with this many links or more is held (0: no limit);
 # suspect and banned words are data, edited in the admin (Word rules).
 REPLYGUARD_HOLD_AT_LINKS = env.int("REPLYGUARD_HOLD_AT_LINKS", default=2)
+# The newsroom's own domains (comma-separated, e.g. "news.example,news-cdn.example"): a reader
+# linking to another story of the site is citing a source.
+REPLYGUARD_OWN_DOMAINS = env.list("REPLYGUARD_OWN_DOMAINS", default=[])
+# A domain no person has set is trusted after this many moderator publishes with no spam, or
+# blocked after this many spam decisions with no publish (0: never learn that way).
+REPLYGUARD_DOMAIN_TRUST_AFTER = env.int("REPLYGUARD_DOMAIN_TRUST_AFTER", default=3)
+REPLYGUARD_DOMAIN_BLOCK_AFTER = env.int("REPLYGUARD_DOMAIN_BLOCK_AFTER", default=5)
 # Flood control: one comment per this many seconds from one IP address or one email (429 with
 # Retry-After; 0: off). The same author posting the same text again within the window below
 # gets 409 instead (a double-clicked submit, a bot's loop; 0: off).

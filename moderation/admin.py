@@ -1,5 +1,6 @@
 """The moderator's tools. Every decision goes through services.comment_decide, like the worker's."""
 
+from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.admin.views.main import ChangeList
 from django.core.exceptions import PermissionDenied
@@ -8,10 +9,11 @@ from django.http import Http404, HttpResponseNotAllowed, JsonResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.template.defaultfilters import truncatechars
 from django.urls import path, reverse
-from django.utils.html import format_html_join
+from django.utils.html import format_html, format_html_join
 from django.utils.http import url_has_allowed_host_and_scheme
 
 from articles.services import articles_threads_changed
+from moderation import shadow
 from moderation.models import (
     AuthorDataRequest,
     Cause,
@@ -19,7 +21,9 @@ from moderation.models import (
     Decision,
     HeldComment,
     HeldDigest,
+    LinkDomain,
     Report,
+    ShadowScore,
     WordRule,
     queue_order,
 )
@@ -395,3 +399,111 @@ class WordRuleAdmin(admin.ModelAdmin):
     list_filter = ["action", "enabled"]
     list_editable = ["action", "enabled"]
     search_fields = ["phrase", "note"]
+
+
+@admin.register(LinkDomain)
+class LinkDomainAdmin(admin.ModelAdmin):
+    """Trusted sources (read as such by the model, not counted toward the link limit) and
+    blocked domains (filed as spam). A person's edit is final: learning never overrides it."""
+
+    list_display = ["domain", "reputation", "source", "published", "binned", "note", "updated_at"]
+    list_filter = ["reputation", "source"]
+    list_editable = ["reputation"]
+    search_fields = ["domain", "note"]
+    readonly_fields = ["source", "published", "binned", "updated_at"]
+
+    def save_model(self, request, obj, form, change):
+        obj.domain = obj.domain.strip().lower().removeprefix("www.")
+        obj.source = LinkDomain.Source.STAFF
+        super().save_model(request, obj, form, change)
+
+
+# --- Shadow mode: a candidate model's scores beside what was decided ---------------------------
+
+
+class DisagreementFilter(admin.SimpleListFilter):
+    title = "agreement"
+    parameter_name = "disagree"
+
+    def lookups(self, request, model_admin):
+        return [("yes", "Disagreements only")]
+
+    def queryset(self, request, queryset):
+        if self.value() == "yes":
+            return queryset.exclude(status=models.F("active_status"))
+        return queryset
+
+
+@admin.register(ShadowScore)
+class ShadowScoreAdmin(AuditRecordAdmin):
+    """What the candidate in shadow mode would have decided, with the report a moderator reads
+    before activating it. Rows are written by the scoring worker alone."""
+
+    list_display = [
+        "created_at",
+        "comment_link",
+        "short_body",
+        "active_percent",
+        "active_status",
+        "candidate_percent",
+        "status",
+        "agrees",
+    ]
+    list_filter = ["model_version", DisagreementFilter]
+    list_select_related = ["comment"]
+
+    def get_urls(self):
+        activate_url = path(
+            "activate/",
+            self.admin_site.admin_view(self.activate_view),
+            name=f"{self.opts.app_label}_{self.opts.model_name}_activate",
+        )
+        return [activate_url, *super().get_urls()]
+
+    def changelist_view(self, request, extra_context=None):
+        version = shadow.shadow_version(settings.REPLYGUARD_MODEL_DIR)
+        report = shadow.shadow_report(version) if version else None
+        context = {
+            "shadow_report": report,
+            "agreement": shadow.percent(report["agreement"], most=100) if report else None,
+            "can_activate": request.user.is_superuser,
+        }
+        return super().changelist_view(request, context | (extra_context or {}))
+
+    def activate_view(self, request):
+        """Activate the candidate the page showed (a POST with the page's CSRF token).
+        Superusers only: which model decides comments is an operator's call."""
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        if not request.user.is_superuser:
+            raise PermissionDenied
+        version = request.POST.get("version", "")
+        try:
+            shadow.shadow_activate(settings.REPLYGUARD_MODEL_DIR, version)
+        except shadow.UnusableCandidateError as error:
+            self.message_user(request, f"Not activated: {error}", messages.ERROR)
+        else:
+            message = f"Activated spam model {version}; shadow mode is off."
+            self.message_user(request, message, messages.SUCCESS)
+        return redirect(f"admin:{self.opts.app_label}_{self.opts.model_name}_changelist")
+
+    @admin.display(description="comment", ordering="comment")
+    def comment_link(self, score):
+        url = reverse("admin:moderation_comment_change", args=[score.comment_id])
+        return format_html('<a href="{}">#{}</a>', url, score.comment_id)
+
+    @admin.display(description="body")
+    def short_body(self, score):
+        return truncatechars(score.comment.body, 80)
+
+    @admin.display(description="active score", ordering="active_score")
+    def active_percent(self, score):
+        return shadow.percent(score.active_score)
+
+    @admin.display(description="candidate score", ordering="spam_score")
+    def candidate_percent(self, score):
+        return shadow.percent(score.spam_score)
+
+    @admin.display(description="agrees", boolean=True)
+    def agrees(self, score):
+        return score.agrees

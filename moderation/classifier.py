@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from itertools import pairwise, repeat
 from pathlib import Path
+from typing import NamedTuple
 from urllib.parse import urlsplit
 
 import numpy as np
@@ -23,11 +24,16 @@ from sklearn.calibration import CalibratedClassifierCV
 
 # Private scikit-learn helpers (pinned <1.8 in pyproject) for the fast scoring path in _block.
 from sklearn.feature_extraction._hashing_fast import transform as _hash_tokens  # noqa: I001
-from sklearn.feature_extraction.text import HashingVectorizer, TfidfTransformer
+from sklearn.feature_extraction.text import (
+    ENGLISH_STOP_WORDS,
+    HashingVectorizer,
+    TfidfTransformer,
+)
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import FeatureUnion, Pipeline, make_pipeline
 from sklearn.utils.sparsefuncs_fast import inplace_csr_row_normalize_l2
 
+from moderation import domains
 from moderation.links import URL
 
 logger = logging.getLogger(__name__)
@@ -36,14 +42,18 @@ logger = logging.getLogger(__name__)
 # v2 - hashed n-grams (no vocabulary to store: loads in ~0.1 s instead of 2.5 s), named signals
 #      (link domains, shorteners, capitals, phone numbers...), one regression + one sigmoid.
 # v3 - n-grams see each link as its domain plus LINK_WORD, and count once per comment.
-MODEL_FORMAT_VERSION = 3
+# v4 - the whole form: name and Website signals, each link's registered domain and kind
+#      (trusted source, shortener, unknown, keyword domain), generic praise; trained on news
+#      comments, blog form spam and links readers cite as well.
+MODEL_FORMAT_VERSION = 4
 
-# Everything a v3 artifact may contain beyond skops' own defaults (skops.io.get_untrusted_types).
+# Everything a v4 artifact may contain beyond skops' own defaults (skops.io.get_untrusted_types).
 TRUSTED_TYPES = frozenset(
     {
-        "moderation.classifier.links_as_domain_words",
+        "moderation.classifier.body_words",
         "moderation.classifier.char_ngrams",
         "moderation.classifier.link_signals",
+        "moderation.classifier.form_signals",
         "moderation.classifier.style_signals",
         "sklearn.calibration._CalibratedClassifier",
         "sklearn.calibration._SigmoidCalibration",
@@ -60,41 +70,162 @@ LETTER, CAPITAL, DIGIT = re.compile(r"[^\W\d_]"), re.compile(r"[A-Z]"), re.compi
 REPEATED = re.compile(r"([^\W\d_]|[!?])\1{2,}")
 STYLE_WEIGHT = 0.1
 CHAR_NGRAMS = (2, 3, 4, 5)
-SHORTENERS = frozenset(
-    {"bit.ly", "goo.gl", "tinyurl.com", "ow.ly", "t.co", "is.gd", "adf.ly", "tiny.cc"}
-)
-CHANNEL_PATH = re.compile(r"/(?:user|channel|c)/|/@", re.I)
+CHANNEL_PATH = re.compile(r"youtube\.com/(?:user|channel|c)/|youtube\.com/@", re.I)
 # One made-up word for "a link here", so every link shares n-grams whatever its domain.
 LINK_WORD = "replyguardlink"
+# Between the form's fields in comment_text: a control character, replaced in every field.
+FIELD = "\x1e"
+WORD = re.compile(r"[^\W\d_]+")
+# Pages on other sites that form spam points its Website at: profiles, guestbooks, forums.
+PROFILE_PATH = re.compile(
+    r"/(?:user|users|profile|profiles|member|members|author|lover|people|u|gast|guestbook"
+    r"|forum|comment|node|component|index\.php|home\.php|link\.php)\b",
+    re.I,
+)
+# The category a spam kit puts in the Name field ("Home Improvement", "Health & Fitness").
+TOPIC_WORDS = frozenset(
+    """technology business health fitness travel leisure improvement garden finance sports
+    wedding pets animal arts career jobs food cooking automotive jewelry recreation computer
+    internet games dating legal fashion education estate relationship marketing shopping seo
+    insurance loans casino poker judi bola taruhan attorney lawyer dentist plumber roofing
+    restaurant hotel hotels flights vacation vitamins reviews review cheap discount
+    diet weight loss supplements forex crypto bitcoin trading escort escorts""".split()
+)  # fmt: skip
+PRAISE_WORDS = frozenset(
+    """great good nice awesome wonderful fantastic excellent amazing superb brilliant
+    informative helpful useful thanks thank appreciate appreciated enjoyed bookmarked bookmark
+    impressed remarkable fastidious pleasant valuable lovely outstanding incredible""".split()
+)  # fmt: skip
+SITE_WORDS = frozenset(
+    """post posts posting blog blogs weblog website site web webpage page writeup write
+    article articles content information info theme template layout writing""".split()
+)  # fmt: skip
 
 
-def comment_text(*, body: str, author_name: str = "", author_url: str = "") -> str:
-    # author_name is accepted but unused: no training set has names we may learn from
-    # (YouTube AUTHOR is personal data), so the model would only see noise.
-    return "\n".join(part for part in (body.strip(), author_url.strip()) if part)
+class FormParts(NamedTuple):
+    body: str
+    author_name: str
+    author_url: str
+    trusted_hosts: frozenset  # hosts of its links that are trusted sources
+
+
+def comment_text(
+    *,
+    body: str,
+    author_name: str = "",
+    author_url: str = "",
+    trusted_domains: frozenset = domains.SEED_TRUSTED,
+) -> str:
+    """The whole form as the model reads it, in one string: body, name and website, plus which
+    of its links point at trusted sources (by `trusted_domains`: the seed in training, the
+    newsroom's LinkDomain list when scoring). The email is never part of it."""
+    fields = [field.replace(FIELD, " ").strip() for field in (body, author_name, author_url)]
+    hosts = domains.link_hosts(f"{fields[0]} {fields[2]}")
+    trusted = sorted({host for host in hosts if domains.listed(host, trusted_domains)})
+    return FIELD.join([*fields, " ".join(trusted)])
+
+
+def form_parts(text: str) -> FormParts:
+    """comment_text's fields back; a plain string is a body alone."""
+    body, name, url, trusted = (text.split(FIELD) + ["", "", ""])[:4]
+    return FormParts(body, name, url, frozenset(trusted.split()))
 
 
 # --- Features -----------------------------------------------------------------------------------
 
 
 def link_signals(text: str) -> list[str]:
-    """Named link signals; each name is also the reason a moderator reads. No link count and no
-    "mostly a link": on news-comments-dev both pushed readers who cite sources towards spam."""
+    """Named signals of each link in the body: its registered domain (a reputation the model
+    learns) and its kind. No link count and no "mostly a link": readers cite sources, and on
+    news comments both pushed them towards spam."""
+    form = form_parts(text)
     signals = []
-    for link in URL.findall(text):
-        domain = _domain(link)
-        signals.append(f"link to {domain}")
-        if domain in SHORTENERS:
-            signals.append("shortened link")
-        if "youtube" in domain and CHANNEL_PATH.search(link):
-            signals.append("link to a YouTube channel")
+    for host in domains.link_hosts(form.body):
+        signals += [f"a link to {domains.registered_domain(host)}", _link_kind(host, form)]
+        if _keyword_domain(host, form):
+            signals.append("a link to a keyword domain")
+    if "youtube" in form.body.lower() and CHANNEL_PATH.search(form.body):
+        signals.append("a link to a YouTube channel")
     return signals
 
 
+def _link_kind(host: str, form: FormParts) -> str:
+    if host in form.trusted_hosts:
+        return "a link to a trusted source"
+    if domains.registered_domain(host) in domains.SHORTENERS:
+        return "a shortened link"
+    return "a link to an unknown site"
+
+
+def _keyword_domain(host: str, form: FormParts) -> bool:
+    """Spam sites are named for what they sell: hyphens, digits or a long run of words
+    (raspberryketone-max.com, downtownkansascityhotels.net) rather than a brand."""
+    if host in form.trusted_hosts:
+        return False
+    name = domains.registered_domain(host).split(".")[0]
+    return "-" in name or bool(DIGIT.search(name)) or len(name) >= 15
+
+
+def form_signals(text: str) -> list[str]:
+    """Named signals of the Website and Name fields, and of the body's kind of praise: where
+    form spam hides (a keyword as the name, a link in the Website field, praise that would fit
+    any post). Nothing here fires on a plain name or an empty Website field."""
+    form = form_parts(text)
+    return _website_signals(form) + _name_signals(form) + _praise_signals(form.body)
+
+
+def _website_signals(form: FormParts) -> list[str]:
+    """Only what marks a Website as form spam's: readers' own sites are plain home pages, and
+    "has a website" alone would be learned from spam rows only (no training ham has one)."""
+    host = domains.host_of(form.author_url) if form.author_url else ""
+    if not host:
+        return []
+    signals = []
+    if host in form.trusted_hosts:
+        signals.append("website field: a trusted source")
+    elif domains.registered_domain(host) in domains.SHORTENERS:
+        signals.append("website field: a shortened link")
+    if _keyword_domain(host, form):
+        signals.append("website field: a keyword domain")
+    path = urlsplit(form.author_url if "//" in form.author_url else f"//{form.author_url}")
+    if PROFILE_PATH.search(path.path) or path.query:
+        signals.append("website field: a profile or forum page on another site")
+    return signals
+
+
+def _name_signals(form: FormParts) -> list[str]:
+    name = " ".join(form.author_name.split())
+    if not name:
+        return []
+    words = WORD.findall(name.lower())
+    signals = []
+    if domains.link_hosts(name) or "@" in name:
+        signals.append("name: a web address")
+    if any(word in TOPIC_WORDS for word in words):
+        signals.append("name: a topic, not a person")
+    if len(words) >= 4 or (len(words) >= 2 and name == name.lower()):
+        signals.append("name: a phrase, not a person")
+    return signals
+
+
+def _praise_signals(body: str) -> list[str]:
+    """Praise that names the post or the site and little else: "You have brought up a very good
+    points, regards for the post." Most of its words are praise, site words or stop words; a
+    reader's thanks comes with an argument of their own."""
+    words = WORD.findall(body.lower())
+    if not words or len(words) > 80 or domains.link_hosts(body):
+        return []
+    found = set(words)
+    if not (found & PRAISE_WORDS and found & SITE_WORDS):
+        return []
+    generic = sum(w in PRAISE_WORDS or w in SITE_WORDS or w in ENGLISH_STOP_WORDS for w in words)
+    return ["generic praise of the post or site"] if generic >= 0.6 * len(words) else []
+
+
 def style_signals(text: str) -> list[str]:
-    """Named character patterns outside links. No money amounts and no length beyond "very
-    short": news readers quote prices and write ~5x longer than any training ham."""
-    return _style_signals(URL.sub(" ", text))
+    """Named character patterns of the body outside links. No money amounts and no length
+    beyond "very short": news readers quote prices and write ~5x longer than any training ham."""
+    return _style_signals(URL.sub(" ", form_parts(text).body))
 
 
 def _style_signals(rest: str) -> list[str]:
@@ -114,19 +245,24 @@ def _style_signals(rest: str) -> list[str]:
     return [name for name, present in checks.items() if present]
 
 
+def body_words(text: str) -> str:
+    """The body, as the word n-grams read it."""
+    return links_as_domain_words(form_parts(text).body)
+
+
 def links_as_domain_words(text: str) -> str:
     """Lowercased text with each link cut to its domain plus LINK_WORD. A long URL otherwise
     makes dozens of character n-grams that outweigh the words: readers citing sources looked
     like spam. LINK_WORD lets an unseen domain still count as a link. NFKC first: spammers
     write "ｗｗｗ.ｅｂａｙ.ｃｏｍ" in full-width letters to pass filters."""
     text = unicodedata.normalize("NFKC", text)
-    return URL.sub(lambda link: f" {_domain(link.group())} {LINK_WORD} ", text).lower()
+    return URL.sub(lambda link: f" {domains.host_of(link.group())} {LINK_WORD} ", text).lower()
 
 
 def char_ngrams(text: str) -> list[str]:
     """2- to 5-character n-grams over the whole text, across spaces: "e out m" or "my c" carry
     the phrase and not only its words. One comprehension: 3x faster than scikit-learn's."""
-    line = _char_line(links_as_domain_words(text).split())
+    line = _char_line(body_words(text).split())
     return [line[i : i + n] for n in CHAR_NGRAMS for i in range(len(line) - n + 1)]
 
 
@@ -140,11 +276,6 @@ def _digits_as_zero(text: str) -> str:
     return DIGIT.sub("0", text)
 
 
-def _domain(link: str) -> str:
-    parts = urlsplit(link if "//" in link else f"http://{link}")
-    return parts.netloc.lower().removeprefix("www.").split(":")[0]
-
-
 def _hashed_tfidf(n_features: int, **options) -> Pipeline:
     # Hashing: nothing to store per n-gram, which is what made v1 load in 2.5 s. Binary: an
     # n-gram counts once per comment, so a repeated word or link cannot dominate the score.
@@ -155,17 +286,19 @@ def _hashed_tfidf(n_features: int, **options) -> Pipeline:
 
 
 def _signals(analyzer) -> HashingVectorizer:
+    # 2**14: room for a signal per link domain ("a link to reuters.com") without collisions.
     return HashingVectorizer(
-        analyzer=analyzer, n_features=2**10, alternate_sign=False, norm=None, binary=True
+        analyzer=analyzer, n_features=2**14, alternate_sign=False, norm=None, binary=True
     )
 
 
 def build_pipeline(c: float = 10.0) -> Pipeline:
     features = FeatureUnion(
         [
-            ("words", _hashed_tfidf(2**18, ngram_range=(1, 2), preprocessor=links_as_domain_words)),
+            ("words", _hashed_tfidf(2**18, ngram_range=(1, 2), preprocessor=body_words)),
             ("chars", _hashed_tfidf(2**19, analyzer=char_ngrams)),
             ("links", _signals(link_signals)),
+            ("form", _signals(form_signals)),
             ("style", _signals(style_signals)),
         ],
         # At full weight the style signals cost 1.5 points of held-out YouTube F1 (measured
@@ -281,21 +414,35 @@ def _contributions(pipeline: Pipeline, text: str, indices: np.ndarray, values: n
 
 
 def _reasons(name: str, hashing: HashingVectorizer, text: str):
-    """(reason, hashed column indices) for each n-gram or signal of one block in this text."""
+    """(reason, hashed column indices) for each n-gram or signal of one block in this text.
+    Signals are named in words already; n-grams read as the word they belong to, leaving out
+    stop words and links (a link's signal names its domain)."""
     if name == "chars":
-        by_word = _grams_by_word(text)
+        by_word = {w: grams for w, grams in _grams_by_word(text).items() if _telling(w)}
         reasons, groups = [_quoted(word) for word in by_word], list(by_word.values())
     else:
         tokens = set(hashing.build_analyzer()(text))
-        reasons = [token if name in ("links", "style") else _quoted(token) for token in tokens]
+        if name in ("words",):
+            tokens = {token for token in tokens if all(map(_telling, token.split()))}
+        reasons = [_quoted(token) if name == "words" else token for token in tokens]
         groups = [(token,) for token in tokens]
     yield from zip(reasons, _columns(groups, hashing.n_features), strict=True)
+
+
+def _telling(word: str) -> bool:
+    word = word.strip(PUNCTUATION)
+    return (
+        len(word) > 1
+        and word not in ENGLISH_STOP_WORDS
+        and LINK_WORD not in word
+        and (not URL.fullmatch(word))
+    )
 
 
 def _grams_by_word(text: str) -> dict[str, set[str]]:
     """Each character n-gram of char_ngrams(text), under the word it starts in (or the word
     after the space it starts on), so a moderator reads words rather than n-grams."""
-    words = links_as_domain_words(text).split()
+    words = body_words(text).split()
     line, grams = _char_line(words), {}
     start = 1  # the line is " word word ... word "
     for word in words:
@@ -306,9 +453,11 @@ def _grams_by_word(text: str) -> dict[str, set[str]]:
     return grams
 
 
+PUNCTUATION = ".,;:!?\"'()[]*"
+
+
 def _quoted(word: str) -> str:
-    word = word.strip(".,;:!?\"'()[]*").replace(LINK_WORD, "<link>")
-    return f"'{word[:30]}'"
+    return f"'{word.strip(PUNCTUATION)[:30]}'"
 
 
 def _columns(groups: list, n_features: int) -> list[set[int]]:

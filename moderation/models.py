@@ -50,6 +50,7 @@ class Cause(models.TextChoices):
     LINKS = "links", "Too many links"
     SUSPECT_WORD = "suspect_word", "Suspect word"
     BANNED_WORD = "banned_word", "Banned word"
+    BLOCKED_DOMAIN = "blocked_domain", "Link to a blocked domain"
     PREMODERATED = "premoderated", "Article is pre-moderated"
     NEW_AUTHOR = "new_author", "New author"
     TRUSTED_AUTHOR = "trusted_author", "Trusted author"
@@ -276,3 +277,74 @@ class HeldDigest(models.Model):
 
     def __str__(self):
         return f"{self.comments} held comment(s) to {self.recipient}"
+
+
+class ShadowScore(models.Model):
+    """What a candidate model (in shadow mode) would have decided for a live comment, beside
+    what the active model and the rules did decide. It never changes the comment."""
+
+    comment = models.ForeignKey(Comment, on_delete=models.CASCADE, related_name="shadow_scores")
+    model_version = models.CharField(max_length=64)
+    spam_score = models.FloatField(help_text="The candidate's spam probability.")
+    status = models.CharField(
+        max_length=10, choices=Comment.Status.choices, help_text="What the candidate would decide."
+    )
+    active_score = models.FloatField(null=True, blank=True)
+    active_status = models.CharField(
+        max_length=10, choices=Comment.Status.choices, help_text="What was decided."
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["comment", "model_version"], name="one_shadow_score_per_version"
+            ),
+        ]
+        indexes = [models.Index(fields=["model_version", "created_at"])]
+
+    def __str__(self):
+        return f"{self.model_version} on #{self.comment_id}: {self.status}"
+
+    @property
+    def agrees(self) -> bool:
+        return self.status == self.active_status
+
+
+class LinkDomain(models.Model):
+    """The reputation of a registered domain (reuters.com, not www.reuters.com) that comments
+    link to. Trusted: a source readers cite (the model reads it as such, and it does not count
+    toward the link limit). Blocked: any comment linking to it is filed as spam. Seeded with
+    news outlets, encyclopaedias and public bodies; learned from moderators' decisions; edited
+    in the admin, where a person's word is final."""
+
+    class Reputation(models.TextChoices):
+        TRUSTED = "trusted", "Trusted source"
+        NEUTRAL = "neutral", "Unknown"
+        BLOCKED = "blocked", "Blocked"
+
+    class Source(models.TextChoices):
+        SEED = "seed", "Seed list"
+        LEARNED = "learned", "Learned from moderators"
+        STAFF = "staff", "Set by staff"
+
+    domain = models.CharField(max_length=253, unique=True, help_text="e.g. reuters.com")
+    reputation = models.CharField(
+        max_length=10, choices=Reputation.choices, default=Reputation.NEUTRAL
+    )
+    source = models.CharField(max_length=10, choices=Source.choices, default=Source.STAFF)
+    published = models.PositiveIntegerField(
+        default=0, help_text="Comments linking here that a moderator published."
+    )
+    binned = models.PositiveIntegerField(
+        default=0, help_text="Comments linking here that a moderator filed as spam."
+    )
+    note = models.CharField(max_length=200, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["domain"]
+
+    def __str__(self):
+        return f"{self.domain} ({self.get_reputation_display()})"

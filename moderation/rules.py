@@ -8,7 +8,7 @@ from functools import lru_cache
 from django.conf import settings
 from django.db.models import Count, Q
 
-from moderation.links import URL as LINK
+from moderation import domains
 from moderation.models import Cause, Comment, WordRule
 
 Status = Comment.Status
@@ -21,9 +21,18 @@ class RuleHit:
     reason: str  # what the moderator reads
 
 
-def rule_hits(*, body: str, word_rules: list[WordRule] | None = None) -> list[RuleHit]:
-    """Every rule the comment's text fires, banned words first. The Website field is not
-    counted as a link: it is one by design. A batch passes `word_rules` it read once."""
+def rule_hits(
+    *,
+    body: str,
+    author_url: str = "",
+    word_rules: list[WordRule] | None = None,
+    domain_lists: domains.DomainLists | None = None,
+) -> list[RuleHit]:
+    """Every rule the comment fires, strictest first: banned words, a link (or Website) on a
+    blocked domain, suspect words, the link limit. The Website field is not counted toward the
+    limit (it is a link by design), nor are links to trusted sources. A batch passes the
+    `word_rules` and `domain_lists` it read once."""
+    lists = domain_lists or domains.domain_lists()
     hits = []
     for rule in enabled_word_rules() if word_rules is None else word_rules:
         if whole_words(rule.phrase).search(body):
@@ -31,11 +40,19 @@ def rule_hits(*, body: str, word_rules: list[WordRule] | None = None) -> list[Ru
                 hits.append(RuleHit(Cause.BANNED_WORD, Status.REJECTED, f"banned '{rule.phrase}'"))
             else:
                 hits.append(RuleHit(Cause.SUSPECT_WORD, Status.HELD, f"suspect '{rule.phrase}'"))
-    hits.sort(key=lambda hit: hit.status != Status.REJECTED)
+    blocked = [
+        h for h in domains.link_hosts(f"{body} {author_url}") if domains.listed(h, lists.blocked)
+    ]
+    if blocked:
+        reason = f"a link to {domains.registered_domain(blocked[0])} (a blocked domain)"
+        hits.append(RuleHit(Cause.BLOCKED_DOMAIN, Status.SPAM, reason))
+    strictness = {Status.REJECTED: 0, Status.SPAM: 1}
+    hits.sort(key=lambda hit: strictness.get(hit.status, 2))
     limit = settings.REPLYGUARD_HOLD_AT_LINKS
-    links = len(LINK.findall(body))
-    if limit and links >= limit:
-        hits.append(RuleHit(Cause.LINKS, Status.HELD, f"{links} links (held at {limit})"))
+    counted = [h for h in domains.link_hosts(body) if not domains.listed(h, lists.trusted)]
+    if limit and len(counted) >= limit:
+        reason = f"{len(counted)} links to untrusted sites (held at {limit})"
+        hits.append(RuleHit(Cause.LINKS, Status.HELD, reason))
     return hits
 
 

@@ -16,8 +16,9 @@ from django.utils import timezone
 
 from articles.models import Article
 from articles.services import articles_threads_changed
-from moderation import rules
+from moderation import domains, rules, shadow
 from moderation.models import Cause, Comment, Decision
+from moderation.policy import comment_verdict
 from moderation.tasks import comment_score_pending_task
 
 logger = logging.getLogger(__name__)
@@ -182,13 +183,13 @@ def _claim(comments):
 
 def comments_score(comments: list[Comment]) -> int:
     """Score and decide claimed pending comments. What they share is looked up once: word
-    rules, the authors' standing, the model; the model scores all texts in one call. Each
-    comment still gets its own conditional update and decision record."""
+    rules, trusted and blocked domains, the authors' standing, the model; the model scores all
+    texts in one call. Each comment still gets its own conditional update and decision record."""
     if not comments:
         return 0
     from moderation import classifier  # here, so web processes never load scikit-learn
 
-    word_rules = rules.enabled_word_rules()
+    word_rules, lists = rules.enabled_word_rules(), domains.domain_lists()
     standings = rules.authors_standing(
         emails={comment.author_email for comment in comments},
         excluding={comment.pk for comment in comments},
@@ -196,14 +197,22 @@ def comments_score(comments: list[Comment]) -> int:
     model = classifier.load_active_model()
     texts = [
         classifier.comment_text(
-            body=comment.body, author_name=comment.author_name, author_url=comment.author_url
+            body=comment.body,
+            author_name=comment.author_name,
+            author_url=comment.author_url,
+            trusted_domains=lists.trusted,
         )
         for comment in comments
     ]
     scored = model.scores_and_reasons(texts) if model else [(None, [])] * len(comments)
-    decisions = []
-    for comment, (probability, reasons) in zip(comments, scored, strict=True):
-        hits = rules.rule_hits(body=comment.body, word_rules=word_rules)
+    decisions, shadowed = [], []
+    for comment, text, (probability, reasons) in zip(comments, texts, scored, strict=True):
+        hits = rules.rule_hits(
+            body=comment.body,
+            author_url=comment.author_url,
+            word_rules=word_rules,
+            domain_lists=lists,
+        )
         scores = {}
         if model is not None:
             scores = {
@@ -219,6 +228,8 @@ def comments_score(comments: list[Comment]) -> int:
         )
         verdict = Verdict(status, cause, reason, rule_hits=[hit.reason for hit in hits], **scores)
         decisions.append((comment, verdict))
+        shadowed.append(shadow.ShadowInput(comment, text, hits, standings[comment.author_email]))
+    shadow.shadow_scores_record(shadowed, decided=[verdict for _, verdict in decisions])
     return comments_decide(decisions)
 
 
@@ -235,51 +246,6 @@ def comment_requeue_stale(*, older_than: timedelta) -> int:
         cache.delete(SCORING_QUEUED)  # whatever task that flag stood for did not come
         ring_for_scoring(wait=0)
     return stale
-
-
-def comment_verdict(
-    *, article: Article, spam_probability: float | None, hits: list, standing
-) -> tuple[str, str, str]:
-    """(status, cause, reason) for a scored comment, strictest first: a banned word rejects,
-    the model's spam band files as spam, then anything that asks for a human holds, and only
-    then does the model's band (or the author's trust) publish."""
-    banned = [hit for hit in hits if hit.status == Status.REJECTED]
-    if banned:
-        return Status.REJECTED, banned[0].cause, f"Rule: {banned[0].reason}."
-    if spam_probability is None:
-        return Status.HELD, Cause.NO_MODEL, "No spam model is installed."
-    status, reason = policy_decision(article=article, spam_probability=spam_probability)
-    if status == Status.SPAM or article.moderation_mode == Article.ModerationMode.PREMODERATED:
-        cause = Cause.MODEL if status == Status.SPAM else Cause.PREMODERATED
-        return status, cause, reason
-    if hits:
-        return Status.HELD, hits[0].cause, f"Rule: {'; '.join(hit.reason for hit in hits)}."
-    if standing.new and settings.REPLYGUARD_PREMODERATE_NEW_AUTHORS:
-        return Status.HELD, Cause.NEW_AUTHOR, "New author: first comments wait for a moderator."
-    if status == Status.HELD and standing.trusted:
-        return (
-            Status.PUBLISHED,
-            Cause.TRUSTED_AUTHOR,
-            f"{reason} Published: the author has {standing.published} published comments "
-            "and none rejected.",
-        )
-    return status, Cause.MODEL, reason
-
-
-def policy_decision(*, article: Article, spam_probability: float) -> tuple[str, str]:
-    """The status the article's policy gives a comment with this spam probability, and why."""
-    publish_below, spam_above = article.thresholds()
-    if article.moderation_mode == Article.ModerationMode.PREMODERATED:
-        return Status.HELD, "The article is pre-moderated: every comment waits for a moderator."
-    if spam_probability >= spam_above:
-        return Status.SPAM, f"Spam probability {spam_probability:.2f} ≥ {spam_above:.2f}."
-    if spam_probability < publish_below:
-        return Status.PUBLISHED, f"Spam probability {spam_probability:.2f} < {publish_below:.2f}."
-    return (
-        Status.HELD,
-        f"Spam probability {spam_probability:.2f} is between "
-        f"{publish_below:.2f} and {spam_above:.2f}.",
-    )
 
 
 @dataclass(frozen=True)
@@ -347,6 +313,9 @@ def comments_decide(decisions: list[tuple[Comment, Verdict]], *, decided_by=None
                 setattr(comment, field, value)
         _save_decided_fields(rows)
         Decision.objects.bulk_create(records)
+        if decided_by is not None:  # a person's publish or spam teaches the link domains
+            changed = (wanted[row.pk] for row in rows)
+            domains.domains_learn([(v.status, f"{c.body} {c.author_url}") for c, v in changed])
         articles_threads_changed(threads_changed)  # last: it holds those articles' row locks
     return len(rows)
 

@@ -123,7 +123,7 @@ def test_explain_names_the_shortener_link_of_a_spam_comment(pipeline):
     )
 
     assert len(reasons) <= 3
-    assert {"shortened link", "link to bit.ly"} & set(reasons)
+    assert {"a shortened link", "a link to bit.ly"} & set(reasons)
 
 
 def test_explain_gives_no_reason_that_pushed_a_sober_comment_down(pipeline):
@@ -145,13 +145,13 @@ def test_signals_name_links_capitals_and_phone_numbers():
 
     signals = classifier.link_signals(text) + classifier.style_signals(text)
 
-    assert {"link to goo.gl", "shortened link", "all capitals", "phone number"} <= set(signals)
+    assert {"a link to goo.gl", "a shortened link", "all capitals", "phone number"} <= set(signals)
 
 
 def test_an_email_address_is_not_a_link_but_a_subdomain_is():
     text = "Mail jane.doe@gmail.com or see mail.example.org/help"
 
-    assert classifier.link_signals(text) == ["link to mail.example.org"]
+    assert classifier.link_signals(text) == ["a link to example.org", "a link to an unknown site"]
     assert "email address" in classifier.style_signals(text)
 
 
@@ -162,8 +162,60 @@ def test_comment_text_combines_body_and_url():
     assert "http://bit.ly/x" in text
 
 
-def test_comment_text_without_url_is_the_body():
-    assert comment_text(body="  Great piece. ") == "Great piece."
+def test_comment_text_without_name_or_url_reads_back_as_the_body():
+    form = classifier.form_parts(comment_text(body="  Great piece. "))
+
+    assert form == ("Great piece.", "", "", frozenset())
+
+
+def test_a_field_cannot_forge_another_field():
+    text = comment_text(body=f"Hi{classifier.FIELD}Home Improvement", author_name="Ann")
+
+    assert classifier.form_parts(text).author_name == "Ann"
+
+
+def test_links_to_trusted_sources_are_marked_by_the_list_given():
+    body = "See https://en.wikipedia.org/wiki/X and https://www.smalltownnews.example/story"
+
+    seeded = classifier.form_parts(comment_text(body=body))
+    newsroom = classifier.form_parts(
+        comment_text(body=body, trusted_domains=frozenset({"smalltownnews.example"}))
+    )
+
+    assert seeded.trusted_hosts == {"en.wikipedia.org"}
+    assert newsroom.trusted_hosts == {"smalltownnews.example"}
+    assert "a link to a trusted source" in classifier.link_signals(comment_text(body=body))
+
+
+def test_form_spam_signals_read_the_name_and_website_fields():
+    text = comment_text(
+        body="You have brought up a very good points, regards for the post.",
+        author_name="Home Improvement",
+        author_url="http://www.best-mattress-reviews.net/profile/jo12",
+    )
+
+    assert set(classifier.form_signals(text)) == {
+        "website field: a keyword domain",
+        "website field: a profile or forum page on another site",
+        "name: a topic, not a person",
+        "generic praise of the post or site",
+    }
+
+
+def test_a_reader_with_a_name_and_a_home_page_fires_no_form_signal():
+    text = comment_text(
+        body="The minister's answer on the 1965 treaty dodged the compensation question.",
+        author_name="Mina Park",
+        author_url="https://minapark.example/",
+    )
+
+    assert classifier.form_signals(text) == []
+
+
+def test_a_readers_argument_is_not_generic_praise_even_if_it_thanks_the_post():
+    argument = "Thanks for the article. " + "The tariff schedule matters more than the summit. " * 8
+
+    assert classifier.form_signals(comment_text(body=argument)) == []
 
 
 def test_explain_shows_a_link_as_link_not_as_the_internal_link_word(pipeline):

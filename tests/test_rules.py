@@ -10,8 +10,9 @@ from django.utils import timezone
 
 from moderation import botcheck
 from moderation.models import Cause, Comment, WordRule
+from moderation.policy import comment_verdict
 from moderation.rules import AuthorStanding, RuleHit, authors_standing, rule_hits
-from moderation.services import comment_create, comment_score, comment_verdict
+from moderation.services import comment_create, comment_score
 from tests.factories import ArticleFactory, CommentFactory
 
 pytestmark = pytest.mark.django_db
@@ -176,7 +177,7 @@ def test_scoring_runs_the_rules_and_records_what_fired(settings, spam_model):
 
     comment.refresh_from_db()
     assert comment.status == "held" and comment.cause == Cause.SUSPECT_WORD
-    assert comment.rule_hits == ["suspect 'referendum'", "2 links (held at 2)"]
+    assert comment.rule_hits == ["suspect 'referendum'", "2 links to untrusted sites (held at 2)"]
     assert comment.spam_score is not None  # the model still scored it, for the moderator
     assert "suspect 'referendum'" in comment.decisions.get().reason
 

@@ -15,10 +15,13 @@ from tests.conftest import DATASETS_DIR, require
 DISTINCT = "zorblax quuxfeed is the best thing on this page"
 
 
-def write_slice(source: Path, target: Path, rows: int) -> None:
+def write_slice(source: Path, target: Path, rows: int, per_site: int = 0) -> None:
     with source.open(encoding="utf-8", newline="") as f:
         reader = csv.DictReader(f)
         kept = list(itertools.islice(reader, rows))
+    if per_site:  # the first rows of every site, so the held-out site is in the slice
+        by_site = itertools.groupby(sorted(kept, key=lambda row: row["site"]), lambda r: r["site"])
+        kept = [row for _, rows in by_site for row in itertools.islice(rows, per_site)]
     target.parent.mkdir(parents=True, exist_ok=True)
     with target.open("w", encoding="utf-8", newline="") as f:
         writer = csv.DictWriter(f, fieldnames=reader.fieldnames)
@@ -40,6 +43,12 @@ def small_datasets(tmp_path_factory) -> Path:
     )
     news = "news-comments-dev/sfu_ctc_dev.csv"
     write_slice(DATASETS_DIR / news, target / news, rows=100)
+    civil = "civil-comments/civil_comments_toxic_spans.csv"
+    write_slice(DATASETS_DIR / civil, target / civil, rows=400)
+    blog = "blog-spam-wordpress/wordpress_spam.csv"
+    write_slice(DATASETS_DIR / blog, target / blog, rows=200)
+    links = "stackexchange-links/stackexchange_comments_with_links.csv"
+    write_slice(DATASETS_DIR / links, target / links, rows=4000, per_site=40)
     return target
 
 
@@ -63,7 +72,7 @@ def test_first_model_is_activated_and_scores_spam_above_a_sober_sentence(trained
 
     assert model.version == version
     assert report["gate"]["activated"]
-    spam, sober = training.PROBES
+    spam, sober = (classifier.comment_text(**probe) for probe in training.PROBES[:2])
     assert model.spam_probability(spam) > model.spam_probability(sober)
 
 
@@ -159,6 +168,7 @@ def test_held_out_split_keeps_each_duplicate_group_on_one_side():
         labels=[(i // 3) % 2 for i in range(len(texts))],
         groups=[dedup_key(text) for text in texts],
         sources=["youtube:Psy" if i % 2 else "sms" for i in range(len(texts))],
+        fixed_test=[False] * len(texts),
     )
 
     train_rows, test_rows = held_out_split(data)
@@ -167,6 +177,52 @@ def test_held_out_split_keeps_each_duplicate_group_on_one_side():
     test_groups = {data.groups[i] for i in test_rows}
     assert len(train_groups) == len(test_groups) * 4  # 20% held out
     assert train_groups.isdisjoint(test_groups)
+
+
+def test_fixed_test_rows_are_held_out_and_their_texts_never_trained_on():
+    texts = [f"Great post number {i % 50}" for i in range(200)] + [f"Spam {i}" for i in range(200)]
+    fixed = [i >= 150 and i < 200 for i in range(400)]  # the "later" part of one source
+    data = LabeledTexts(
+        texts=texts,
+        labels=[1] * 200 + [0] * 200,
+        groups=[dedup_key(text) for text in texts],
+        sources=["blog"] * 200 + ["sms"] * 200,
+        fixed_test=fixed,
+    )
+
+    train_rows, test_rows = held_out_split(data)
+
+    assert set(range(150, 200)) <= set(test_rows.tolist())
+    # rows 0-149 repeat the held-out texts: none of them may train
+    assert not {data.groups[i] for i in train_rows} & {data.groups[i] for i in test_rows}
+    assert not set(range(150)) & set(train_rows.tolist())
+
+
+def test_sources_are_split_by_time_by_id_and_by_site(small_datasets):
+    data = training.load_training_data(small_datasets)
+    fixed = {
+        source: [f for f, s in zip(data.fixed_test, data.sources, strict=True) if s == source]
+        for source in set(data.sources)
+    }
+
+    blog = fixed["blog"]  # rows sorted by time: the held-out share is the latest
+    assert blog == sorted(blog) and sum(blog) == round(len(blog) * training.BLOG_TEST_SHARE)
+    assert 0 < sum(fixed["civil"]) < len(fixed["civil"]) / 3
+    assert all(fixed[f"stackexchange:{training.HELD_OUT_SITE}"])
+    assert not any(fixed["stackexchange:tor"]) and not any(fixed["sms"])
+    assert training.load_training_data(small_datasets).fixed_test == data.fixed_test
+
+
+def test_the_form_reaches_the_model_for_blog_spam(small_datasets):
+    data = training.load_training_data(small_datasets)
+    blog = [
+        classifier.form_parts(t)
+        for t, s in zip(data.texts, data.sources, strict=True)
+        if s == "blog"
+    ]
+
+    assert all(form.author_name for form in blog)
+    assert sum(bool(form.author_url) for form in blog) > 0.9 * len(blog)
 
 
 # --- Commands -----------------------------------------------------------------------------------

@@ -4,29 +4,45 @@ from pathlib import Path
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from moderation import classifier
+from moderation import classifier, shadow
 
 
 class Command(BaseCommand):
     help = (
-        "List saved spam model versions, activate one, or roll back to the previously active one. "
+        "List saved spam model versions, activate one, or roll back to the previously active one; "
+        "put a candidate in shadow mode and see where it disagrees with the active one. "
         "Workers pick up the change on their next comment, without a restart."
     )
 
     def add_arguments(self, parser):
         parser.add_argument("--model-dir", type=Path, help="Default: REPLYGUARD_MODEL_DIR.")
         actions = parser.add_subparsers(dest="action", required=True)
-        actions.add_parser("list", help="Every version, newest last; * marks the active one.")
+        actions.add_parser(
+            "list", help="Every version, newest last; * marks the active one, s the shadow one."
+        )
         activate = actions.add_parser("activate", help="Make VERSION the active model.")
         activate.add_argument("version")
         actions.add_parser("rollback", help="Activate the version that was active before.")
+        candidate = actions.add_parser(
+            "shadow", help="Score live comments with VERSION too, deciding nothing; 'off' stops."
+        )
+        candidate.add_argument("version", metavar="VERSION|off")
+        report = actions.add_parser(
+            "shadow-report", help="Where the shadow model (or VERSION) disagreed with decisions."
+        )
+        report.add_argument("version", nargs="?", help="Default: the current shadow version.")
+        report.add_argument("--examples", type=int, default=10, help="Disagreements to show.")
 
-    def handle(self, *args, action, model_dir=None, version=None, **options):
+    def handle(self, *args, action, model_dir=None, version=None, examples=10, **options):
         model_dir = Path(model_dir or settings.REPLYGUARD_MODEL_DIR)
         if action == "list":
             self.list(model_dir)
         elif action == "activate":
             self.activate(model_dir, version)
+        elif action == "shadow":
+            self.set_shadow(model_dir, version)
+        elif action == "shadow-report":
+            self.print_shadow_report(model_dir, version, examples)
         else:
             previous = classifier.previous_version(model_dir)
             if previous is None:
@@ -34,9 +50,9 @@ class Command(BaseCommand):
             self.activate(model_dir, previous)
 
     def list(self, model_dir: Path) -> None:
-        active = classifier.active_version(model_dir)
+        markers = {shadow.shadow_version(model_dir): "s", classifier.active_version(model_dir): "*"}
         for version in classifier.saved_versions(model_dir):
-            marker = "*" if version == active else " "
+            marker = markers.get(version, " ")
             self.stdout.write(f"{marker} {version}  {summary(model_dir, version)}")
 
     def activate(self, model_dir: Path, version: str) -> None:
@@ -47,6 +63,31 @@ class Command(BaseCommand):
             raise CommandError(f"{version} cannot be activated: {error!r}") from error
         classifier.activate_version(model_dir, version)
         self.stdout.write(self.style.SUCCESS(f"Activated spam model {version}"))
+        if version == shadow.shadow_version(model_dir):
+            shadow.shadow_clear(model_dir)  # a model cannot shadow itself
+            self.stdout.write("It was in shadow mode: shadow mode is now off.")
+
+    def set_shadow(self, model_dir: Path, version: str) -> None:
+        if version == "off":
+            shadow.shadow_clear(model_dir)
+            self.stdout.write(self.style.SUCCESS("Shadow mode is off."))
+            return
+        try:
+            shadow.shadow_set(model_dir, version)
+        except shadow.UnusableCandidateError as error:
+            raise CommandError(f"{version} cannot be put in shadow mode: {error}") from error
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"{version} now scores live comments in shadow mode, deciding nothing."
+            )
+        )
+
+    def print_shadow_report(self, model_dir: Path, version: str | None, examples: int) -> None:
+        version = version or shadow.shadow_version(model_dir)
+        if version is None:
+            raise CommandError("No model is in shadow mode: pass the VERSION to report on.")
+        for line in report_lines(shadow.shadow_report(version, examples=examples)):
+            self.stdout.write(line)
 
 
 def summary(model_dir: Path, version: str) -> str:
@@ -61,3 +102,26 @@ def summary(model_dir: Path, version: str) -> str:
         f"news held {news['held']:.1%} binned {news['binned']:.1%}  "
         f"moderator labels {report.get('moderator_labels', {}).get('used', 0)}"
     )
+
+
+def report_lines(report: dict) -> list[str]:
+    """The shadow report as lines to read in a terminal."""
+    if not report["total"]:
+        return [f"{report['version']} has scored no comment in shadow mode yet."]
+    lines = [
+        f"{report['version']} scored {report['total']} comment(s) in shadow mode and agreed with "
+        f"the decision on {report['agreeing']} ({shadow.percent(report['agreement'], most=100)}).",
+        "Decided -> candidate would decide: comments",
+    ]
+    for pair in report["matrix"]:
+        differs = "" if pair["active_status"] == pair["status"] else "  (disagree)"
+        lines.append(f"  {pair['active_status']} -> {pair['status']}: {pair['count']}{differs}")
+    if report["disagreements"]:
+        lines.append("Latest disagreements (decided score/status -> candidate's):")
+    for example in report["disagreements"]:
+        lines.append(
+            f"  #{example['comment_id']} {shadow.percent(example['active_score'])} "
+            f"{example['active_status']} -> {shadow.percent(example['spam_score'])} "
+            f"{example['status']}: {example['body']}"
+        )
+    return lines

@@ -60,7 +60,7 @@ def comment_line_text(line: str) -> str:
 def scored(model: classifier.SpamModel, text: str) -> dict:
     # Imported here: the policy needs the app registry, and only this command needs it.
     from articles.models import Article
-    from moderation.services import policy_decision
+    from moderation.policy import policy_decision
 
     probability = model.spam_probability(text)
     decision, _ = policy_decision(article=Article(), spam_probability=probability)

@@ -4,7 +4,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
-from moderation import classifier, training
+from moderation import classifier, shadow, training
 from moderation.models import Comment
 
 # A moderator's verdict as a training label: the model's own decisions never count (the queryset
@@ -25,10 +25,18 @@ class Command(BaseCommand):
         parser.add_argument(
             "--force", action="store_true", help="Activate even if worse than the active model."
         )
+        parser.add_argument(
+            "--shadow",
+            action="store_true",
+            dest="shadow_mode",
+            help="Never activate: score live comments beside the active model, deciding nothing.",
+        )
         parser.add_argument("--datasets", type=Path, help="Default: REPLYGUARD_DATASETS_DIR.")
         parser.add_argument("--model-dir", type=Path, help="Default: REPLYGUARD_MODEL_DIR.")
 
-    def handle(self, *args, if_missing, force, datasets, model_dir, **options):
+    def handle(self, *args, if_missing, force, datasets, model_dir, shadow_mode=False, **options):
+        if shadow_mode and force:
+            raise CommandError("--shadow never activates: leave out --force.")
         datasets_dir = Path(datasets or settings.REPLYGUARD_DATASETS_DIR)
         model_dir = Path(model_dir or settings.REPLYGUARD_MODEL_DIR)
         if if_missing and (active := classifier.load_active_model(model_dir)):
@@ -39,10 +47,16 @@ class Command(BaseCommand):
                 f"Datasets directory {datasets_dir} not found: set REPLYGUARD_DATASETS_DIR "
                 "or pass --datasets."
             )
-        version, report = self.train(datasets_dir, model_dir, moderator_labels(), force)
+        version, report = self.train(
+            datasets_dir, model_dir, moderator_labels(), force, shadow_mode
+        )
         self.present(version, report, classifier.report_path(model_dir, version))
+        if shadow_mode:
+            self.start_shadow(model_dir, version)
 
-    def train(self, datasets_dir: Path, model_dir: Path, extra: list, force: bool):
+    def train(
+        self, datasets_dir: Path, model_dir: Path, extra: list, force: bool, shadow_mode: bool
+    ):
         steps = training.TRAINING_STEPS
         with tqdm(total=len(steps), desc="train_classifier") as bar:
 
@@ -59,11 +73,27 @@ class Command(BaseCommand):
                     extra=extra,
                     progress=progress,
                     force=force,
+                    activate_if_not_worse=not shadow_mode,
                 )
             except FileNotFoundError as error:
                 raise CommandError(f"Dataset file missing: {error}") from error
             bar.update(len(steps) - bar.n)
         return trained
+
+    def start_shadow(self, model_dir: Path, version: str) -> None:
+        try:
+            shadow.shadow_set(model_dir, version)
+        except shadow.UnusableCandidateError as error:
+            raise CommandError(
+                f"{version} was saved but not put in shadow mode: {error}"
+            ) from error
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"{version} is in shadow mode: it scores live comments beside the active model "
+                "and decides nothing. See where they disagree with "
+                "`manage.py model_versions shadow-report` or in the admin's Shadow scores page."
+            )
+        )
 
     def present(self, version: str, report: dict, report_file: Path) -> None:
         held_out, news = report["held_out"], report["news_at_configured_thresholds"]
@@ -77,21 +107,26 @@ class Command(BaseCommand):
             f"recall {held_out['recall']}, ROC AUC {held_out['roc_auc']}"
         )
         self.stdout.write(
-            f"News comments (evaluation only) at publish_below {news['publish_below']} / "
-            f"spam_above {news['spam_above']}: {news['held']:.1%} held, {news['binned']:.1%} binned"
+            f"At publish_below {news['publish_below']} / spam_above {news['spam_above']} "
+            "(rows never trained on):"
         )
+        for group, rates in report["by_group_at_configured_thresholds"].items():
+            self.stdout.write(
+                f"  {group}: {rates['published']:.1%} published, {rates['held']:.1%} held, "
+                f"{rates['binned']:.1%} binned"
+            )
         self.stdout.write(f"Trained in {report['training_seconds']} s. Report: {report_file}")
         if gate["activated"]:
             forced = " (forced)" if gate["worse_because"] else ""
             self.stdout.write(self.style.SUCCESS(f"Activated spam model {version}{forced}"))
-            return
-        why = "; ".join(gate["worse_because"]) or "activation was not requested"
-        self.stdout.write(
-            self.style.WARNING(
-                f"Kept the active model {gate['active_version']}: the new one is worse ({why}). "
-                f"Activate it anyway with: manage.py model_versions activate {version}"
+        elif gate["worse_because"]:
+            self.stdout.write(
+                self.style.WARNING(
+                    f"Kept the active model {gate['active_version']}: the new one is worse "
+                    f"({'; '.join(gate['worse_because'])}). "
+                    f"Activate it anyway with: manage.py model_versions activate {version}"
+                )
             )
-        )
 
 
 def moderator_labels() -> list[tuple[str, int]]:

@@ -1,0 +1,54 @@
+"""Pure policy: the rules that fired, the author's standing and the article's thresholds turn a
+spam probability into a status. No database: services and shadow scoring both ask it."""
+
+from django.conf import settings
+
+from articles.models import Article
+from moderation.models import Cause, Comment
+
+Status = Comment.Status
+
+
+def comment_verdict(
+    *, article: Article, spam_probability: float | None, hits: list, standing
+) -> tuple[str, str, str]:
+    """(status, cause, reason) for a scored comment, strictest first: a banned word rejects,
+    a link to a blocked domain or the model's spam band files as spam, then anything that asks
+    for a human holds, and only then does the model's band (or the author's trust) publish."""
+    strict = [hit for hit in hits if hit.status in (Status.REJECTED, Status.SPAM)]
+    if strict:  # hits come strictest first: a banned word, then a blocked domain
+        return strict[0].status, strict[0].cause, f"Rule: {strict[0].reason}."
+    if spam_probability is None:
+        return Status.HELD, Cause.NO_MODEL, "No spam model is installed."
+    status, reason = policy_decision(article=article, spam_probability=spam_probability)
+    if status == Status.SPAM or article.moderation_mode == Article.ModerationMode.PREMODERATED:
+        cause = Cause.MODEL if status == Status.SPAM else Cause.PREMODERATED
+        return status, cause, reason
+    if hits:
+        return Status.HELD, hits[0].cause, f"Rule: {'; '.join(hit.reason for hit in hits)}."
+    if standing.new and settings.REPLYGUARD_PREMODERATE_NEW_AUTHORS:
+        return Status.HELD, Cause.NEW_AUTHOR, "New author: first comments wait for a moderator."
+    if status == Status.HELD and standing.trusted:
+        return (
+            Status.PUBLISHED,
+            Cause.TRUSTED_AUTHOR,
+            f"{reason} Published: the author has {standing.published} published comments "
+            "and none rejected.",
+        )
+    return status, Cause.MODEL, reason
+
+
+def policy_decision(*, article: Article, spam_probability: float) -> tuple[str, str]:
+    """The status the article's policy gives a comment with this spam probability, and why."""
+    publish_below, spam_above = article.thresholds()
+    if article.moderation_mode == Article.ModerationMode.PREMODERATED:
+        return Status.HELD, "The article is pre-moderated: every comment waits for a moderator."
+    if spam_probability >= spam_above:
+        return Status.SPAM, f"Spam probability {spam_probability:.2f} ≥ {spam_above:.2f}."
+    if spam_probability < publish_below:
+        return Status.PUBLISHED, f"Spam probability {spam_probability:.2f} < {publish_below:.2f}."
+    return (
+        Status.HELD,
+        f"Spam probability {spam_probability:.2f} is between "
+        f"{publish_below:.2f} and {spam_above:.2f}.",
+    )
