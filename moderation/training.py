@@ -253,10 +253,17 @@ def share(values: np.ndarray) -> float:
 
 def held_out_report(held_out: LabeledTexts, probabilities: np.ndarray) -> dict:
     labels, sources = np.array(held_out.labels), np.array(held_out.sources)
-    per_source = {
-        source: metrics(labels[sources == source], probabilities[sources == source])
-        for source in sorted(set(sources))
-    }
+    per_source = {}
+    for source in sorted(set(sources)):
+        mask = sources == source
+        if len(set(labels[mask])) == 2:
+            per_source[source] = metrics(labels[mask], probabilities[mask])
+        else:  # all ham or all spam: F1 and ROC AUC are undefined, the share flagged is not
+            per_source[source] = {
+                "rows": int(mask.sum()),
+                "spam_rows": int(labels[mask].sum()),
+                "flagged_at_0.5": share(probabilities[mask] >= 0.5),
+            }
     return {"threshold": 0.5, **metrics(labels, probabilities), "per_source": per_source}
 
 

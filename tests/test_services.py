@@ -273,3 +273,39 @@ def test_the_sweep_wakes_the_workers_only_when_a_comment_waited_too_long(article
     statuses = dict(Comment.objects.values_list("pk", "status"))
     # Woken, a worker scores every pending comment, oldest first; decided ones stay as they are.
     assert statuses == {lost.pk: "published", fresh.pk: "published", decided.pk: "held"}
+
+
+CITING_READERS = [
+    "For context on the 1965 treaty see https://en.wikipedia.org/wiki/"
+    "Treaty_on_Basic_Relations_between_Japan_and_the_Republic_of_Korea",
+    "Reuters has the trade figures: https://www.reuters.com/world/asia-pacific/japan-korea/",
+    "The full text of the agreement is here: https://www.mofa.go.jp/region/asia-paci/korea/",
+]
+FORM_SPAM = [
+    ("You have brought up a very good points, regards for the post.", "Home Improvement",
+     "http://www.best-mattress-reviews.net/"),
+    ("I'm extremely impressed with your writing skills and also with the layout on your blog.",
+     "internet marketing", "http://www.colourlovers.com/lover/violetlog2015"),
+]  # fmt: skip
+
+
+def test_the_shipped_model_publishes_readers_who_cite_sources_and_not_form_spam(
+    article, spam_model
+):
+    readers = [new_comment(article, body=body) for body in CITING_READERS]
+    spam = [  # other emails: three published comments made mina@example.org a trusted author
+        comment_create(
+            article=article,
+            author_email=f"s{i}@example.net",
+            body=body,
+            author_name=name,
+            author_url=url,
+        )
+        for i, (body, name, url) in enumerate(FORM_SPAM)
+    ]
+
+    for comment in readers + spam:
+        comment_score(comment_id=comment.pk)
+
+    assert [Comment.objects.get(pk=c.pk).status for c in readers] == ["published"] * 3
+    assert "published" not in {Comment.objects.get(pk=c.pk).status for c in spam}
