@@ -14,8 +14,8 @@ same training rows in every split (training.held_out_split unless said otherwise
   rows only), minus any row whose text occurs in the test video; spam F1 at 0.5. The JSON
   also holds youtube_lovo_all_data: the same with every other training row added.
 - SMS stratified 5-fold, grouped by dedup key: train on the other folds plus all YouTube rows.
-- Speed with one thread: batch = every held-out and news text; latency = one comment at a
-  time; load and RSS are measured in a fresh process that loads the saved artifact.
+- Speed with one thread: batch = every held-out and news text, in the worker's batches of
+  REPLYGUARD_SCORING_BATCH (100); latency = one comment at a time; load and RSS are measured in a fresh process that loads the saved artifact.
 """
 
 import os
@@ -175,8 +175,11 @@ def speed(pipeline: Pipeline, texts: list[str]) -> dict:
         score = pipeline.predict_proba
     else:
         score = classifier.SpamModel(version="bench", pipeline=pipeline).spam_probabilities
+    # In the worker's batches: a scoring task claims REPLYGUARD_SCORING_BATCH comments at most.
+    size = settings.REPLYGUARD_SCORING_BATCH
     started = time.perf_counter()
-    score(texts)
+    for start in range(0, len(texts), size):
+        score(texts[start : start + size])
     per_second = len(texts) / (time.perf_counter() - started)
     latencies = []
     for text in texts[::15][:500]:
