@@ -255,9 +255,14 @@ def _style_signals(rest: str) -> list[str]:
     return [name for name, present in checks.items() if present]
 
 
-@lru_cache(maxsize=1024)  # the word and the character n-grams both read it
 def body_words(text: str) -> str:
-    """The body, as the word n-grams read it."""
+    """The body, as the word n-grams read it. A plain function: the artifact stores a
+    reference to it, and skops trusts functions, not cache wrappers."""
+    return _body_words(text)
+
+
+@lru_cache(maxsize=1024)  # the word and the character n-grams both read it
+def _body_words(text: str) -> str:
     return links_as_domain_words(form_parts(text).body)
 
 

@@ -241,3 +241,12 @@ def test_a_link_in_full_width_letters_is_still_a_link():
     text = classifier.links_as_domain_words("ｈｔｔｐ://ｗｗｗ.ｅｂａｙ.ｃｏｍ/ｕｓｒ/x")
 
     assert text.split() == ["ebay.com", classifier.LINK_WORD]
+
+
+def test_reasons_never_show_the_pieces_of_a_link(pipeline):
+    text = "WIN now http://www.prize-win.com/claim and bit.ly/x"
+
+    reasons = SpamModel(version="toy", pipeline=pipeline).explain(text, k=20)
+
+    assert reasons
+    assert not {"'com'", "'www'", "'prize-win.com'", "'bit.ly'", "'bit'", "'ly'"} & set(reasons)

@@ -309,3 +309,7 @@ def test_the_shipped_model_publishes_readers_who_cite_sources_and_not_form_spam(
 
     assert [Comment.objects.get(pk=c.pk).status for c in readers] == ["published"] * 3
     assert "published" not in {Comment.objects.get(pk=c.pk).status for c in spam}
+    form_reasons = ("website field: ", "name: ", "generic praise")
+    for comment in spam:  # reasons in words, naming where form spam hides
+        reasons = Comment.objects.get(pk=comment.pk).spam_reasons
+        assert any(reason.startswith(form_reasons) for reason in reasons), reasons
