@@ -212,7 +212,8 @@ def held_out_split(data: LabeledTexts, *, seed: int = 0) -> tuple[np.ndarray, np
     text is also a test row (the same spam template before and after the blog's time split).
     Deterministic, so every version is judged on the same rows while the datasets are unchanged."""
     fixed = np.array(data.fixed_test, dtype=bool)
-    drawn = np.flatnonzero(~fixed)
+    sources = np.array(data.sources, dtype=str)
+    drawn = np.flatnonzero(~fixed & (np.char.startswith(sources, "youtube:") | (sources == "sms")))
     strata = [f"{data.sources[i]}:{data.labels[i]}" for i in drawn]
     folds = StratifiedGroupKFold(n_splits=5, shuffle=True, random_state=seed)
     groups = [data.groups[i] for i in drawn]

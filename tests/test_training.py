@@ -264,7 +264,7 @@ def test_model_versions_rollback_activates_the_previous_version(two_versions):
     assert classifier.load_active_model(model_dir).version == second
 
 
-def test_score_file_prints_one_decision_per_comment(two_versions, tmp_path_factory):
+def test_score_file_prints_one_decision_per_comment(two_versions, tmp_path_factory, db):
     _, _, second = two_versions
     path = tmp_path_factory.mktemp("input") / "comments.jsonl"
     comments = [{"body": "WIN cash now", "author_url": "http://bit.ly/a"}, {"body": "Monday."}]
@@ -310,3 +310,19 @@ def test_the_gate_tolerances_are_settings(settings):
 
     assert len(strict) == 2 and lenient == []
     assert training.gate(candidate | {"news_binned": 0.001}, active)  # binning never tolerated
+
+
+def test_only_youtube_and_sms_rows_are_drawn_for_the_random_held_out_part():
+    texts = [f"unique civil comment {i}" for i in range(100)] + [f"Win {i}" for i in range(100)]
+    data = LabeledTexts(
+        texts=texts,
+        labels=[0] * 100 + [i % 2 for i in range(100)],
+        groups=[dedup_key(text) for text in texts],
+        sources=["civil"] * 100 + ["sms"] * 100,
+        fixed_test=[False] * 200,
+    )
+
+    train_rows, test_rows = held_out_split(data)
+
+    assert set(range(100)) <= set(train_rows.tolist())  # civil rows not fixed: all train
+    assert 15 <= len(test_rows) <= 25  # 20% of the SMS rows
