@@ -57,7 +57,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    "moderation.middleware.DatabaseUnavailableMiddleware",
+    "moderation.middleware.ServiceUnavailableMiddleware",
 ]
 MIDDLEWARE.insert(0, "moderation.middleware.RequestSizeLimitMiddleware")
 
@@ -99,6 +99,15 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # Rate-limit counters. Per process by default; production: CACHE_URL=redis://host:6379/1
 # (a database of its own, apart from the broker's).
 CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://")}
+# A Redis cache that is down or hangs must cost a request at most this long (seconds): the
+# public API then goes on without it (moderation/outages.py).
+REPLYGUARD_CACHE_TIMEOUT = env.float("REPLYGUARD_CACHE_TIMEOUT", default=0.5)
+REPLYGUARD_REDIS_CACHE_OPTIONS = {
+    "socket_connect_timeout": REPLYGUARD_CACHE_TIMEOUT,
+    "socket_timeout": REPLYGUARD_CACHE_TIMEOUT,
+}
+if CACHES["default"]["BACKEND"] == "django.core.cache.backends.redis.RedisCache":
+    CACHES["default"].setdefault("OPTIONS", {}).update(REPLYGUARD_REDIS_CACHE_OPTIONS)
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

@@ -2,9 +2,9 @@
 explicitly: a reader's email, IP and user agent are never among them."""
 
 import hashlib
+import logging
 
 from django.conf import settings
-from django.core.cache import cache
 from django.core.validators import URLValidator
 from django.http import HttpResponse
 from django.utils.cache import get_conditional_response, patch_cache_control
@@ -28,8 +28,11 @@ from articles.api import ERRORS, PagePagination
 from articles.models import Article
 from moderation import botcheck
 from moderation.models import Comment, Report, attach_published_replies
+from moderation.outages import CACHE_ERRORS, cache_get, cache_set
 from moderation.reports import AlreadyReported, comment_report
 from moderation.services import CommentsClosed, DuplicateComment, Flooding, comment_create
+
+logger = logging.getLogger(__name__)
 
 
 @extend_schema_field(OpenApiTypes.STR)
@@ -169,7 +172,16 @@ class CommentListQuery(serializers.Serializer):
 
 
 class PublicWriteThrottle(ScopedRateThrottle):
-    """Per client IP, one rate per kind of write (the view's throttle_scope)."""
+    """Per client IP, one rate per kind of write (the view's throttle_scope). Fails open while
+    the cache is down: a reader's comment matters more than the limit, and flood control (in
+    the database) still holds."""
+
+    def allow_request(self, request, view):
+        try:
+            return super().allow_request(request, view)
+        except CACHE_ERRORS as error:
+            logger.warning("Rate limit not applied, cache unavailable (%s)", type(error).__name__)
+            return True
 
     def get_rate(self):
         # Settings, read per request, so tests and benchmarks can tune them.
@@ -241,11 +253,11 @@ class ArticleCommentsApi(generics.ListAPIView):
         # The page's links are absolute: the host is part of the key, with the query.
         url = hashlib.sha256(request.build_absolute_uri().encode()).hexdigest()
         key = f"replyguard:threads:{version}:{url}"
-        content = cache.get(key) if seconds else None
-        if content is None:
+        content = cache_get(key) if seconds else None
+        if content is None:  # a miss, or the cache is down: render from the database
             content = JSONRenderer().render(self.list(request).data)
             if seconds:
-                cache.set(key, content, seconds)
+                cache_set(key, content, seconds)
         return HttpResponse(content, content_type="application/json")
 
     @extend_schema(

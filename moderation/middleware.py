@@ -4,15 +4,18 @@ from django.conf import settings
 from django.db import InterfaceError, OperationalError
 from django.http import JsonResponse
 
+from moderation.outages import CACHE_ERRORS
+
 logger = logging.getLogger(__name__)
 
 RETRY_AFTER_SECONDS = 5
 
 
-class DatabaseUnavailableMiddleware:
-    """A database outage answers 503 in JSON with Retry-After instead of a 500 page. Nothing else
-    is needed to recover: Django drops a broken connection at the end of the request
-    (CONN_HEALTH_CHECKS) and the next request connects afresh."""
+class ServiceUnavailableMiddleware:
+    """A database outage, or a cache outage on a path that cannot do without the cache, answers
+    503 in JSON with Retry-After instead of a 500 page. Nothing else is needed to recover:
+    Django drops a broken connection at the end of the request (CONN_HEALTH_CHECKS) and the next
+    request connects afresh; redis-py reconnects on its next command."""
 
     def __init__(self, get_response):
         self.get_response = get_response
@@ -21,9 +24,9 @@ class DatabaseUnavailableMiddleware:
         return self.get_response(request)
 
     def process_exception(self, request, exception):
-        if not isinstance(exception, OperationalError | InterfaceError):
+        if not isinstance(exception, (OperationalError, InterfaceError, *CACHE_ERRORS)):
             return None
-        logger.error("Database unavailable (%s): answering 503", type(exception).__name__)
+        logger.error("%s: answering 503", type(exception).__name__)
         return JsonResponse(
             {"detail": "The service is briefly unavailable. Please try again in a moment."},
             status=503,

@@ -8,7 +8,7 @@ from functools import reduce
 from operator import or_
 
 from django.conf import settings
-from django.core.cache import cache, caches
+from django.core.cache import caches
 from django.core.cache.backends.locmem import LocMemCache
 from django.db import connection, transaction
 from django.db.models import Count, Max, Q
@@ -18,6 +18,7 @@ from articles.models import Article
 from articles.services import articles_threads_changed
 from moderation import domains, rules, shadow
 from moderation.models import Cause, Comment, Decision
+from moderation.outages import cache_add, cache_delete
 from moderation.policy import comment_verdict
 from moderation.tasks import comment_score_pending_task
 
@@ -142,12 +143,13 @@ def ring_for_scoring(*, wait: float | None = None) -> None:
     # task waits: whatever commits meanwhile is committed before that task claims.
     per_process = isinstance(caches["default"], LocMemCache)
     coalesce_for = wait if per_process else SCORING_QUEUED_SECONDS
-    if coalesce_for and not cache.add(SCORING_QUEUED, True, timeout=coalesce_for):
+    # With the cache down, every comment rings: more tasks, none lost.
+    if coalesce_for and not cache_add(SCORING_QUEUED, True, timeout=coalesce_for):
         return  # a queued task will claim this comment
     try:
         comment_score_pending_task.apply_async(countdown=wait or None)
     except Exception:
-        cache.delete(SCORING_QUEUED)  # the next comment tries again
+        cache_delete(SCORING_QUEUED)  # the next comment tries again
         raise
 
 
@@ -155,7 +157,7 @@ def comment_score_pending(*, batch_size: int) -> int:
     """Claim up to `batch_size` of the oldest pending comments that no other worker holds, and
     score and decide them in one transaction. A full batch first rings for another task, so a
     backlog is worked by every worker process at once. Returns how many were decided."""
-    cache.delete(SCORING_QUEUED)  # comments committed from now on ring for a task of their own
+    cache_delete(SCORING_QUEUED)  # comments committed from now on ring for a task of their own
     with transaction.atomic():
         claimed = list(_claim(Comment.objects.all())[:batch_size])
         if len(claimed) == batch_size:
@@ -243,7 +245,7 @@ def comment_requeue_stale(*, older_than: timedelta) -> int:
     ).count()
     if stale:
         logger.info("%d comment(s) pending for over %s: waking the workers", stale, older_than)
-        cache.delete(SCORING_QUEUED)  # whatever task that flag stood for did not come
+        cache_delete(SCORING_QUEUED)  # whatever task that flag stood for did not come
         ring_for_scoring(wait=0)
     return stale
 

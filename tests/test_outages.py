@@ -1,0 +1,132 @@
+"""A Redis outage (cache and rate limits on it, as in production) must not cost a comment:
+a real redis-server is started on a free port and killed by the test, never mocked."""
+
+import shutil
+import subprocess
+import time
+
+import pytest
+import redis
+
+from moderation.middleware import ServiceUnavailableMiddleware
+from moderation.models import Comment
+from tests.conftest import require
+from tests.factories import ArticleFactory, CommentFactory
+from tests.stack import free_port
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def redis_server():
+    require(shutil.which("redis-server") is not None, "redis-server is not installed")
+    port = free_port()
+    args = ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", ""]
+    proc = subprocess.Popen([*args, "--appendonly", "no"], stdout=subprocess.DEVNULL)
+    client = redis.Redis(port=port, socket_connect_timeout=0.2)
+    deadline = time.monotonic() + 10
+    while True:
+        try:
+            client.ping()
+            break
+        except redis.RedisError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
+    yield proc, port
+    proc.kill()
+    proc.wait()
+
+
+@pytest.fixture
+def redis_cache(settings, redis_server):
+    """The default cache on that server, with the production settings' timeouts."""
+    proc, port = redis_server
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": f"redis://127.0.0.1:{port}/0",
+            "OPTIONS": settings.REPLYGUARD_REDIS_CACHE_OPTIONS,
+        }
+    }
+    return proc
+
+
+def kill(proc) -> None:
+    proc.kill()
+    proc.wait()
+
+
+def post(client, article, email="mina@example.org", body="A point about the summit."):
+    return client.post(
+        f"/api/articles/{article.slug}/comments/",
+        {"author_name": "Mina", "author_email": email, "body": body},
+        content_type="application/json",
+    )
+
+
+def test_a_comment_posted_while_redis_is_down_is_stored_and_accepted(client, redis_cache):
+    article = ArticleFactory()
+    assert post(client, article, body="Before the outage.").status_code == 202
+    kill(redis_cache)
+
+    response = post(client, article, email="jo@example.org", body="During the outage.")
+
+    assert response.status_code == 202, response.content
+    assert Comment.objects.filter(body="During the outage.", status="pending").exists()
+
+
+def test_flood_control_in_the_database_still_holds_while_redis_is_down(
+    client, redis_cache, settings
+):
+    settings.REPLYGUARD_FLOOD_SECONDS = 15
+    article = ArticleFactory()
+    kill(redis_cache)
+
+    first = post(client, article, body="First.")
+    second = post(client, article, body="Second, too soon.")
+
+    assert (first.status_code, second.status_code) == (202, 429)
+    assert second["Content-Type"] == "application/json"
+
+
+def test_threads_are_read_uncached_while_redis_is_down(client, redis_cache):
+    comment = CommentFactory(body="Published before the outage.")
+    url = f"/api/articles/{comment.article.slug}/comments/"
+    assert client.get(url).status_code == 200  # rendered and cached
+    kill(redis_cache)
+
+    response = client.get(url)
+
+    assert response.status_code == 200
+    assert response.json()["results"][0]["body"] == "Published before the outage."
+
+
+def test_the_rate_limit_counts_in_redis_while_it_is_up(client, redis_cache, settings):
+    settings.REPLYGUARD_RATE_COMMENT_POST = "2/minute"
+    article = ArticleFactory()
+
+    codes = [post(client, article, email=f"r{i}@x.org", body=f"{i}").status_code for i in range(3)]
+
+    assert codes == [202, 202, 429]
+
+
+def test_a_report_is_accepted_while_redis_is_down(client, redis_cache):
+    comment = CommentFactory()
+    kill(redis_cache)
+
+    response = client.post(
+        f"/api/comments/{comment.pk}/report/", {"reason": "spam"}, content_type="application/json"
+    )
+
+    assert response.status_code == 202, response.content
+
+
+def test_whatever_still_fails_on_a_cache_outage_answers_503_json_with_retry_after(rf):
+    middleware = ServiceUnavailableMiddleware(get_response=None)
+
+    response = middleware.process_exception(rf.get("/api/x/"), redis.ConnectionError("refused"))
+
+    assert response.status_code == 503
+    assert response["Retry-After"] == "5"
+    assert response["Content-Type"] == "application/json"
