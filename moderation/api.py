@@ -5,6 +5,7 @@ import hashlib
 import logging
 
 from django.conf import settings
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.validators import URLValidator
 from django.http import HttpResponse
 from django.utils.cache import get_conditional_response, patch_cache_control
@@ -136,6 +137,13 @@ class CommentInput(serializers.Serializer):
         help_text="Honeypot: a form field hidden from readers. Leave it empty.",
     )
 
+    def validate_author_email(self, email):
+        """Stored in lower case (flood control, history and erasure compare it so): validate
+        what is stored, as lowercasing can make a valid address invalid ('İ' -> 'i̇')."""
+        email = email.strip().lower()
+        serializers.EmailField().run_validators(email)
+        return email
+
     def validate_form_token(self, token):
         """Seconds since the form loaded, or None without a token."""
         if not token:
@@ -199,6 +207,10 @@ def client_ip(request) -> str | None:
     return BaseThrottle().get_ident(request) or None
 
 
+# Every query parameter the thread page reads (CommentListQuery and PagePagination).
+THREAD_PAGE_PARAMETERS = ("order", "page", "page_size")
+
+
 class ArticleCommentsApi(generics.ListAPIView):
     serializer_class = PublicComment
     pagination_class = PagePagination
@@ -250,9 +262,12 @@ class ArticleCommentsApi(generics.ListAPIView):
 
     def page(self, request, version: str) -> HttpResponse:
         seconds = settings.REPLYGUARD_THREAD_CACHE_SECONDS
-        # The page's links are absolute: the host is part of the key, with the query.
-        url = hashlib.sha256(request.build_absolute_uri().encode()).hexdigest()
-        key = f"replyguard:threads:{version}:{url}"
+        # Keyed on what the page depends on: the host (its links are absolute) and the
+        # parameters this view reads. Any other parameter (?cb=1, ?cb=2 ...) is ignored, so
+        # it cannot make a new cache entry and a full render per request.
+        read = [(name, request.query_params.get(name, "")) for name in THREAD_PAGE_PARAMETERS]
+        page = hashlib.sha256(repr((request.get_host(), read)).encode()).hexdigest()
+        key = f"replyguard:threads:{version}:{page}"
         content = cache_get(key) if seconds else None
         if content is None:  # a miss, or the cache is down: render from the database
             content = JSONRenderer().render(self.list(request).data)
@@ -295,6 +310,8 @@ class ArticleCommentsApi(generics.ListAPIView):
             )
         except CommentsClosed:
             raise PermissionDenied({"article": ["Comments are closed on this article."]}) from None
+        except DjangoValidationError as error:  # what the model checks beyond the serializer
+            raise serializers.ValidationError(error.message_dict) from None
         except DuplicateComment:
             return Response(
                 {"body": ["You have already posted this comment."]},

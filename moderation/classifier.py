@@ -66,7 +66,9 @@ HISTORY_FILE = "HISTORY"  # one activated version per line, oldest first: what r
 VERSION = re.compile(r"\d{8}-\d{6}-[0-9a-f]{6}")
 
 PHONE_LIKE = re.compile(r"(?<!\w)\+?\d(?:[ .-]?\d){7,}(?!\w)")
-EMAIL = re.compile(r"\b[\w.+-]+@[\w-]+\.[\w.]+\b")
+# Starts only where a run of address characters starts: with \b it tried every position of a
+# long "a.a.a..." run and scanned to its end from each, quadratic (0.08 s for 4,900 characters).
+EMAIL = re.compile(r"(?<![\w.+-])[\w.+-]+@[\w-]+\.[\w.]+\b")
 DIGIT = re.compile(r"\d")
 NOT_LETTER, NOT_CAPITAL, NOT_DIGIT = (
     re.compile(r"[\W\d_]+"),

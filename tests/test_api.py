@@ -112,6 +112,22 @@ def test_invalid_email_error_does_not_echo_the_email(api_client, article):
     assert b"secret-but-broken" not in response.content
 
 
+def test_an_email_valid_only_until_lowercased_gets_400_naming_it(api_client, article):
+    # 'İ' lowercases to 'i' plus a combining dot: the address the service would store is invalid
+    response = post_comment(api_client, article, author_email="a@" + "\u0130" * 32 + ".com")
+
+    assert response.status_code == 400
+    assert list(response.json()) == ["author_email"]
+    assert not Comment.objects.exists()
+
+
+def test_an_email_is_stored_trimmed_and_in_lower_case(api_client, article):
+    response = post_comment(api_client, article, author_email="  Mina.Park@Example.ORG ")
+
+    assert response.status_code == 202
+    assert Comment.objects.get().author_email == "mina.park@example.org"
+
+
 def test_body_length_limit_is_a_setting(api_client, article, settings):
     settings.REPLYGUARD_BODY_MAX_LENGTH = 20
 
@@ -340,6 +356,18 @@ def test_each_page_and_order_is_cached_apart(api_client, article, settings):
         [second.pk],
         [second.pk],
     ]
+
+
+def test_parameters_the_page_does_not_read_make_no_new_cache_entry(
+    api_client, article, django_assert_max_num_queries
+):
+    CommentFactory.create_batch(3, article=article)
+    first = api_client.get(comments_url(article), {"cb": 1})
+
+    with django_assert_max_num_queries(30):  # one query each: served from the cache
+        busted = [api_client.get(comments_url(article), {"cb": n}) for n in range(2, 32)]
+
+    assert {response.content for response in busted} == {first.content}
 
 
 def test_no_private_field_in_any_public_response(api_client, article):
