@@ -55,6 +55,8 @@ class Cause(models.TextChoices):
     NEW_AUTHOR = "new_author", "New author"
     TRUSTED_AUTHOR = "trusted_author", "Trusted author"
     BOT_CHECK = "bot_check", "Bot check (honeypot or sent too fast)"
+    DUPLICATE = "duplicate", "Repeat of the email's recent comment"
+    FLOOD = "flood", "Too soon after the email's last comment"
     REPORTS = "reports", "Reader reports"
     MODERATOR = "moderator", "Moderator"
 

@@ -56,12 +56,16 @@ def comment_create(
     failed_bot_check: str = "",
 ) -> Comment:
     """Save a pending comment, then ask a worker to score it once the row is committed.
-    A comment that failed a bot check (`failed_bot_check` says which) is filed as spam at once."""
+    A comment that failed a bot check (`failed_bot_check` says which) is filed as spam at once,
+    and one that repeats its email's recent comment (see comment_check_flood) is decided at
+    once too: answered like any other, so the answer tells nothing about that email."""
     if not article.accepts_comments():
         raise CommentsClosed
     # Addresses are compared (flood, duplicates, history, erasure) case-insensitively.
     author_email = author_email.strip().lower()
-    comment_check_flood(author_email=author_email, ip_address=ip_address, body=body)
+    filed = comment_check_flood(author_email=author_email, ip_address=ip_address, body=body)
+    if failed_bot_check:
+        filed = Verdict(Status.SPAM, Cause.BOT_CHECK, failed_bot_check)
     comment = Comment(
         article=article,
         parent=parent,
@@ -77,45 +81,55 @@ def comment_create(
     # The article and parent are rows the caller already loaded: checking that they exist
     # again cost a query per POST (two more for a reply).
     comment.full_clean(exclude=["article", "parent", "thread"])
-    if failed_bot_check:
+    if filed:
         with transaction.atomic():
             comment.save()
-            comment_decide(
-                comment=comment, status=Status.SPAM, cause=Cause.BOT_CHECK, reason=failed_bot_check
-            )
+            comments_decide([(comment, filed)])
     else:
         comment.save()  # one INSERT, committed as it returns: no BEGIN/COMMIT round trips
         comment_enqueue_scoring()
     return comment
 
 
-def comment_check_flood(*, author_email: str, ip_address: str | None, body: str) -> None:
-    """Raise DuplicateComment if this author posted this text within the duplicate window, or
-    Flooding if this IP address or email posted within REPLYGUARD_FLOOD_SECONDS. One query."""
+def comment_check_flood(*, author_email: str, ip_address: str | None, body: str):
+    """What the poster's recent comments say, in one query. What the poster controls, their IP
+    address, answers: Flooding (429) if it posted within REPLYGUARD_FLOOD_SECONDS, then
+    DuplicateComment (409) if it posted this text within the duplicate window. The email is
+    anyone's to type, so it never changes the answer (that was an oracle for a reader's private
+    address): a repeat of its recent text is filed as spam, and a comment too soon after its
+    last one is held for a moderator; returns that Verdict, or None."""
     now = timezone.now()
     window = timedelta(hours=settings.REPLYGUARD_DUPLICATE_WINDOW_HOURS)
     flood = timedelta(seconds=settings.REPLYGUARD_FLOOD_SECONDS)
+    by_ip = Q(ip_address=ip_address) if ip_address else Q(pk__in=[])
+    by_email = Q(author_email=author_email)
+    recent = Q(created_at__gte=now - window) & Q(body=body.strip())
+    soon = Q(created_at__gt=now - flood)
+    # Each branch on its own index (email or IP, then time), not a scan of every comment of
+    # the last seconds, which under load are thousands.
     checks, rows = {}, []
     if window:
-        duplicate = Q(author_email=author_email, body=body.strip(), created_at__gte=now - window)
-        checks["duplicates"] = Count("pk", filter=duplicate)
-        rows.append(duplicate)
+        checks |= {"ip_repeats": Count("pk", filter=by_ip & recent)}
+        checks |= {"email_repeats": Count("pk", filter=by_email & recent)}
+        rows += [by_ip & recent, by_email & recent]
     if flood:
-        # Each branch on its own index (email or IP, then time), not a scan of every comment
-        # of the last seconds, which under load are thousands.
-        recent_post = Q(author_email=author_email, created_at__gt=now - flood)
-        if ip_address:
-            recent_post |= Q(ip_address=ip_address, created_at__gt=now - flood)
-        checks["latest"] = Max("created_at", filter=recent_post)
-        rows.append(recent_post)
+        checks |= {"ip_latest": Max("created_at", filter=by_ip & soon)}
+        checks |= {"email_latest": Max("created_at", filter=by_email & soon)}
+        rows += [by_ip & soon, by_email & soon]
     if not checks:
-        return
+        return None
     found = Comment.objects.filter(reduce(or_, rows)).aggregate(**checks)
-    if found.get("duplicates"):
+    if found.get("ip_latest") is not None:
+        wait = (found["ip_latest"] + flood - now).total_seconds()
+        raise Flooding(wait_seconds=max(1, math.ceil(wait)))
+    if found.get("ip_repeats"):
         raise DuplicateComment
-    latest = found.get("latest")
-    if latest is not None:
-        raise Flooding(wait_seconds=max(1, math.ceil((latest + flood - now).total_seconds())))
+    if found.get("email_repeats"):
+        return Verdict(Status.SPAM, Cause.DUPLICATE, "A repeat of its email's recent comment.")
+    if found.get("email_latest") is not None:
+        reason = "Too soon after its email's last comment, from another address."
+        return Verdict(Status.HELD, Cause.FLOOD, reason)
+    return None
 
 
 # Set while a scoring task is queued and not yet started, so a burst of POSTs sends one task.

@@ -215,7 +215,7 @@ def post(client, article, ip="198.51.100.1", **fields):
     )
 
 
-def test_flood_control_allows_one_comment_per_window_per_ip_or_email(client, article, settings):
+def test_flood_control_refuses_the_ip_and_holds_the_email(client, article, settings):
     settings.REPLYGUARD_FLOOD_SECONDS = 15
 
     first = post(client, article, body="First thought.")
@@ -228,12 +228,14 @@ def test_flood_control_allows_one_comment_per_window_per_ip_or_email(client, art
     assert [r.status_code for r in (first, same_ip, same_email, someone_else)] == [
         202,
         429,
-        429,
+        202,
         202,
     ]
     assert 0 < int(same_ip["Retry-After"]) <= 15
     assert "wait" in same_ip.json()["detail"]
-    assert Comment.objects.count() == 2  # nothing stored for a refused post
+    held = Comment.objects.get(body="Third.")
+    assert (held.status, held.cause) == ("held", Cause.FLOOD)
+    assert Comment.objects.count() == 3  # nothing stored for a refused post
 
 
 def test_flood_control_lets_the_author_post_again_after_the_window(client, article, settings):
@@ -244,19 +246,22 @@ def test_flood_control_lets_the_author_post_again_after_the_window(client, artic
     assert post(client, article, body="Second thought.").status_code == 202
 
 
-def test_an_exact_duplicate_of_the_authors_recent_comment_is_409(client, article, settings):
+def test_a_duplicate_from_the_same_ip_is_409_and_from_the_same_email_is_binned(
+    client, article, settings
+):
     settings.REPLYGUARD_DUPLICATE_WINDOW_HOURS = 24
     other_article = ArticleFactory()
 
     first = post(client, article)
     again = post(client, article, body=f"  {READER}\n")
-    elsewhere = post(client, other_article, ip="198.51.100.9")
-    other_author = post(client, article, author_email="other@example.org")
+    same_ip = post(client, other_article, author_email="other@example.org")
+    same_email = post(client, other_article, ip="198.51.100.9")
 
-    assert (first.status_code, again.status_code, elsewhere.status_code) == (202, 409, 409)
+    assert [r.status_code for r in (first, again, same_ip, same_email)] == [202, 409, 409, 202]
     assert again.json() == {"body": ["You have already posted this comment."]}
-    assert other_author.status_code == 202
-    assert Comment.objects.count() == 2
+    assert same_email.json()["status"] == "pending"  # as any accepted comment
+    repeat = Comment.objects.get(article=other_article)
+    assert (repeat.status, repeat.cause) == ("spam", Cause.DUPLICATE)
 
 
 def test_a_duplicate_after_the_window_is_a_new_comment(client, article, settings):
@@ -273,8 +278,35 @@ def test_emails_are_compared_in_any_case(client, article, settings):
 
     response = post(client, article, ip="198.51.100.2", author_email="MINA@example.ORG")
 
-    assert response.status_code == 429
-    assert Comment.objects.get().author_email == "mina@example.org"
+    assert response.status_code == 202
+    assert Comment.objects.get(cause=Cause.FLOOD).author_email == "mina@example.org"
+
+
+def test_no_answer_tells_whether_a_guessed_email_wrote_a_public_comment(
+    client, article, settings
+):
+    """Re-posting a public comment's text with guessed addresses, each from a fresh address of
+    the attacker's, once within the flood window and once after it: the right guess and the
+    wrong ones get the same answer."""
+    settings.REPLYGUARD_FLOOD_SECONDS = 15
+    settings.REPLYGUARD_DUPLICATE_WINDOW_HOURS = 24
+    post(client, article, author_email="victim@example.org", body="A public comment.")
+    guesses = ["victim@example.org", "wrong@example.org"]
+
+    def answers(first_ip: int) -> list:
+        responses = [
+            post(client, article, ip=f"203.0.113.{first_ip + i}", author_email=email,
+                 body="A public comment.")
+            for i, email in enumerate(guesses)
+        ]  # fmt: skip
+        return [(r.status_code, sorted(r.json())) for r in responses]
+
+    within_flood_window = answers(10)
+    Comment.objects.update(created_at=timezone.now() - timedelta(seconds=16))
+    after_it = answers(20)
+
+    assert within_flood_window[0] == within_flood_window[1]
+    assert after_it[0] == after_it[1]
 
 
 # --- Bot checks: honeypot and minimum time -----------------------------------------------------
