@@ -93,6 +93,14 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 else:
     DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+    # A server that accepts connections and never answers must cost a request seconds, not
+    # the 30 s until gunicorn kills its worker: the request then answers 503 JSON.
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        connect_timeout=env.int("REPLYGUARD_DB_CONNECT_TIMEOUT", default=5),
+        options="-c statement_timeout={}".format(
+            env.int("REPLYGUARD_DB_STATEMENT_TIMEOUT_MS", default=15000)
+        ),
+    )
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -185,6 +193,8 @@ else:
         # Redis re-delivers an unacknowledged task after this long (acks_late below).
         "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=3600),
     }
+if CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
+    CELERY_BROKER_TRANSPORT = "config.broker:RedisTransport"  # survives Redis dying
 CELERY_BROKER_CONNECTION_TIMEOUT = env.float("CELERY_BROKER_CONNECTION_TIMEOUT", default=2.0)
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_PUBLISH_RETRY_POLICY = {

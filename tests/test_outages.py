@@ -1,8 +1,11 @@
 """A Redis outage (cache and rate limits on it, as in production) must not cost a comment:
 a real redis-server is started on a free port and killed by the test, never mocked."""
 
+import os
 import shutil
+import socket
 import subprocess
+import sys
 import time
 
 import pytest
@@ -130,3 +133,57 @@ def test_whatever_still_fails_on_a_cache_outage_answers_503_json_with_retry_afte
     assert response.status_code == 503
     assert response["Retry-After"] == "5"
     assert response["Content-Type"] == "application/json"
+
+
+@pytest.fixture
+def silent_server():
+    """A TCP server that accepts connections and never says a word, as a hung database does."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(16)
+    yield listener.getsockname()[1]
+    listener.close()
+
+
+def django_in_a_subprocess(code: str, **env) -> subprocess.CompletedProcess:
+    environment = os.environ | {"DJANGO_SETTINGS_MODULE": "config.settings", **env}
+    script = f"import django; django.setup(); {code}"
+    return subprocess.run(
+        [sys.executable, "-c", script], env=environment, capture_output=True, text=True, timeout=20
+    )
+
+
+def test_a_database_that_accepts_and_never_answers_fails_within_the_connect_timeout(
+    silent_server,
+):
+    started = time.monotonic()
+    result = django_in_a_subprocess(
+        "from django.db import connection, OperationalError\n"
+        "try: connection.ensure_connection()\n"
+        "except OperationalError: print('refused in time')",
+        DATABASE_URL=f"postgres://nobody@127.0.0.1:{silent_server}/db",
+        REPLYGUARD_DB_CONNECT_TIMEOUT="1",
+    )
+
+    assert "refused in time" in result.stdout, result.stderr[-2000:]
+    assert time.monotonic() - started < 15
+
+
+def test_a_statement_that_runs_too_long_is_cancelled(postgres_url):
+    result = django_in_a_subprocess(
+        "from django.db import connection, OperationalError\n"
+        "try: connection.cursor().execute('SELECT pg_sleep(5)')\n"
+        "except OperationalError as error: print(type(error.__cause__).__name__)",
+        DATABASE_URL=postgres_url,
+        REPLYGUARD_DB_STATEMENT_TIMEOUT_MS="300",
+    )
+
+    assert "QueryCanceled" in result.stdout, result.stderr[-2000:]
+
+
+@pytest.fixture
+def postgres_url():
+    from tests.test_pipeline import POSTGRES_ADMIN_URL, postgres_available
+
+    require(postgres_available(), f"PostgreSQL is not reachable at {POSTGRES_ADMIN_URL}")
+    return POSTGRES_ADMIN_URL

@@ -1,10 +1,14 @@
 """End to end, as a reader and the worker see it: POST → broker → real Celery worker → decision
 → GET. One run on PostgreSQL + Redis (production), one on the embedded default."""
 
+import json
 import os
 import shutil
 import sqlite3
+import threading
 import time
+import urllib.error
+import urllib.request
 import uuid
 from contextlib import ExitStack, contextmanager
 
@@ -357,3 +361,85 @@ def test_a_database_outage_answers_503_json_and_recovers_by_itself(
         status, comment = http("POST", comments_url, READER)
         assert (status, comment["status"]) == (202, "pending")
     proxy.stop()
+
+
+def post_raw(url: str, body: dict) -> tuple[int, str, bytes]:
+    """(status, content type, body) of a POST, whatever it answers: HTML included."""
+    request = urllib.request.Request(
+        url, data=json.dumps(body).encode(), headers={"Content-Type": "application/json"}
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=20) as response:
+            return response.status, response.headers["Content-Type"], response.read()
+    except urllib.error.HTTPError as error:
+        return error.code, error.headers["Content-Type"], error.read()
+
+
+def test_a_redis_outage_under_load_loses_no_comment_and_answers_no_html(
+    tmp_path, postgres_database, trained_model_dir
+):
+    """The production layout, broker and cache on one Redis: readers keep posting while it is
+    killed for a few seconds and started again, empty. Every answer is JSON, every accepted
+    comment is stored, and every one is decided once Redis is back."""
+    require(shutil.which("redis-server") is not None, "redis-server is not installed")
+    port = free_port()
+    env = stack_env(tmp_path, postgres_database, f"redis://127.0.0.1:{port}/0", trained_model_dir)
+    env |= FAST_SWEEP | {
+        "CACHE_URL": f"redis://127.0.0.1:{port}/1",
+        "REPLYGUARD_RATE_COMMENT_POST": "10000/minute",  # one address posts for every reader
+    }
+    answers, stop = [], threading.Event()
+
+    def readers_posting(url: str) -> None:
+        while not stop.is_set():
+            n = len(answers)
+            body = {"author_name": "R", "author_email": f"r{n}@example.org", "body": f"Point {n}."}
+            answers.append(post_raw(url, body))
+
+    with ExitStack() as first_redis, ExitStack() as stack:
+        first_redis.enter_context(redis_server(port=port, logs=tmp_path))
+        running = stack.enter_context(
+            running_stack(env_overrides=env, logs=tmp_path, worker_args=("--beat",))
+        )
+        comments_url = demo_comments_url(running.url)
+        posting = threading.Thread(target=readers_posting, args=(comments_url,))
+        posting.start()
+        try:
+            time.sleep(2)
+            before = len(answers)
+            first_redis.close()  # Redis dies, with the queue and the cache
+            time.sleep(6)
+            during = len(answers) - before
+            with redis_server(port=port, logs=tmp_path):
+                time.sleep(2)
+                stop.set()
+                posting.join()
+                accepted = [json.loads(body)["id"] for status, _, body in answers if status == 202]
+                wait_for(
+                    lambda: pending_count(postgres_database, accepted) == 0,
+                    timeout=90,
+                    what="every accepted comment to be decided after the outage",
+                )
+        finally:
+            stop.set()
+            posting.join()
+
+    assert during >= 2, "no comment was posted during the outage"
+    assert all(ctype == "application/json" for _, ctype, _ in answers), answers
+    assert {status for status, _, _ in answers} <= {202, 503}, answers
+    assert stored_count(postgres_database, accepted) == len(accepted) > before
+
+
+def pending_count(database_url: str, ids: list[int]) -> int:
+    with psycopg.connect(database_url) as db:
+        return db.execute(
+            "SELECT count(*) FROM moderation_comment WHERE id = ANY(%s) AND status = 'pending'",
+            [ids],
+        ).fetchone()[0]
+
+
+def stored_count(database_url: str, ids: list[int]) -> int:
+    with psycopg.connect(database_url) as db:
+        return db.execute(
+            "SELECT count(*) FROM moderation_comment WHERE id = ANY(%s)", [ids]
+        ).fetchone()[0]
