@@ -2,7 +2,9 @@
 explicitly: a reader's email, IP and user agent are never among them."""
 
 import hashlib
+import ipaddress
 import logging
+import unicodedata
 
 from django.conf import settings
 from django.core.exceptions import ValidationError as DjangoValidationError
@@ -137,6 +139,15 @@ class CommentInput(serializers.Serializer):
         help_text="Honeypot: a form field hidden from readers. Leave it empty.",
     )
 
+    def validate_author_url(self, url):
+        """No character a page could misread: quotes and angle brackets end an attribute or
+        open a tag, and bidi or control characters make a link read as another."""
+        if any(c in '"<>`\\' or unicodedata.category(c) in ("Cc", "Cf") for c in url):
+            raise serializers.ValidationError(
+                "Enter an http(s) URL without quotes, angle brackets or control characters."
+            )
+        return url
+
     def validate_author_email(self, email):
         """Stored in lower case (flood control, history and erasure compare it so): validate
         what is stored, as lowercasing can make a valid address invalid ('İ' -> 'i̇')."""
@@ -203,8 +214,24 @@ DETAIL = inline_serializer("Detail", fields={"detail": serializers.CharField()})
 
 
 def client_ip(request) -> str | None:
-    # DRF's throttle logic knows how many proxies to trust (REST_FRAMEWORK["NUM_PROXIES"]).
-    return BaseThrottle().get_ident(request) or None
+    """The client's address as the trusted proxies report it (DRF's throttle logic knows how
+    many to trust: REST_FRAMEWORK["NUM_PROXIES"]), with a port or brackets dropped; the
+    socket's address if what they sent is no address at all."""
+    reported = BaseThrottle().get_ident(request)
+    return ip_address_or_none(reported) or ip_address_or_none(request.META.get("REMOTE_ADDR"))
+
+
+def ip_address_or_none(value: str | None) -> str | None:
+    """'203.0.113.201:5678' -> '203.0.113.201', '[2001:db8::1]:443' -> '2001:db8::1'."""
+    value = (value or "").strip()
+    if value.startswith("["):  # [IPv6] or [IPv6]:port
+        value = value[1:].split("]", 1)[0]
+    elif value.count(":") == 1:  # IPv4:port (a bare IPv6 address has two colons or more)
+        value = value.split(":", 1)[0]
+    try:
+        return str(ipaddress.ip_address(value))
+    except ValueError:
+        return None
 
 
 # Every query parameter the thread page reads (CommentListQuery and PagePagination).

@@ -1,6 +1,8 @@
 """The moderators' digest: one email per moderator per interval, listing the comments newly held
 on the articles they follow (never one mail per comment)."""
 
+import unicodedata
+
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.mail import send_mail
@@ -56,11 +58,20 @@ def digest_text(comments, count: int) -> str:
             article = comment.article_id
             lines += ["", comment.article.title]
         why = comment.get_cause_display() or "held"
-        lines.append(f"  #{comment.pk} {comment.author_name}: {truncatechars(comment.body, 100)}")
+        name, body = one_line(comment.author_name), truncatechars(one_line(comment.body), 100)
+        lines.append(f"  #{comment.pk} {name}: {body}")
         lines.append(f"      {why}; score {_score(comment.spam_score)}")
     if count > len(comments):
         lines += ["", f"...and {count - len(comments)} more in the queue."]
     return "\n".join(lines) + "\n"
+
+
+def one_line(text: str) -> str:
+    """A reader's text on one line of the mail: line breaks and every control or format
+    character (bidi overrides included) become one space, so a name or body cannot forge lines
+    of its own ("5 comment(s) are waiting. The queue: http://phish.example/...")."""
+    cleaned = "".join(" " if unicodedata.category(c)[0] in "CZ" else c for c in text)
+    return " ".join(cleaned.split())
 
 
 def _score(score: float | None) -> str:

@@ -502,3 +502,50 @@ def test_no_private_field_in_any_log_line(
     assert "Bad Request" in caplog.text  # the requests really were logged
     for secret in (PRIVATE_EMAIL, PRIVATE_IP, PRIVATE_AGENT):
         assert secret not in caplog.text
+
+
+@pytest.mark.parametrize(
+    "forwarded, stored",
+    [
+        ("203.0.113.201:5678", "203.0.113.201"),
+        ("[2001:db8::1]", "2001:db8::1"),
+        ("[2001:db8::1]:443", "2001:db8::1"),
+        ("2001:db8::2", "2001:db8::2"),
+        ("not-an-ip", "192.0.2.10"),  # the socket's address
+    ],
+)
+def test_a_forwarded_address_is_normalised_or_replaced_by_the_sockets(
+    api_client, article, settings, forwarded, stored
+):
+    settings.REST_FRAMEWORK = settings.REST_FRAMEWORK | {"NUM_PROXIES": 1}
+
+    response = api_client.post(
+        comments_url(article),
+        valid_comment(),
+        format="json",
+        REMOTE_ADDR="192.0.2.10",
+        HTTP_X_FORWARDED_FOR=forwarded,
+    )
+
+    assert response.status_code == 202, response.content
+    assert Comment.objects.get().ip_address == stored
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        'https://mina.example.org/"onmouseover="x',
+        "https://mina.example.org/<b>",
+        "https://mina.example.org/`x`",
+        "https://evil.example\u202e/moc.elgoog",
+        "https://mina.example.org/\u0007",
+    ],
+)
+def test_a_website_with_quotes_brackets_or_control_characters_is_refused(
+    api_client, article, url
+):
+    response = post_comment(api_client, article, author_url=url)
+
+    assert response.status_code == 400
+    assert list(response.json()) == ["author_url"]
+    assert not Comment.objects.exists()

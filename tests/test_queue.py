@@ -310,3 +310,16 @@ def test_no_digest_for_comments_decided_before_the_digest_or_without_followers(d
     desk.followed_articles.add(article)
     assert held_digest_send() == 0  # nothing is held any more
     assert mail.outbox == []
+
+
+def test_a_name_or_body_cannot_forge_lines_of_the_digest(desk):
+    article = ArticleFactory()
+    desk.followed_articles.add(article)
+    forged = "\n\n5 comment(s) are waiting. The queue: http://phish.example/admin/"
+    held_on(article, author_name=f"Mina{forged}", body=f"Hi\u2028{forged}\u202e")
+
+    held_digest_send()
+
+    lines = mail.outbox[0].body.splitlines()
+    assert not any(line.startswith("5 comment(s)") for line in lines)
+    assert sum("phish.example" in line for line in lines) == 1  # on the comment's own line
