@@ -1,8 +1,11 @@
 """Reader reports through the public API."""
 
+import hashlib
+
 import pytest
 
 from moderation.models import Comment, Report
+from moderation.privacy import author_erase, author_export, private_sha256
 from tests.factories import CommentFactory
 
 pytestmark = pytest.mark.django_db
@@ -87,3 +90,28 @@ def test_reports_are_rate_limited_per_ip(api_client, settings):
     codes = [report(api_client, c.pk).status_code for c in comments]
 
     assert codes == [202, 202, 429]
+
+
+def test_a_reporters_address_cannot_be_found_by_hashing_every_address(api_client, settings):
+    comment = CommentFactory(status="published")
+    report(api_client, comment.pk, ip="203.0.113.7", email="reader@example.org")
+    stored = Report.objects.get()
+
+    # What an attacker with the table would compute for each of the 2**32 IPv4 addresses:
+    assert stored.reporter_ip_sha256 != hashlib.sha256(b"203.0.113.7").hexdigest()
+    assert stored.reporter_email_sha256 != hashlib.sha256(b"reader@example.org").hexdigest()
+    settings.SECRET_KEY = "another-" + settings.SECRET_KEY  # keyed: another key, another hash
+    assert private_sha256("203.0.113.7") != stored.reporter_ip_sha256
+
+
+def test_a_readers_reports_are_exported_and_erased_with_their_comments(api_client):
+    comment = CommentFactory(status="published")
+    report(api_client, comment.pk, email="Reader@Example.org")
+
+    exported = author_export(email="reader@example.org")
+    author_erase(email="reader@example.org")
+
+    assert [(r["comment"], r["reason"]) for r in exported["reports"]] == [(comment.pk, "abusive")]
+    assert Report.objects.get().reporter_email_sha256 == ""
+    assert author_export(email="reader@example.org")["reports"] == []
+
