@@ -443,3 +443,30 @@ def stored_count(database_url: str, ids: list[int]) -> int:
         return db.execute(
             "SELECT count(*) FROM moderation_comment WHERE id = ANY(%s)", [ids]
         ).fetchone()[0]
+
+
+def test_identical_posts_at_once_from_one_reader_store_one_comment(
+    tmp_path, postgres_database, redis_broker, trained_model_dir
+):
+    """12 identical POSTs at once, from one address and email, in rounds: the check for a
+    duplicate and the INSERT must be one step, or two of them pass the check together (before
+    the advisory lock: 2 rows in 3 of 9 rounds)."""
+    env = stack_env(tmp_path, postgres_database, redis_broker, trained_model_dir)
+    env |= {
+        "REPLYGUARD_DUPLICATE_WINDOW_HOURS": "24",
+        "REPLYGUARD_RATE_COMMENT_POST": "10000/minute",
+    }
+    with running_stack(env_overrides=env, logs=tmp_path) as stack:
+        url = demo_comments_url(stack.url)
+        for round_number in range(6):
+            body = READER | {"body": f"The same words, sent twelve times at once ({round_number})."}
+            threads = [threading.Thread(target=post_raw, args=(url, body)) for _ in range(12)]
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join()
+            with psycopg.connect(postgres_database) as db:
+                stored = db.execute(
+                    "SELECT count(*) FROM moderation_comment WHERE body = %s", [body["body"]]
+                ).fetchone()[0]
+            assert stored == 1, f"round {round_number}: {stored} rows"
