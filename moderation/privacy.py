@@ -9,7 +9,7 @@ from django.utils import timezone
 from django.utils.crypto import salted_hmac
 
 from articles.services import articles_threads_changed
-from moderation.models import AuthorDataRequest, Comment, Report
+from moderation.models import AuthorDataRequest, Comment, Decision, Report
 
 ERASED_NAME = "Anonymous"
 REMOVED_BODY = "[Removed at the author's request.]"
@@ -26,6 +26,12 @@ EXPORTED_FIELDS = [
     "published_at",
     "ip_address",
     "user_agent",
+    # What the service made of it: the moderator reads these beside the comment.
+    "spam_score",
+    "spam_reasons",
+    "cause",
+    "rule_hits",
+    "decided_at",
 ]
 
 
@@ -48,11 +54,17 @@ def author_comments(email: str):
 def author_export(*, email: str, done_by=None) -> dict:
     """Everything stored about this email's comments, as JSON-ready data."""
     comments = list(author_comments(email).order_by("created_at").values(*EXPORTED_FIELDS))
+    decisions = Decision.objects.filter(comment__in=author_comments(email)).order_by("id")
+    decided = {}
+    for d in decisions.values("comment_id", "from_status", "to_status", "reason", "created_at"):
+        d["created_at"] = d["created_at"].isoformat()
+        decided.setdefault(d.pop("comment_id"), []).append(d)
     for comment in comments:
         comment["article"] = comment.pop("article__slug")
         comment["parent"] = comment.pop("parent_id")
-        for field in ("created_at", "published_at"):
+        for field in ("created_at", "published_at", "decided_at"):
             comment[field] = comment[field] and comment[field].isoformat()
+        comment["decisions"] = decided.get(comment["id"], [])
     reports = [
         {"comment": r.comment_id, "reason": r.reason, "created_at": r.created_at.isoformat()}
         for r in author_reports(email).order_by("created_at")

@@ -9,7 +9,13 @@ from django.core.management import call_command
 from django.utils import timezone
 
 from moderation.models import AuthorDataRequest, Comment
-from moderation.privacy import REMOVED_BODY, comment_truncate_old_ips, truncated_ip
+from moderation.privacy import (
+    REMOVED_BODY,
+    author_export,
+    comment_truncate_old_ips,
+    truncated_ip,
+)
+from moderation.services import comment_decide
 from tests.factories import CommentFactory
 
 pytestmark = pytest.mark.django_db
@@ -47,8 +53,18 @@ def test_export_gives_every_comment_of_the_email_with_its_private_fields(minas_c
         "Firefox/130",
     )
     assert other.pk not in [c["id"] for c in exported["comments"]]
+    assert {"spam_score", "spam_reasons", "cause", "rule_hits", "decisions"} <= set(first)
     record = AuthorDataRequest.objects.get()
     assert (record.kind, record.comments) == ("export", 2)
+
+
+def test_export_includes_the_decisions_on_each_comment(minas_comments):
+    comment_decide(comment=minas_comments[0], status="spam", reason="Spam after all.")
+
+    exported = author_export(email=EMAIL)
+
+    decisions = exported["comments"][0]["decisions"]
+    assert [(d["to_status"], d["reason"]) for d in decisions][-1] == ("spam", "Spam after all.")
 
 
 def test_erase_removes_every_private_field_and_keeps_the_text(minas_comments):
