@@ -195,6 +195,9 @@ else:
     }
 if CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
     CELERY_BROKER_TRANSPORT = "config.broker:RedisTransport"  # survives Redis dying
+# After a failed publish a process leaves the broker alone this long (seconds): the pending
+# comment is rung for by the sweep (REPLYGUARD_REQUEUE_EVERY) once the broker is back.
+REPLYGUARD_BROKER_RETRY_AFTER = env.float("REPLYGUARD_BROKER_RETRY_AFTER", default=30.0)
 CELERY_BROKER_CONNECTION_TIMEOUT = env.float("CELERY_BROKER_CONNECTION_TIMEOUT", default=2.0)
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_PUBLISH_RETRY_POLICY = {

@@ -2,6 +2,7 @@
 
 import logging
 import math
+import time
 from dataclasses import dataclass
 from datetime import timedelta
 from functools import reduce
@@ -170,11 +171,25 @@ def ring_for_scoring(*, wait: float | None = None) -> None:
     # With the cache down, every comment rings: more tasks, none lost.
     if coalesce_for and not cache_add(SCORING_QUEUED, True, timeout=coalesce_for):
         return  # a queued task will claim this comment
+    if time.monotonic() < _broker_unreachable_until:
+        return  # it failed a moment ago: the sweep rings for this comment once it is back
     try:
         comment_score_pending_task.apply_async(countdown=wait or None)
     except Exception:
+        _broker_unreachable(settings.REPLYGUARD_BROKER_RETRY_AFTER)
         cache_delete(SCORING_QUEUED)  # the next comment tries again
         raise
+
+
+# Until when (time.monotonic()) this process does not try the broker again. A broker that
+# accepts connections and never answers cost every POST its 2 s timeout, and reads queued
+# behind them on the same web process waited too (7.9 s).
+_broker_unreachable_until = 0.0
+
+
+def _broker_unreachable(seconds: float) -> None:
+    global _broker_unreachable_until
+    _broker_unreachable_until = time.monotonic() + seconds
 
 
 def comment_score_pending(*, batch_size: int) -> int:

@@ -208,6 +208,17 @@ class TcpProxy:
             sock.close()
         self.sockets.clear()
 
+    def silence(self) -> None:
+        """Cut every connection, then accept new ones and never answer: a hung server."""
+        self.stop()
+        self.listener = socket.create_server(("127.0.0.1", self.port))
+        threading.Thread(target=self._hold, args=(self.listener,), daemon=True).start()
+
+    def _hold(self, listener: socket.socket) -> None:
+        with suppress(OSError):
+            while True:
+                self.sockets.append(listener.accept()[0])
+
     def _accept(self, listener: socket.socket) -> None:
         with suppress(OSError):
             while True:

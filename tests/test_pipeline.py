@@ -470,3 +470,30 @@ def test_identical_posts_at_once_from_one_reader_store_one_comment(
                     "SELECT count(*) FROM moderation_comment WHERE body = %s", [body["body"]]
                 ).fetchone()[0]
             assert stored == 1, f"round {round_number}: {stored} rows"
+
+
+def test_a_silent_broker_costs_each_web_process_one_timeout_not_every_post(
+    tmp_path, postgres_database, redis_broker, trained_model_dir
+):
+    """A broker that accepts connections and never answers: each POST waited out the 2 s
+    broker timeout. After one failure a web process leaves the broker alone for
+    REPLYGUARD_BROKER_RETRY_AFTER; the comments are stored, and the sweep rings later."""
+    target = int(redis_broker.rsplit(":", 1)[1].split("/")[0])
+    proxy = TcpProxy(target_port=target)
+    proxy.start()
+    broker = redis_broker.replace(f":{target}/", f":{proxy.port}/")
+    env = stack_env(tmp_path, postgres_database, broker, trained_model_dir)
+    with running_stack(env_overrides=env, logs=tmp_path, web_workers=2) as stack:
+        comments_url = demo_comments_url(stack.url)
+        proxy.silence()
+        seconds = []
+        for i in range(6):
+            comment = READER | {"author_email": f"s{i}@example.org", "body": f"Point {i}."}
+            started = time.monotonic()
+            status, _ = http("POST", comments_url, comment)
+            seconds.append(time.monotonic() - started)
+            assert status == 202
+        proxy.stop()  # let the worker see a dead broker, not a hung one, as the stack stops
+
+    slow = [s for s in seconds if s > 1.0]
+    assert len(slow) <= 2, f"POST seconds: {[round(s, 2) for s in seconds]}"  # one per process
