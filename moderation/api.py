@@ -289,11 +289,12 @@ class ArticleCommentsApi(generics.ListAPIView):
 
     def page(self, request, version: str) -> HttpResponse:
         seconds = settings.REPLYGUARD_THREAD_CACHE_SECONDS
-        # Keyed on what the page depends on: the host (its links are absolute) and the
+        # Keyed on what the page depends on: scheme and host (its links are absolute) and the
         # parameters this view reads. Any other parameter (?cb=1, ?cb=2 ...) is ignored, so
         # it cannot make a new cache entry and a full render per request.
         read = [(name, request.query_params.get(name, "")) for name in THREAD_PAGE_PARAMETERS]
-        page = hashlib.sha256(repr((request.get_host(), read)).encode()).hexdigest()
+        where = (request.scheme, request.get_host())
+        page = hashlib.sha256(repr((where, read)).encode()).hexdigest()
         key = f"replyguard:threads:{version}:{page}"
         content = cache_get(key) if seconds else None
         if content is None:  # a miss, or the cache is down: render from the database
