@@ -145,6 +145,7 @@ REST_FRAMEWORK = {
     "UNAUTHENTICATED_USER": None,
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["moderation.parsers.SafeJSONParser"],
+    "EXCEPTION_HANDLER": "moderation.api.api_exception_handler",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     # No OPTIONS self-description: /api/schema/ is the description, and DRF's metadata walk
     # recurses forever on the self-nesting comment thread (found by schemathesis).

@@ -21,11 +21,16 @@ from drf_spectacular.utils import (
     inline_serializer,
 )
 from rest_framework import generics, serializers, status
-from rest_framework.exceptions import NotFound, PermissionDenied, Throttled
+from rest_framework.exceptions import (
+    NotFound,
+    PermissionDenied,
+    Throttled,
+    UnsupportedMediaType,
+)
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.throttling import BaseThrottle, ScopedRateThrottle
-from rest_framework.views import APIView
+from rest_framework.views import APIView, exception_handler
 
 from articles.api import ERRORS, PagePagination
 from articles.models import Article
@@ -184,9 +189,17 @@ class CommentInput(serializers.Serializer):
         return parent
 
 
+def choices_error(choices) -> dict:
+    """DRF's message echoes the value sent ('"x" is not a valid choice.'): name the choices."""
+    return {"invalid_choice": f"Choose one of: {', '.join(str(c) for c in choices)}."}
+
+
 class CommentListQuery(serializers.Serializer):
     order = serializers.ChoiceField(
-        choices=["oldest", "newest"], default="oldest", help_text="Order of the threads."
+        choices=["oldest", "newest"],
+        default="oldest",
+        help_text="Order of the threads.",
+        error_messages=choices_error(["oldest", "newest"]),
     )
 
 
@@ -384,7 +397,9 @@ class CommentFormApi(APIView):
 
 
 class ReportInput(serializers.Serializer):
-    reason = serializers.ChoiceField(choices=Report.Reason.choices)
+    reason = serializers.ChoiceField(
+        choices=Report.Reason.choices, error_messages=choices_error(Report.Reason.values)
+    )
     email = serializers.EmailField(
         required=False,
         allow_blank=True,
@@ -429,3 +444,12 @@ class CommentReportApi(APIView):
                 status=status.HTTP_409_CONFLICT,
             )
         return Response({"status": "received"}, status=status.HTTP_202_ACCEPTED)
+
+
+def api_exception_handler(exc, context):
+    """DRF's, with no value of the request echoed: its 415 names the Content-Type sent."""
+    if isinstance(exc, UnsupportedMediaType):
+        exc = UnsupportedMediaType(
+            "", detail="Send the body as JSON: Content-Type: application/json."
+        )
+    return exception_handler(exc, context)

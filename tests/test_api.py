@@ -541,11 +541,24 @@ def test_a_forwarded_address_is_normalised_or_replaced_by_the_sockets(
         "https://mina.example.org/\u0007",
     ],
 )
-def test_a_website_with_quotes_brackets_or_control_characters_is_refused(
-    api_client, article, url
-):
+def test_a_website_with_quotes_brackets_or_control_characters_is_refused(api_client, article, url):
     response = post_comment(api_client, article, author_url=url)
 
     assert response.status_code == 400
     assert list(response.json()) == ["author_url"]
     assert not Comment.objects.exists()
+
+
+def test_no_error_echoes_a_value_the_request_sent(api_client, article):
+    comment = CommentFactory(article=article)
+
+    bad_choice = api_client.post(
+        f"/api/comments/{comment.pk}/report/", {"reason": "leak.probe@example.org"}, format="json"
+    )
+    bad_order = api_client.get(comments_url(article), {"order": "leak-probe-order"})
+    bad_type = api_client.post(comments_url(article), b"x", content_type="text/x-leak-probe-type")
+
+    assert (bad_choice.status_code, bad_order.status_code, bad_type.status_code) == (400, 400, 415)
+    assert list(bad_choice.json()) == ["reason"] and list(bad_order.json()) == ["order"]
+    for response in (bad_choice, bad_order, bad_type):
+        assert b"leak" not in response.content, response.content
