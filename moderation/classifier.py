@@ -554,8 +554,10 @@ def previous_version(model_dir: Path) -> str | None:
     return next((version for version in reversed(earlier) if version != current), None)
 
 
-# model_dir -> (active version, model or None): one load per version per process.
-_loaded: dict[Path, tuple[str, SpamModel | None]] = {}
+# (model_dir, role) -> (version, model or None): one load per version and role per process.
+_loaded: dict[tuple[Path, str], tuple[str, SpamModel | None]] = {}
+# What a model that does not load costs, by its role: said in the warning.
+WITHOUT_IT = {"active": "comments will be held", "shadow": "shadow scoring is off"}
 
 
 def load_active_model(model_dir: Path | None = None) -> SpamModel | None:
@@ -570,10 +572,17 @@ def load_active_model(model_dir: Path | None = None) -> SpamModel | None:
     if version is None:
         logger.warning("No active spam model in %s: comments will be held", model_dir)
         return None
-    cached_version, model = _loaded.get(model_dir, (None, None))
+    return load_once(model_dir, version, role="active")
+
+
+def load_once(model_dir: Path, version: str, *, role: str) -> SpamModel | None:
+    """`version` for `role` ("active" or "shadow"), loaded once per process while it keeps
+    that role; None if it does not load (logged once: any failure means "go on without it",
+    never a crashed worker)."""
+    cached_version, model = _loaded.get((model_dir, role), (None, None))
     if cached_version != version:
-        model = _load_or_none(model_dir, version)
-        _loaded[model_dir] = (version, model)
+        model = _load_or_none(model_dir, version, role)
+        _loaded[model_dir, role] = (version, model)
     return model
 
 
@@ -585,12 +594,12 @@ def active_version(model_dir: Path) -> str | None:
     return version if VERSION.fullmatch(version) else None
 
 
-def _load_or_none(model_dir: Path, version: str) -> SpamModel | None:
+def _load_or_none(model_dir: Path, version: str, role: str) -> SpamModel | None:
     path = artifact_path(model_dir, version)
     try:
         return load_version(path, version)
-    except Exception as error:  # any failure means "hold for a human", never a crashed worker
-        logger.warning("Spam model %s not loaded, comments will be held: %r", path, error)
+    except Exception as error:
+        logger.warning("Spam model %s not loaded, %s: %r", path, WITHOUT_IT[role], error)
         return None
 
 

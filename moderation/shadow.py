@@ -88,10 +88,6 @@ def _check_loads(model_dir: Path, version: str) -> None:
         raise UnusableCandidateError(f"{version} does not load: {error!r}") from error
 
 
-# model_dir -> (shadow version, model or None): one load per version per process, as the active.
-_loaded: dict[Path, tuple[str, object]] = {}
-
-
 def load_shadow_model(model_dir: Path | None = None):
     """The candidate's SpamModel, or None: unset, unloadable (logged once per version) or the
     active version. Reads SHADOW on every call, so a worker follows `shadow` at once."""
@@ -101,22 +97,7 @@ def load_shadow_model(model_dir: Path | None = None):
     version = shadow_version(model_dir)
     if version is None or version == classifier.active_version(model_dir):
         return None
-    cached_version, model = _loaded.get(model_dir, (None, None))
-    if cached_version != version:
-        model = _load_or_none(model_dir, version)
-        _loaded[model_dir] = (version, model)
-    return model
-
-
-def _load_or_none(model_dir: Path, version: str):
-    from moderation import classifier
-
-    path = classifier.artifact_path(model_dir, version)
-    try:
-        return classifier.load_version(path, version)
-    except Exception as error:  # a broken candidate only ends shadow scoring, never decisions
-        logger.warning("Shadow model %s not loaded, shadow scoring is off: %r", path, error)
-        return None
+    return classifier.load_once(model_dir, version, role="shadow")
 
 
 # --- Scoring beside the active model ------------------------------------------------------------
