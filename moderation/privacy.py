@@ -4,14 +4,20 @@ network once they are no longer needed for abuse control."""
 import ipaddress
 from datetime import timedelta
 
+from urllib.parse import urlsplit
+
 from django.db import transaction
+from django.db.models import CharField, F, Value
+from django.db.models.functions import Cast, Concat, Replace
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
 
 from articles.services import articles_threads_changed
+from moderation import domains
 from moderation.models import AuthorDataRequest, Comment, Decision, Report
 
 ERASED_NAME = "Anonymous"
+ERASED_WEBSITE = "[erased website]"
 REMOVED_BODY = "[Removed at the author's request.]"
 EXPORTED_FIELDS = [
     "id",
@@ -97,10 +103,10 @@ def author_erase(*, email: str, remove_bodies: bool = False, done_by=None) -> in
         "user_agent": "",
     }
     if remove_bodies:
-        # The model's reasons can quote the body ("word 'x'"): they go with it.
-        erased |= {"body": REMOVED_BODY, "spam_reasons": []}
+        erased["body"] = REMOVED_BODY
     comments = author_comments(email)
     shown_on = list(comments.published().values_list("article_id", flat=True))
+    _erase_what_was_derived(comments)
     count = comments.update(**erased)
     author_reports(email).update(reporter_email_sha256="")
     articles_threads_changed(shown_on)  # after the comments: the order deciders lock them in
@@ -112,6 +118,21 @@ def author_erase(*, email: str, remove_bodies: bool = False, done_by=None) -> in
         done_by=done_by,
     )
     return count
+
+
+def _erase_what_was_derived(comments) -> None:
+    """What the service wrote about the form quotes it: the model's reasons ("website field: a
+    keyword domain", "word 'mina'") mix body, name and website and cannot be split, so they go
+    (the score stays); rules and decisions lose the website's domain they name."""
+    for comment in comments.only("pk", "author_url", "rule_hits"):
+        host = urlsplit(comment.author_url).hostname or ""
+        site = host and domains.registered_domain(host)
+        hits = [hit for hit in comment.rule_hits if not site or site not in hit]
+        Comment.objects.filter(pk=comment.pk).update(spam_reasons=[], rule_hits=hits)
+        if site:
+            comment.decisions.filter(reason__contains=site).update(
+                reason=Replace(F("reason"), Value(site), Value(ERASED_WEBSITE))
+            )
 
 
 def truncated_ip(address: str) -> str:
@@ -133,3 +154,20 @@ def comment_truncate_old_ips(*, older_than: timedelta, batch_size: int = 1000) -
         Comment.objects.bulk_update(batch, ["ip_address", "ip_truncated"])
         count += len(batch)
     return count
+
+
+FORGOTTEN_REPORTER = "forgotten:"
+
+
+def report_forget_old_reporters(*, older_than: timedelta) -> int:
+    """Drop the reporter hashes of reports older than `older_than` (the IP retention): they only
+    stop one reader reporting a comment twice, and a keyed hash is still a stand-in for an IP.
+    Each row gets its own placeholder, so the one-report-per-IP constraint still holds."""
+    return (
+        Report.objects.filter(created_at__lt=timezone.now() - older_than)
+        .exclude(reporter_ip_sha256__startswith=FORGOTTEN_REPORTER)
+        .update(
+            reporter_ip_sha256=Concat(Value(FORGOTTEN_REPORTER), Cast("pk", CharField())),
+            reporter_email_sha256="",
+        )
+    )

@@ -33,11 +33,11 @@ def comment_requeue_stale_task() -> int:
 
 @shared_task
 def comment_truncate_old_ips_task() -> int:
-    from moderation.privacy import comment_truncate_old_ips
+    from moderation.privacy import comment_truncate_old_ips, report_forget_old_reporters
 
-    return comment_truncate_old_ips(
-        older_than=timedelta(days=settings.REPLYGUARD_IP_RETENTION_DAYS)
-    )
+    retention = timedelta(days=settings.REPLYGUARD_IP_RETENTION_DAYS)
+    report_forget_old_reporters(older_than=retention)
+    return comment_truncate_old_ips(older_than=retention)
 
 
 @shared_task

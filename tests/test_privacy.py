@@ -160,3 +160,20 @@ def test_the_admin_exports_and_erases_selected_authors(client, admin_user, minas
         ("export", admin_user.pk),
         ("erase", admin_user.pk),
     }
+
+
+def test_erase_keeping_the_text_drops_what_the_service_wrote_about_the_website(minas_comments):
+    comment = minas_comments[0]
+    comment.spam_reasons = ["website field: a keyword domain", "a link to example.org"]
+    comment.rule_hits = ["a link to example.org (a blocked domain)", "suspect 'casino'"]
+    comment.save()
+    comment_decide(comment=comment, status="spam", reason="Rule: a link to example.org.")
+
+    call_command("erase_author", EMAIL, stdout=StringIO())
+
+    comment.refresh_from_db()
+    assert comment.spam_reasons == []
+    assert comment.rule_hits == ["suspect 'casino'"]
+    assert comment.body.startswith("Mina's comment")
+    reasons = " ".join(comment.decisions.values_list("reason", flat=True))
+    assert "example.org" not in reasons and "[erased website]" in reasons

@@ -1,11 +1,14 @@
 """Reader reports through the public API."""
 
 import hashlib
+from datetime import timedelta
 
 import pytest
+from django.utils import timezone
 
 from moderation.models import Comment, Report
 from moderation.privacy import author_erase, author_export, private_sha256
+from moderation.tasks import comment_truncate_old_ips_task
 from tests.factories import CommentFactory
 
 pytestmark = pytest.mark.django_db
@@ -115,3 +118,22 @@ def test_a_readers_reports_are_exported_and_erased_with_their_comments(api_clien
     assert Report.objects.get().reporter_email_sha256 == ""
     assert author_export(email="reader@example.org")["reports"] == []
 
+
+
+def test_reporter_hashes_are_forgotten_with_the_ip_retention(api_client):
+    comment = CommentFactory(status="published")
+    for ip in ("203.0.113.1", "203.0.113.2"):
+        report(api_client, comment.pk, ip=ip, email=f"{ip}@example.org")
+    recent = report(api_client, CommentFactory(status="published").pk, email="new@example.org")
+    assert recent.status_code == 202
+    Report.objects.filter(comment=comment).update(created_at=timezone.now() - timedelta(days=31))
+
+    comment_truncate_old_ips_task()
+
+    old = Report.objects.filter(comment=comment)
+    hashes = set(old.values_list("reporter_ip_sha256", "reporter_email_sha256"))
+    assert private_sha256("203.0.113.1") not in str(hashes)
+    assert {email for _, email in hashes} == {""} and len(hashes) == 2
+    kept = Report.objects.exclude(comment=comment).get()
+    assert kept.reporter_ip_sha256 == private_sha256("203.0.113.1")
+    assert author_export(email="new@example.org")["reports"] != []
