@@ -55,7 +55,6 @@ class RedisQoS(redis.QoS):
             logger.warning("Broker gone: %d task(s) not re-queued (%r)", lost, error)
             self._delivered.clear()
 
-
     def ack(self, delivery_tag):
         """kombu's, except on a channel the broker's death already closed: a task that was
         running then (acks_late) finishes after the reconnection and acks through the old

@@ -261,6 +261,9 @@ REPLYGUARD_GATE_NEWS_HELD_TOLERANCE = env.float(
 REPLYGUARD_REQUEUE_PENDING_AFTER = env.float("REPLYGUARD_REQUEUE_PENDING_AFTER", default=120.0)
 # Comments a worker claims and scores in one task (one transaction, one model call).
 REPLYGUARD_SCORING_BATCH = env.int("REPLYGUARD_SCORING_BATCH", default=100)
+# ...and at most this many characters of text (the first comment always goes): the time to score
+# grows with the text, so 100 maximum-length comments must not make one slow task.
+REPLYGUARD_SCORING_BATCH_CHARS = env.int("REPLYGUARD_SCORING_BATCH_CHARS", default=100_000)
 # Seconds a new comment's scoring task waits, so comments posted meanwhile share its batch.
 # Not on the filesystem broker, where a delayed task made decisions slower (bench/load.py).
 REPLYGUARD_SCORING_WAIT = env.float(

@@ -3,7 +3,6 @@ network once they are no longer needed for abuse control."""
 
 import ipaddress
 from datetime import timedelta
-
 from urllib.parse import urlsplit
 
 from django.db import transaction

@@ -192,16 +192,29 @@ def _broker_unreachable(seconds: float) -> None:
     _broker_unreachable_until = time.monotonic() + seconds
 
 
-def comment_score_pending(*, batch_size: int) -> int:
-    """Claim up to `batch_size` of the oldest pending comments that no other worker holds, and
-    score and decide them in one transaction. A full batch first rings for another task, so a
-    backlog is worked by every worker process at once. Returns how many were decided."""
+def comment_score_pending(*, batch_size: int, batch_chars: int) -> int:
+    """Claim the oldest pending comments that no other worker holds, up to `batch_size` of them
+    and `batch_chars` characters of text (at least one), and score and decide them in one
+    transaction. A full batch first rings for another task, so a backlog is worked by every
+    worker process at once. Returns how many were decided."""
     cache_delete(SCORING_QUEUED)  # comments committed from now on ring for a task of their own
     with transaction.atomic():
-        claimed = list(_claim(Comment.objects.all())[:batch_size])
-        if len(claimed) == batch_size:
+        locked = list(_claim(Comment.objects.all())[:batch_size])
+        claimed = _first_chars(locked, batch_chars)
+        if len(locked) == batch_size or len(claimed) < len(locked):
             ring_for_scoring(wait=0)
         return comments_score(claimed)
+
+
+def _first_chars(comments: list[Comment], limit: int) -> list[Comment]:
+    # Scoring time grows with the text: 100 maximum-length comments are one slow task. The
+    # rows left out stay pending (their locks go at commit) for the task rung above.
+    total = 0
+    for count, comment in enumerate(comments):
+        total += len(comment.body) + len(comment.author_name) + len(comment.author_url)
+        if total > limit and count:
+            return comments[:count]
+    return comments
 
 
 def comment_score(*, comment_id: int) -> Comment | None:

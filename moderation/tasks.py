@@ -19,7 +19,10 @@ def comment_score_pending_task() -> int:
     # Imported here: services import this module to enqueue (HackSoft's rule for the cycle).
     from moderation.services import comment_score_pending
 
-    return comment_score_pending(batch_size=max(1, settings.REPLYGUARD_SCORING_BATCH))
+    return comment_score_pending(
+        batch_size=max(1, settings.REPLYGUARD_SCORING_BATCH),
+        batch_chars=settings.REPLYGUARD_SCORING_BATCH_CHARS,
+    )
 
 
 @shared_task

@@ -119,7 +119,6 @@ def test_a_readers_reports_are_exported_and_erased_with_their_comments(api_clien
     assert author_export(email="reader@example.org")["reports"] == []
 
 
-
 def test_reporter_hashes_are_forgotten_with_the_ip_retention(api_client):
     comment = CommentFactory(status="published")
     for ip in ("203.0.113.1", "203.0.113.2"):

@@ -282,9 +282,7 @@ def test_emails_are_compared_in_any_case(client, article, settings):
     assert Comment.objects.get(cause=Cause.FLOOD).author_email == "mina@example.org"
 
 
-def test_no_answer_tells_whether_a_guessed_email_wrote_a_public_comment(
-    client, article, settings
-):
+def test_no_answer_tells_whether_a_guessed_email_wrote_a_public_comment(client, article, settings):
     """Re-posting a public comment's text with guessed addresses, each from a fresh address of
     the attacker's, once within the flood window and once after it: the right guess and the
     wrong ones get the same answer."""

@@ -3,6 +3,7 @@
 import pytest
 from django.core.exceptions import ValidationError
 
+from moderation import services
 from moderation.models import Comment, Decision
 from moderation.policy import policy_decision
 from moderation.services import (
@@ -10,6 +11,7 @@ from moderation.services import (
     comment_create,
     comment_decide,
     comment_score,
+    comment_score_pending,
 )
 from tests.factories import ArticleFactory, CommentFactory
 
@@ -313,3 +315,22 @@ def test_the_shipped_model_publishes_readers_who_cite_sources_and_not_form_spam(
     for comment in spam:  # reasons in words, naming where form spam hides
         reasons = Comment.objects.get(pk=comment.pk).spam_reasons
         assert any(reason.startswith(form_reasons) for reason in reasons), reasons
+
+
+def test_a_task_claims_at_most_the_batch_characters_and_always_one_comment(
+    article, no_model, monkeypatch
+):
+    # The broker failed a moment ago: ringing for the rest queues nothing, so each call below
+    # is one task's claim.
+    monkeypatch.setattr(services, "_broker_unreachable_until", float("inf"))
+    comments = [
+        CommentFactory(article=article, body="x" * 400, status="pending", author_name="Mina")
+        for _ in range(3)
+    ]
+    huge = CommentFactory(article=article, body="y" * 5000, status="pending", author_name="Mina")
+
+    assert comment_score_pending(batch_size=10, batch_chars=1000) == 2  # 808 chars; 1,212 is over
+    assert list(Comment.objects.filter(status="pending")) == [comments[2], huge]
+    assert comment_score_pending(batch_size=10, batch_chars=1000) == 1  # alone: it fits
+    assert comment_score_pending(batch_size=10, batch_chars=1000) == 1  # too long, still goes
+    assert not Comment.objects.filter(status="pending").exists()
