@@ -36,12 +36,19 @@ class ServiceUnavailableMiddleware:
 
 class RequestSizeLimitMiddleware:
     """413 for a request whose declared size is over REPLYGUARD_MAX_REQUEST_BYTES, before
-    anything reads it. (A proxy in front should cap chunked uploads, which declare no size.)"""
+    anything reads it; 411 for a chunked body, which declares no size (Django reads a request
+    body by its Content-Length, so a chunked one would be read as empty and the comment lost
+    without a word). Browsers send a Content-Length with every form or fetch body."""
 
     def __init__(self, get_response):
         self.get_response = get_response
 
     def __call__(self, request):
+        chunked = "chunked" in request.META.get("HTTP_TRANSFER_ENCODING", "").lower()
+        if chunked and "CONTENT_LENGTH" not in request.META:
+            return JsonResponse(
+                {"detail": "Send the body with a Content-Length, not chunked."}, status=411
+            )
         try:
             declared = int(request.META.get("CONTENT_LENGTH") or 0)
         except ValueError:

@@ -3,7 +3,9 @@
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.urls import path
 
+from config import urls as project_urls
 from moderation.models import Comment
 from moderation.services import comment_decide
 from tests.factories import ArticleFactory, CommentFactory
@@ -562,3 +564,44 @@ def test_no_error_echoes_a_value_the_request_sent(api_client, article):
     assert list(bad_choice.json()) == ["reason"] and list(bad_order.json()) == ["order"]
     for response in (bad_choice, bad_order, bad_type):
         assert b"leak" not in response.content, response.content
+
+
+def test_a_chunked_body_gets_411_not_read_as_empty(api_client, article):
+    response = api_client.post(
+        comments_url(article),
+        b"",
+        content_type="application/json",
+        HTTP_TRANSFER_ENCODING="chunked",
+    )
+
+    assert response.status_code == 411
+    assert "Content-Length" in response.json()["detail"]
+    assert not Comment.objects.exists()
+
+
+def raise_error(request):
+    raise RuntimeError("a bug")
+
+
+# A URLconf for the test below: a view that fails, and the project's own 500 handler.
+urlpatterns = [path("api/broken/", raise_error), path("broken/", raise_error)]
+handler500 = getattr(project_urls, "handler500", "django.views.defaults.server_error")
+
+
+@pytest.mark.urls("tests.test_api")
+def test_a_server_error_under_api_is_json_and_elsewhere_a_page(client):
+    client.raise_request_exception = False
+
+    api, page = client.get("/api/broken/"), client.get("/broken/")
+
+    assert (api.status_code, api["Content-Type"]) == (500, "application/json")
+    assert (page.status_code, page["Content-Type"].split(";")[0]) == (500, "text/html")
+
+
+def test_an_unknown_api_path_or_a_foreign_host_is_json(client, settings):
+    missing = client.get("/api/nowhere/")
+    foreign = client.get("/api/articles/", HTTP_HOST="evil.example")
+
+    assert (missing.status_code, missing.json()) == (404, {"detail": "Not found."})
+    assert (foreign.status_code, foreign.json()) == (400, {"detail": "Bad request."})
+    assert client.get("/nowhere/")["Content-Type"].startswith("text/html")

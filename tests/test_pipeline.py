@@ -4,6 +4,7 @@
 import json
 import os
 import shutil
+import socket
 import sqlite3
 import threading
 import time
@@ -497,3 +498,60 @@ def test_a_silent_broker_costs_each_web_process_one_timeout_not_every_post(
 
     slow = [s for s in seconds if s > 1.0]
     assert len(slow) <= 2, f"POST seconds: {[round(s, 2) for s in seconds]}"  # one per process
+
+
+def raw_http(base_url: str, request: bytes) -> tuple[int, str, bytes]:
+    """Send bytes as they are (urllib refuses what a probe sends) and read the whole answer."""
+    host, port = base_url.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=10) as conn:
+        conn.sendall(request)
+        answer = b""
+        while chunk := conn.recv(65536):
+            answer += chunk
+    head, _, body = answer.partition(b"\r\n\r\n")
+    lines = head.decode("latin-1").split("\r\n")
+    headers = dict(line.split(": ", 1) for line in lines[1:])
+    if headers.get("Transfer-Encoding") == "chunked":
+        chunks, rest = [], body
+        while (size := int(rest.split(b"\r\n", 1)[0], 16)) > 0:
+            rest = rest.split(b"\r\n", 1)[1]
+            chunks.append(rest[:size])
+            rest = rest[size + 2 :]
+        body = b"".join(chunks)
+    return int(lines[0].split()[1]), headers.get("Content-Type", ""), body
+
+
+def test_every_answer_under_api_is_json_even_the_servers_own(tmp_path, trained_model_dir):
+    """What gunicorn answers before Django sees the request (414, 431, 400), a chunked body,
+    an unknown path: JSON, and none quotes the request back."""
+    database = tmp_path / "replyguard.sqlite3"
+    env = stack_env(tmp_path, f"sqlite:///{database}", "filesystem://localhost/", trained_model_dir)
+
+    def stored() -> int:
+        with sqlite3.connect(database) as db:
+            return db.execute("SELECT count(*) FROM moderation_comment").fetchone()[0]
+
+    with running_stack(env_overrides=env, logs=tmp_path) as stack:
+        before = stored()
+        probe = "probe-" + "x" * 5000
+        chunked_post = (
+            "POST /api/articles/{slug}/comments/ HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+            "Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n"
+            "Connection: close\r\n\r\n{size:x}\r\n{body}\r\n0\r\n\r\n"
+        )
+        body = json.dumps(READER)
+        slug = demo_comments_url(stack.url).split("/")[-3]
+        requests = {
+            414: f"GET /api/articles/?q={probe} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n",
+            431: f"GET /api/articles/ HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Probe: {probe * 2}\r\n\r\n",
+            400: "GET /api/articles/ HTTP/1.1\r\nHost: 127.0.0.1\r\nBad Header probe-x\r\n\r\n",
+            404: "GET /api/nowhere-probe/ HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n",
+            411: chunked_post.format(slug=slug, size=len(body), body=body),
+        }
+        for expected, request in requests.items():
+            status, content_type, answer = raw_http(stack.url, request.encode())
+
+            assert (status, content_type) == (expected, "application/json"), answer[:200]
+            assert "detail" in json.loads(answer)
+            assert b"probe" not in answer
+        assert stored() == before

@@ -1,0 +1,23 @@
+"""Errors answered outside DRF's views: JSON under /api/ (a widget or client parses every
+answer), Django's own pages elsewhere (the admin is read by people). Nothing of the request is
+echoed: an error page must not carry back a reader's address or a probe's payload."""
+
+from django.http import JsonResponse
+from django.views import defaults
+
+API_PREFIX = "/api/"
+
+
+def _api_or(page, status: int, detail: str):
+    def handler(request, exception=None):
+        if request.path.startswith(API_PREFIX):
+            return JsonResponse({"detail": detail}, status=status)
+        return page(request, exception) if exception is not None else page(request)
+
+    return handler
+
+
+bad_request = _api_or(defaults.bad_request, 400, "Bad request.")
+permission_denied = _api_or(defaults.permission_denied, 403, "Forbidden.")
+page_not_found = _api_or(defaults.page_not_found, 404, "Not found.")
+server_error = _api_or(defaults.server_error, 500, "Server error. The request was logged.")
