@@ -85,6 +85,9 @@ class Comment(models.Model):
     author_email = models.EmailField(max_length=254, help_text="Private: staff only.")
     author_url = models.URLField(max_length=200, blank=True)
     body = models.TextField()
+    # rules.text_fingerprint of the body as posted: what "the same text" means to the duplicate
+    # check, whatever the case, spacing, NBSP or zero-width characters.
+    body_fingerprint = models.CharField(max_length=64, blank=True, default="", editable=False)
 
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
     spam_score = models.FloatField(null=True, blank=True, help_text="Spam probability, 0–1.")

@@ -102,7 +102,7 @@ def author_erase(*, email: str, remove_bodies: bool = False, done_by=None) -> in
         "user_agent": "",
     }
     if remove_bodies:
-        erased["body"] = REMOVED_BODY
+        erased |= {"body": REMOVED_BODY, "body_fingerprint": ""}  # a hash can confirm a guess
     comments = author_comments(email)
     shown_on = list(comments.published().values_list("article_id", flat=True))
     _erase_what_was_derived(comments)

@@ -1,7 +1,9 @@
 """Rules that run before the spam model, and the author's standing. Each fired rule carries the
 words a moderator reads; word lists are data (WordRule, edited in the admin), not code."""
 
+import hashlib
 import re
+import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -12,6 +14,15 @@ from moderation import domains
 from moderation.models import Cause, Comment, WordRule
 
 Status = Comment.Status
+
+
+def text_fingerprint(text: str) -> str:
+    """The same for texts a reader would call the same: compatibility forms (NBSP, full-width
+    letters), any case, any run of spaces, invisible format characters (zero-width space and
+    joiners, soft hyphen) all ignored. A repost varied by those is still a duplicate."""
+    folded = unicodedata.normalize("NFKC", text).casefold()
+    visible = "".join(c for c in folded if unicodedata.category(c) != "Cf")
+    return hashlib.sha256(" ".join(visible.split()).encode()).hexdigest()
 
 
 @dataclass(frozen=True)

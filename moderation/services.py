@@ -73,6 +73,7 @@ def comment_create(
         author_email=author_email,
         author_url=author_url,
         body=body,
+        body_fingerprint=rules.text_fingerprint(body),
         ip_address=ip_address,
         user_agent=user_agent[:512],
     )
@@ -82,7 +83,11 @@ def comment_create(
     # Check and insert as one step per address: 12 identical POSTs at once used to store 2.
     with transaction.atomic():
         _lock_poster(ip_address)
-        filed = comment_check_flood(author_email=author_email, ip_address=ip_address, body=body)
+        filed = comment_check_flood(
+            author_email=author_email,
+            ip_address=ip_address,
+            body_fingerprint=comment.body_fingerprint,
+        )
         if failed_bot_check:
             filed = Verdict(Status.SPAM, Cause.BOT_CHECK, failed_bot_check)
         comment.save()
@@ -102,7 +107,7 @@ def _lock_poster(ip_address: str | None) -> None:
             cursor.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", [ip_address])
 
 
-def comment_check_flood(*, author_email: str, ip_address: str | None, body: str):
+def comment_check_flood(*, author_email: str, ip_address: str | None, body_fingerprint: str):
     """What the poster's recent comments say, in one query. What the poster controls, their IP
     address, answers: Flooding (429) if it posted within REPLYGUARD_FLOOD_SECONDS, then
     DuplicateComment (409) if it posted this text within the duplicate window. The email is
@@ -114,7 +119,7 @@ def comment_check_flood(*, author_email: str, ip_address: str | None, body: str)
     flood = timedelta(seconds=settings.REPLYGUARD_FLOOD_SECONDS)
     by_ip = Q(ip_address=ip_address) if ip_address else Q(pk__in=[])
     by_email = Q(author_email=author_email)
-    recent = Q(created_at__gte=now - window) & Q(body=body.strip())
+    recent = Q(created_at__gte=now - window) & Q(body_fingerprint=body_fingerprint)
     soon = Q(created_at__gt=now - flood)
     # Each branch on its own index (email or IP, then time), not a scan of every comment of
     # the last seconds, which under load are thousands.

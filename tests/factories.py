@@ -3,6 +3,7 @@ from django.utils import timezone
 
 from articles.models import Article
 from moderation.models import Comment
+from moderation.rules import text_fingerprint
 
 
 class ArticleFactory(factory.django.DjangoModelFactory):
@@ -26,6 +27,7 @@ class CommentFactory(factory.django.DjangoModelFactory):
     author_name = "Mina Park"
     author_email = factory.Sequence(lambda n: f"reader{n}@example.org")
     body = "A thoughtful point about the summit."
+    body_fingerprint = factory.LazyAttribute(lambda c: text_fingerprint(c.body))
     status = Comment.Status.PUBLISHED
     ip_address = "203.0.113.7"
     parent = None

@@ -264,6 +264,31 @@ def test_a_duplicate_from_the_same_ip_is_409_and_from_the_same_email_is_binned(
     assert (repeat.status, repeat.cause) == ("spam", Cause.DUPLICATE)
 
 
+@pytest.mark.parametrize(
+    "variant",
+    [
+        READER.upper(),
+        READER.replace(" ", "  "),
+        READER.replace(" ", "\u00a0"),
+        READER.replace("e", "e\u200b"),
+        READER.replace("a", "\uff41"),  # full-width
+    ],
+    ids=["case", "double-spaces", "nbsp", "zero-width", "full-width"],
+)
+def test_a_duplicate_varied_by_case_spacing_or_invisible_characters_is_still_one(
+    client, article, settings, variant
+):
+    settings.REPLYGUARD_DUPLICATE_WINDOW_HOURS = 24
+    post(client, article)
+
+    again = post(client, article, body=variant)
+    from_another_ip = post(client, ArticleFactory(), body=variant, ip="198.51.100.9")
+
+    assert again.status_code == 409
+    assert from_another_ip.status_code == 202
+    assert Comment.objects.get(cause=Cause.DUPLICATE).body == variant
+
+
 def test_a_duplicate_after_the_window_is_a_new_comment(client, article, settings):
     settings.REPLYGUARD_DUPLICATE_WINDOW_HOURS = 24
     post(client, article)
