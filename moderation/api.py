@@ -38,7 +38,13 @@ from moderation import botcheck
 from moderation.models import Comment, Report, attach_published_replies
 from moderation.outages import CACHE_ERRORS, cache_get, cache_set
 from moderation.reports import AlreadyReported, comment_report
-from moderation.services import CommentsClosed, DuplicateComment, Flooding, comment_create
+from moderation.services import (
+    CommentsClosed,
+    DuplicateComment,
+    Flooding,
+    FormTokenUsed,
+    comment_create,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -161,13 +167,13 @@ class CommentInput(serializers.Serializer):
         return email
 
     def validate_form_token(self, token):
-        """Seconds since the form loaded, or None without a token."""
+        """The token's age and nonce (botcheck.FormToken), or None without a token."""
         if not token:
             if settings.REPLYGUARD_REQUIRE_FORM_TOKEN:
                 raise serializers.ValidationError("Missing: reload the page.")
             return None
         try:
-            return botcheck.form_token_age(token, article_slug=self.context["article"].slug)
+            return botcheck.form_token_read(token, article_slug=self.context["article"].slug)
         except botcheck.InvalidFormToken as error:
             raise serializers.ValidationError(str(error)) from None
 
@@ -338,8 +344,9 @@ class ArticleCommentsApi(generics.ListAPIView):
         serializer = CommentInput(data=request.data, context={"article": self.article})
         serializer.is_valid(raise_exception=True)
         fields = dict(serializer.validated_data)
+        form_token = fields.pop("form_token")
         failed_bot_check = botcheck.failed_bot_check(
-            honeypot=fields.pop("homepage"), form_age=fields.pop("form_token")
+            honeypot=fields.pop("homepage"), form_age=form_token and form_token.age
         )
         try:
             comment = comment_create(
@@ -347,12 +354,17 @@ class ArticleCommentsApi(generics.ListAPIView):
                 ip_address=client_ip(request),
                 user_agent=request.META.get("HTTP_USER_AGENT", ""),
                 failed_bot_check=failed_bot_check,
+                form_nonce=form_token and form_token.nonce,
                 **fields,
             )
         except CommentsClosed:
             raise PermissionDenied({"article": ["Comments are closed on this article."]}) from None
         except DjangoValidationError as error:  # what the model checks beyond the serializer
             raise serializers.ValidationError(error.message_dict) from None
+        except FormTokenUsed:
+            raise serializers.ValidationError(
+                {"form_token": ["This form was used already: reload the page."]}
+            ) from None
         except DuplicateComment:
             return Response(
                 {"body": ["You have already posted this comment."]},

@@ -3,7 +3,9 @@ timed by a signed token the form fetches. A comment that fails either is filed a
 answered like any other (202): a bot that learns nothing cannot adapt, and a real reader caught
 by mistake (a browser autofilling the hidden field) is one click from rescue in the queue."""
 
+import secrets
 import time
+from typing import NamedTuple
 
 from django.conf import settings
 from django.core import signing
@@ -16,12 +18,20 @@ class InvalidFormToken(Exception):
     """Tampered with, expired, or issued for another article: the reader should reload."""
 
 
+class FormToken(NamedTuple):
+    age: float  # seconds since the form loaded
+    nonce: str  # stored with the comment it was sent with: a token serves one comment
+
+
 def form_token_issue(*, article_slug: str) -> str:
-    return signing.dumps({"article": article_slug, "issued": time.time()}, salt=SALT)
+    nonce = secrets.token_urlsafe(12)
+    return signing.dumps(
+        {"article": article_slug, "issued": time.time(), "nonce": nonce}, salt=SALT
+    )
 
 
-def form_token_age(token: str, *, article_slug: str) -> float:
-    """Seconds since the form was loaded, or InvalidFormToken."""
+def form_token_read(token: str, *, article_slug: str) -> FormToken:
+    """The token's age and nonce, or InvalidFormToken."""
     try:
         data = signing.loads(token, salt=SALT, max_age=settings.REPLYGUARD_FORM_TOKEN_MAX_AGE)
     except signing.SignatureExpired:
@@ -30,7 +40,9 @@ def form_token_age(token: str, *, article_slug: str) -> float:
         raise InvalidFormToken("Invalid form token: reload the page.") from None
     if not isinstance(data, dict) or data.get("article") != article_slug:
         raise InvalidFormToken("This form token is for another article: reload the page.")
-    return time.time() - float(data["issued"])
+    if not data.get("nonce"):  # issued before tokens were single-use
+        raise InvalidFormToken("Invalid form token: reload the page.")
+    return FormToken(age=time.time() - float(data["issued"]), nonce=str(data["nonce"]))
 
 
 def failed_bot_check(*, honeypot: str, form_age: float | None) -> str:

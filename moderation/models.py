@@ -88,6 +88,8 @@ class Comment(models.Model):
     # rules.text_fingerprint of the body as posted: what "the same text" means to the duplicate
     # check, whatever the case, spacing, NBSP or zero-width characters.
     body_fingerprint = models.CharField(max_length=64, blank=True, default="", editable=False)
+    # The nonce of the form token it was sent with: unique, so one token serves one comment.
+    form_nonce = models.CharField(max_length=32, null=True, blank=True, unique=True, editable=False)
 
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
     spam_score = models.FloatField(null=True, blank=True, help_text="Spam probability, 0–1.")

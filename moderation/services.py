@@ -11,7 +11,7 @@ from operator import or_
 from django.conf import settings
 from django.core.cache import caches
 from django.core.cache.backends.locmem import LocMemCache
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Count, Max, Q
 from django.utils import timezone
 
@@ -44,6 +44,10 @@ class DuplicateComment(Exception):
     """The same author posted the same text recently."""
 
 
+class FormTokenUsed(Exception):
+    """The form token was sent with a comment already: one token, one comment."""
+
+
 def comment_create(
     *,
     article: Article,
@@ -55,6 +59,7 @@ def comment_create(
     ip_address: str | None = None,
     user_agent: str = "",
     failed_bot_check: str = "",
+    form_nonce: str | None = None,
 ) -> Comment:
     """Save a pending comment, then ask a worker to score it once the row is committed.
     A comment that failed a bot check (`failed_bot_check` says which) is filed as spam at once,
@@ -76,16 +81,27 @@ def comment_create(
         body_fingerprint=rules.text_fingerprint(body),
         ip_address=ip_address,
         user_agent=user_agent[:512],
+        form_nonce=form_nonce or None,
     )
     # The article and parent are rows the caller already loaded: checking that they exist
-    # again cost a query per POST (two more for a reply).
-    comment.full_clean(exclude=["article", "parent", "thread"])
+    # again cost a query per POST (two more for a reply). The nonce is left to its constraint.
+    comment.full_clean(exclude=["article", "parent", "thread", "form_nonce"])
+    try:
+        _comment_insert(comment, failed_bot_check=failed_bot_check)
+    except IntegrityError:  # all of it rolled back; a form token used twice is one cause
+        if form_nonce and Comment.objects.filter(form_nonce=form_nonce).exists():
+            raise FormTokenUsed from None
+        raise
+    return comment
+
+
+def _comment_insert(comment: Comment, *, failed_bot_check: str) -> None:
     # Check and insert as one step per address: 12 identical POSTs at once used to store 2.
     with transaction.atomic():
-        _lock_poster(ip_address)
+        _lock_poster(comment.ip_address)
         filed = comment_check_flood(
-            author_email=author_email,
-            ip_address=ip_address,
+            author_email=comment.author_email,
+            ip_address=comment.ip_address,
             body_fingerprint=comment.body_fingerprint,
         )
         if failed_bot_check:
@@ -95,7 +111,6 @@ def comment_create(
             comments_decide([(comment, filed)])
         else:
             comment_enqueue_scoring()  # on commit
-    return comment
 
 
 def _lock_poster(ip_address: str | None) -> None:

@@ -426,3 +426,27 @@ def test_the_form_endpoint_404s_for_an_unknown_article(client, db):
     response = client.get("/api/articles/no-such-article/comment-form/")
 
     assert response.status_code == 404 and "article" in response.json()
+
+
+def test_a_form_token_serves_one_comment(client, article, settings):
+    settings.REPLYGUARD_MIN_SUBMIT_SECONDS = 0
+    token = form_token(client, article)
+
+    first = post(client, article, form_token=token)
+    second = post(client, article, form_token=token, body="Another point.", ip="198.51.100.7")
+    fresh = post(client, article, form_token=form_token(client, article), body="Another point.")
+
+    assert [first.status_code, second.status_code] == [202, 400]
+    assert "reload" in second.json()["form_token"][0]
+    assert fresh.status_code == 202
+    assert Comment.objects.count() == 2
+
+
+def test_a_form_token_refused_for_flooding_can_still_be_used(client, article, settings):
+    settings.REPLYGUARD_MIN_SUBMIT_SECONDS, settings.REPLYGUARD_FLOOD_SECONDS = 0, 15
+    post(client, article, body="First thought.")
+    token = form_token(client, article)
+
+    assert post(client, article, form_token=token).status_code == 429
+    Comment.objects.update(created_at=timezone.now() - timedelta(seconds=16))
+    assert post(client, article, form_token=token).status_code == 202
