@@ -8,6 +8,7 @@ ALLOWED_HOSTS; see the README.
 from pathlib import Path
 
 import environ
+from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 env = environ.Env()
@@ -17,9 +18,12 @@ VAR_DIR = Path(env("REPLYGUARD_VAR_DIR", default=str(BASE_DIR / "var")))
 VAR_DIR.mkdir(parents=True, exist_ok=True)
 
 DEBUG = env.bool("DEBUG", default=False)
-# The fallback key is for local runs only; `manage.py check --deploy` flags it (security.W009).
-SECRET_KEY = env("SECRET_KEY", default="django-insecure-replyguard-local-only-never-deploy-this")
-ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"])
+# The fallback key is for the embedded default on this machine only (see the check below
+# DATABASES); `manage.py check --deploy` flags it too (security.W009).
+LOCAL_ONLY_SECRET_KEY = "django-insecure-replyguard-local-only-never-deploy-this"
+SECRET_KEY = env("SECRET_KEY", default=LOCAL_ONLY_SECRET_KEY)
+LOCAL_HOSTS = ["localhost", "127.0.0.1", "[::1]"]
+ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=LOCAL_HOSTS)
 
 # Behind HTTPS in production: HTTPS=true turns on redirects, secure cookies and HSTS, so that
 # `manage.py check --deploy` passes. Off by default: the embedded default serves plain http.
@@ -100,6 +104,17 @@ else:
         options="-c statement_timeout={}".format(
             env.int("REPLYGUARD_DB_STATEMENT_TIMEOUT_MS", default=15000)
         ),
+    )
+
+# Anyone who knows the fallback key can forge form tokens and admin sessions: refuse to start
+# with it anywhere but the embedded default (SQLite) answering only this machine's names.
+if SECRET_KEY == LOCAL_ONLY_SECRET_KEY and (
+    not set(ALLOWED_HOSTS) <= set(LOCAL_HOSTS)
+    or DATABASES["default"]["ENGINE"] != "django.db.backends.sqlite3"
+):
+    raise ImproperlyConfigured(
+        "SECRET_KEY is not set: the built-in key is only for the embedded default on localhost. "
+        "Set SECRET_KEY (e.g. python -c 'import secrets; print(secrets.token_urlsafe(50))')."
     )
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"

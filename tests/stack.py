@@ -3,6 +3,7 @@ real Celery worker, all on the database and broker named by the environment give
 
 import json
 import os
+import secrets
 import signal
 import socket
 import subprocess
@@ -16,6 +17,9 @@ from pathlib import Path
 
 PROJECT = Path(__file__).resolve().parents[1]
 PYTHON = sys.executable
+# The service refuses its built-in key outside the embedded default on localhost: a run on
+# PostgreSQL, or answering another host name, gets a key of its own, as production does.
+SECRET_KEY = os.environ.get("SECRET_KEY") or secrets.token_urlsafe(50)
 
 
 def free_port() -> int:
@@ -124,7 +128,12 @@ def running_stack(
     start it. bench/load.py starts the production shape with it too.
     """
     env = {k: v for k, v in os.environ.items() if not k.startswith("CELERY_TASK_ALWAYS")}
-    env |= {"DJANGO_SETTINGS_MODULE": "config.settings", "PYTHONUNBUFFERED": "1", **env_overrides}
+    env |= {
+        "DJANGO_SETTINGS_MODULE": "config.settings",
+        "PYTHONUNBUFFERED": "1",
+        "SECRET_KEY": SECRET_KEY,
+        **env_overrides,
+    }
     manage("migrate", "--noinput", env=env)
     manage("load_demo", env=env)
     port = free_port()

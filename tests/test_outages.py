@@ -15,7 +15,7 @@ from moderation.middleware import ServiceUnavailableMiddleware
 from moderation.models import Comment
 from tests.conftest import require
 from tests.factories import ArticleFactory, CommentFactory
-from tests.stack import free_port
+from tests.stack import SECRET_KEY, free_port
 
 pytestmark = pytest.mark.django_db
 
@@ -147,6 +147,7 @@ def silent_server():
 
 def django_in_a_subprocess(code: str, **env) -> subprocess.CompletedProcess:
     environment = os.environ | {"DJANGO_SETTINGS_MODULE": "config.settings", **env}
+    environment.setdefault("SECRET_KEY", SECRET_KEY)
     script = f"import django; django.setup(); {code}"
     return subprocess.run(
         [sys.executable, "-c", script], env=environment, capture_output=True, text=True, timeout=20

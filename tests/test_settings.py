@@ -5,7 +5,9 @@ import os
 import subprocess
 import sys
 
-from tests.stack import PROJECT
+import pytest
+
+from tests.stack import PROJECT, SECRET_KEY
 
 READ_SETTINGS = (
     "import django, json; django.setup(); from django.conf import settings as s; "
@@ -56,6 +58,7 @@ def test_thresholds_limits_and_servers_come_from_the_environment(tmp_path):
         REPLYGUARD_PAGE_SIZE="7",
         DATABASE_URL="postgres://u@db.invalid:5432/replyguard",
         CELERY_BROKER_URL="redis://cache.invalid:6379/0",
+        SECRET_KEY=SECRET_KEY,
     )
 
     assert values == {
@@ -77,6 +80,35 @@ def deploy_check(env: dict) -> subprocess.CompletedProcess:
         capture_output=True,
         text=True,
     )
+
+
+@pytest.mark.parametrize(
+    "elsewhere",
+    [
+        {"ALLOWED_HOSTS": "comments.example.com"},
+        {"ALLOWED_HOSTS": "localhost,comments.example.com"},
+        {"DATABASE_URL": "postgres://u@db.invalid:5432/replyguard"},
+    ],
+    ids=["public-host", "local-and-public-hosts", "postgresql"],
+)
+def test_the_built_in_secret_key_refuses_to_start_beyond_the_local_default(tmp_path, elsewhere):
+    env = {k: v for k, v in os.environ.items() if k != "SECRET_KEY"}
+    env |= {"DJANGO_SETTINGS_MODULE": "config.settings", "REPLYGUARD_VAR_DIR": str(tmp_path)}
+
+    refused = subprocess.run(
+        [sys.executable, "manage.py", "check"],
+        cwd=PROJECT,
+        env=env | elsewhere,
+        capture_output=True,
+        text=True,
+    )
+    local = subprocess.run(
+        [sys.executable, "manage.py", "check"], cwd=PROJECT, env=env, capture_output=True
+    )
+
+    assert refused.returncode != 0
+    assert "SECRET_KEY is not set" in refused.stderr
+    assert local.returncode == 0, local.stderr
 
 
 def test_production_settings_pass_the_deploy_check(tmp_path):
@@ -117,6 +149,7 @@ def test_a_web_process_never_loads_the_spam_models_libraries(tmp_path):
     )
     env = os.environ | {"DJANGO_SETTINGS_MODULE": "config.settings"}
     env |= {"REPLYGUARD_VAR_DIR": str(tmp_path), "ALLOWED_HOSTS": "testserver"}
+    env |= {"SECRET_KEY": SECRET_KEY}
     result = subprocess.run(
         [sys.executable, "-c", check], cwd=PROJECT, env=env, capture_output=True, text=True
     )
