@@ -286,6 +286,9 @@ REPLYGUARD_SCORING_WAIT = env.float(
 )
 # Full IP addresses are kept this long for abuse control, then cut to /24 (IPv4) or /48 (IPv6).
 REPLYGUARD_IP_RETENTION_DAYS = env.int("REPLYGUARD_IP_RETENTION_DAYS", default=30)
+# Rate limits, flood control and reports count an IPv6 client by its network of this many bits:
+# a /64 is one subscriber's, and rotating addresses inside it must not reset their limits.
+REPLYGUARD_IPV6_PREFIX = env.int("REPLYGUARD_IPV6_PREFIX", default=64)
 # Comments close automatically this many days after an article's publication (0: never);
 # each article can override it.
 REPLYGUARD_CLOSE_COMMENTS_AFTER_DAYS = env.int("REPLYGUARD_CLOSE_COMMENTS_AFTER_DAYS", default=0)

@@ -37,6 +37,7 @@ from articles.models import Article
 from moderation import botcheck
 from moderation.models import Comment, Report, attach_published_replies
 from moderation.outages import CACHE_ERRORS, cache_get, cache_set
+from moderation.privacy import poster_network
 from moderation.reports import AlreadyReported, comment_report
 from moderation.services import (
     CommentsClosed,
@@ -220,6 +221,10 @@ class PublicWriteThrottle(ScopedRateThrottle):
         except CACHE_ERRORS as error:
             logger.warning("Rate limit not applied, cache unavailable (%s)", type(error).__name__)
             return True
+
+    def get_ident(self, request):
+        # One poster: an IPv6 client by its /64, as flood control counts it.
+        return poster_network(client_ip(request)) or "unknown"
 
     def get_rate(self):
         # Settings, read per request, so tests and benchmarks can tune them.

@@ -107,6 +107,9 @@ class Comment(models.Model):
     published_at = models.DateTimeField(null=True, blank=True)
 
     ip_address = models.GenericIPAddressField(null=True, blank=True, help_text="Private.")
+    # What flood control and rate limits count as one poster (privacy.poster_network): the
+    # IPv4 address, or the IPv6 address's /64, which one subscriber can rotate through freely.
+    poster_network = models.GenericIPAddressField(null=True, blank=True, editable=False)
     # Set once the address is cut to its network (/24, /48) after the retention period.
     ip_truncated = models.BooleanField(default=False)
     user_agent = models.CharField(max_length=512, blank=True, help_text="Private.")
@@ -127,7 +130,7 @@ class Comment(models.Model):
             ),
             # Flood control, duplicates and the author's history look comments up by these.
             models.Index(fields=["author_email", "created_at"]),
-            models.Index(fields=["ip_address", "created_at"]),
+            models.Index(fields=["poster_network", "created_at"]),
         ]
         permissions = [("moderate_comment", "Can publish, hold, reject or mark comments as spam")]
 

@@ -5,6 +5,7 @@ import ipaddress
 from datetime import timedelta
 from urllib.parse import urlsplit
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import CharField, F, Value
 from django.db.models.functions import Cast, Concat, Replace
@@ -99,6 +100,7 @@ def author_erase(*, email: str, remove_bodies: bool = False, done_by=None) -> in
         "author_email": "",
         "author_url": "",
         "ip_address": None,
+        "poster_network": None,
         "user_agent": "",
     }
     if remove_bodies:
@@ -134,6 +136,18 @@ def _erase_what_was_derived(comments) -> None:
             )
 
 
+def poster_network(address: str | None) -> str | None:
+    """What counts as one poster: an IPv4 address whole, an IPv6 address by its network of
+    REPLYGUARD_IPV6_PREFIX bits (/64: a subscriber's, from which every address is theirs)."""
+    if not address:
+        return None
+    ip = ipaddress.ip_address(address)
+    if ip.version == 4:
+        return str(ip)
+    prefix = settings.REPLYGUARD_IPV6_PREFIX
+    return str(ipaddress.ip_network(f"{ip}/{prefix}", strict=False).network_address)
+
+
 def truncated_ip(address: str) -> str:
     """The address's network: /24 for IPv4, /48 for IPv6."""
     prefix = 24 if ipaddress.ip_address(address).version == 4 else 48
@@ -149,8 +163,9 @@ def comment_truncate_old_ips(*, older_than: timedelta, batch_size: int = 1000) -
     while batch := list(old[:batch_size]):
         for comment in batch:
             comment.ip_address = comment.ip_address and truncated_ip(comment.ip_address)
+            comment.poster_network = comment.ip_address
             comment.ip_truncated = True
-        Comment.objects.bulk_update(batch, ["ip_address", "ip_truncated"])
+        Comment.objects.bulk_update(batch, ["ip_address", "poster_network", "ip_truncated"])
         count += len(batch)
     return count
 

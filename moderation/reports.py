@@ -4,7 +4,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 
 from moderation.models import Cause, Comment, Report
-from moderation.privacy import private_sha256
+from moderation.privacy import poster_network, private_sha256
 from moderation.services import comment_decide
 
 
@@ -15,7 +15,8 @@ class AlreadyReported(Exception):
 def comment_report(*, comment: Comment, reason: str, ip_address: str, email: str = "") -> Report:
     """Record a reader's report; at REPLYGUARD_REPORTS_TO_HOLD reports a published comment
     goes back to held (a system decision, so reports never become training labels)."""
-    ip_key, email_key = private_sha256(ip_address or ""), private_sha256(email)
+    ip_key = private_sha256(poster_network(ip_address) or "")
+    email_key = private_sha256(email)
     same_reader = comment.reports.filter(reporter_ip_sha256=ip_key)
     if email_key:
         same_reader = same_reader | comment.reports.filter(reporter_email_sha256=email_key)

@@ -21,6 +21,7 @@ from moderation import domains, rules, shadow
 from moderation.models import Cause, Comment, Decision
 from moderation.outages import cache_add, cache_delete
 from moderation.policy import comment_verdict
+from moderation.privacy import poster_network
 from moderation.tasks import comment_score_pending_task
 
 logger = logging.getLogger(__name__)
@@ -80,6 +81,7 @@ def comment_create(
         body=body,
         body_fingerprint=rules.text_fingerprint(body),
         ip_address=ip_address,
+        poster_network=poster_network(ip_address),
         user_agent=user_agent[:512],
         form_nonce=form_nonce or None,
     )
@@ -98,10 +100,10 @@ def comment_create(
 def _comment_insert(comment: Comment, *, failed_bot_check: str) -> None:
     # Check and insert as one step per address: 12 identical POSTs at once used to store 2.
     with transaction.atomic():
-        _lock_poster(comment.ip_address)
+        _lock_poster(comment.poster_network)
         filed = comment_check_flood(
             author_email=comment.author_email,
-            ip_address=comment.ip_address,
+            poster_network=comment.poster_network,
             body_fingerprint=comment.body_fingerprint,
         )
         if failed_bot_check:
@@ -113,26 +115,29 @@ def _comment_insert(comment: Comment, *, failed_bot_check: str) -> None:
             comment_enqueue_scoring()  # on commit
 
 
-def _lock_poster(ip_address: str | None) -> None:
+def _lock_poster(poster_network: str | None) -> None:
     """Hold this address's lock until the transaction ends, so its flood and duplicate checks
     and its INSERT run one request at a time. PostgreSQL: an advisory lock on the address;
     SQLite needs none (its IMMEDIATE transactions already run one at a time)."""
-    if ip_address and connection.vendor == "postgresql":
+    if poster_network and connection.vendor == "postgresql":
         with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", [ip_address])
+            cursor.execute(
+                "SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", [poster_network]
+            )
 
 
-def comment_check_flood(*, author_email: str, ip_address: str | None, body_fingerprint: str):
+def comment_check_flood(*, author_email: str, poster_network: str | None, body_fingerprint: str):
     """What the poster's recent comments say, in one query. What the poster controls, their IP
-    address, answers: Flooding (429) if it posted within REPLYGUARD_FLOOD_SECONDS, then
-    DuplicateComment (409) if it posted this text within the duplicate window. The email is
+    address (an IPv6 one by its /64: privacy.poster_network), answers: Flooding (429) if it
+    posted within REPLYGUARD_FLOOD_SECONDS, then DuplicateComment (409) if it posted this text
+    within the duplicate window. The email is
     anyone's to type, so it never changes the answer (that was an oracle for a reader's private
     address): a repeat of its recent text is filed as spam, and a comment too soon after its
     last one is held for a moderator; returns that Verdict, or None."""
     now = timezone.now()
     window = timedelta(hours=settings.REPLYGUARD_DUPLICATE_WINDOW_HOURS)
     flood = timedelta(seconds=settings.REPLYGUARD_FLOOD_SECONDS)
-    by_ip = Q(ip_address=ip_address) if ip_address else Q(pk__in=[])
+    by_ip = Q(poster_network=poster_network) if poster_network else Q(pk__in=[])
     by_email = Q(author_email=author_email)
     recent = Q(created_at__gte=now - window) & Q(body_fingerprint=body_fingerprint)
     soon = Q(created_at__gt=now - flood)

@@ -3,6 +3,7 @@ from django.utils import timezone
 
 from articles.models import Article
 from moderation.models import Comment
+from moderation.privacy import poster_network
 from moderation.rules import text_fingerprint
 
 
@@ -30,6 +31,7 @@ class CommentFactory(factory.django.DjangoModelFactory):
     body_fingerprint = factory.LazyAttribute(lambda c: text_fingerprint(c.body))
     status = Comment.Status.PUBLISHED
     ip_address = "203.0.113.7"
+    poster_network = factory.LazyAttribute(lambda c: poster_network(c.ip_address))
     parent = None
     thread = factory.LazyAttribute(lambda c: (c.parent.thread or c.parent) if c.parent else None)
     depth = factory.LazyAttribute(lambda c: c.parent.depth + 1 if c.parent else 0)

@@ -605,3 +605,21 @@ def test_an_unknown_api_path_or_a_foreign_host_is_json(client, settings):
     assert (missing.status_code, missing.json()) == (404, {"detail": "Not found."})
     assert (foreign.status_code, foreign.json()) == (400, {"detail": "Bad request."})
     assert client.get("/nowhere/")["Content-Type"].startswith("text/html")
+
+
+def test_an_ipv6_client_is_counted_by_its_64_not_its_address(api_client, article, settings):
+    settings.REPLYGUARD_RATE_COMMENT_POST = "2/minute"
+
+    def post_from(address, n):
+        return api_client.post(
+            comments_url(article),
+            valid_comment(body=f"Take {n}"),
+            format="json",
+            REMOTE_ADDR=address,
+        )
+
+    rotating = [post_from(f"2001:db8:1:2::{n + 1:x}", n) for n in range(3)]
+    neighbour = post_from("2001:db8:1:3::1", 3)
+
+    assert [r.status_code for r in rotating] == [202, 202, 429]
+    assert neighbour.status_code == 202

@@ -78,7 +78,7 @@ def test_erase_removes_every_private_field_and_keeps_the_text(minas_comments):
             "",
             "",
         )
-        assert (comment.ip_address, comment.user_agent) == (None, "")
+        assert (comment.ip_address, comment.poster_network, comment.user_agent) == (None, None, "")
         assert comment.body.startswith("Mina's comment")
     other.refresh_from_db()
     assert other.ip_address == "192.0.2.1"
@@ -136,6 +136,12 @@ def test_ip_addresses_are_truncated_after_the_retention_period_and_only_then():
     assert comment_truncate_old_ips(older_than=timedelta(days=30), batch_size=2) == 3
     assert comment_truncate_old_ips(older_than=timedelta(days=30)) == 0  # done once
 
+    assert set(Comment.objects.values_list("poster_network", flat=True)) == {
+        "203.0.113.0",
+        "2001:db8:abcd::",
+        None,
+        "198.51.100.5",
+    }
     addresses = dict(Comment.objects.values_list("pk", "ip_address"))
     assert addresses == {
         old_v4.pk: "203.0.113.0",

@@ -136,3 +136,12 @@ def test_reporter_hashes_are_forgotten_with_the_ip_retention(api_client):
     kept = Report.objects.exclude(comment=comment).get()
     assert kept.reporter_ip_sha256 == private_sha256("203.0.113.1")
     assert author_export(email="new@example.org")["reports"] != []
+
+
+def test_one_report_per_ipv6_64(api_client):
+    comment = CommentFactory(status="published")
+
+    first = report(api_client, comment.pk, ip="2001:db8:1:2::1")
+    rotated = report(api_client, comment.pk, ip="2001:db8:1:2::abcd")
+
+    assert (first.status_code, rotated.status_code) == (202, 409)

@@ -450,3 +450,13 @@ def test_a_form_token_refused_for_flooding_can_still_be_used(client, article, se
     assert post(client, article, form_token=token).status_code == 429
     Comment.objects.update(created_at=timezone.now() - timedelta(seconds=16))
     assert post(client, article, form_token=token).status_code == 202
+
+
+def test_flood_control_counts_an_ipv6_client_by_its_64(client, article, settings):
+    settings.REPLYGUARD_FLOOD_SECONDS = 15
+    post(client, article, ip="2001:db8:1:2::1", body="First thought.")
+
+    same_subscriber = post(client, article, ip="2001:db8:1:2:ffff::9", author_email="x@example.org")
+    next_subscriber = post(client, article, ip="2001:db8:1:3::1", author_email="y@example.org")
+
+    assert (same_subscriber.status_code, next_subscriber.status_code) == (429, 202)
