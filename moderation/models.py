@@ -87,7 +87,9 @@ class Comment(models.Model):
     body = models.TextField()
     # rules.text_fingerprint of the body as posted: what "the same text" means to the duplicate
     # check, whatever the case, spacing, NBSP or zero-width characters.
-    body_fingerprint = models.CharField(max_length=64, blank=True, default="", editable=False)
+    body_fingerprint = models.CharField(
+        max_length=64, blank=True, default="", db_default="", editable=False
+    )
     # The nonce of the form token it was sent with: unique, so one token serves one comment.
     form_nonce = models.CharField(max_length=32, null=True, blank=True, unique=True, editable=False)
 

@@ -98,7 +98,7 @@ def test_any_text_is_accepted_as_written_or_refused_by_name(world, client, body,
     # A new reader each time: the same address posting the same text twice is a 409 duplicate.
     reader = uuid.uuid4()
     payload = {"author_name": name, "author_email": f"{reader.hex}@example.org", "body": body}
-    address = f"2001:db8::{reader.hex[:4]}:{reader.hex[4:8]}"
+    address = f"2001:db8:{reader.hex[:4]}:{reader.hex[4:8]}::1"  # a /64 of its own
 
     response = post(client, world, json.dumps(payload).encode(), REMOTE_ADDR=address)
 

@@ -32,7 +32,9 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name="comment",
             name="body_fingerprint",
-            field=models.CharField(blank=True, default="", editable=False, max_length=64),
+            field=models.CharField(
+                blank=True, default="", db_default="", editable=False, max_length=64
+            ),
         ),
         migrations.RunPython(fingerprint_existing_comments, migrations.RunPython.noop),
     ]
