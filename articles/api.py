@@ -1,29 +1,10 @@
 """The public, read-only article endpoints."""
 
-from django.conf import settings
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import generics, serializers
-from rest_framework.pagination import PageNumberPagination
 
 from articles.models import Article
-
-# The body of every 4xx: each field at fault with its messages, or `detail` for the request.
-ERRORS = {
-    "type": "object",
-    "properties": {"detail": {"type": "string"}},
-    "additionalProperties": {"type": "array", "items": {"type": "string"}},
-    "example": {"author_email": ["Enter a valid email address."]},
-}
-
-
-class PagePagination(PageNumberPagination):
-    page_size_query_param = "page_size"
-
-    def get_page_size(self, request):
-        # Read per request: both sizes are settings a newsroom (or a test) can tune.
-        self.page_size = settings.REPLYGUARD_PAGE_SIZE
-        self.max_page_size = settings.REPLYGUARD_MAX_PAGE_SIZE
-        return super().get_page_size(request)
+from config.api import ERRORS, PagePagination
 
 
 class ArticleSummary(serializers.ModelSerializer):

@@ -52,7 +52,7 @@ class Article(models.Model):
         related_name="followed_articles",
         help_text="Moderators who get a digest email of the comments held on this article.",
     )
-    # The thread pages' ETag and cache key: see articles_threads_changed.
+    # The thread pages' ETag and cache key: moderation.services moves it.
     thread_version = models.PositiveBigIntegerField(default=0, editable=False)
 
     class Meta:

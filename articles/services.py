@@ -3,7 +3,6 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from django.db import transaction
-from django.db.models import F
 from django.utils import timezone
 from django.utils.text import slugify
 
@@ -59,11 +58,3 @@ def article_upsert_from_page(*, page: ArticlePage) -> tuple[Article, bool]:
         defaults=fields,
         create_defaults={**fields, "published_at": timezone.now()},
     )
-
-
-def articles_threads_changed(article_ids) -> None:
-    """A published comment of these articles appeared, changed or went: move their thread
-    pages' version on, so readers' ETags and the server's cached pages stop matching.
-    Row by row in id order: two deciders touching the same articles lock them in one order."""
-    for article_id in sorted(set(article_ids)):
-        Article.objects.filter(pk=article_id).update(thread_version=F("thread_version") + 1)

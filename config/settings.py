@@ -160,7 +160,7 @@ REST_FRAMEWORK = {
     "UNAUTHENTICATED_USER": None,
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["moderation.parsers.SafeJSONParser"],
-    "EXCEPTION_HANDLER": "moderation.api.api_exception_handler",
+    "EXCEPTION_HANDLER": "config.api.api_exception_handler",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     # No OPTIONS self-description: /api/schema/ is the description, and DRF's metadata walk
     # recurses forever on the self-nesting comment thread (found by schemathesis).
@@ -236,14 +236,14 @@ CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=120)
 REPLYGUARD_REQUEUE_EVERY = env.float("REPLYGUARD_REQUEUE_EVERY", default=60.0)
 CELERY_BEAT_SCHEDULE = {
     "requeue-stale-pending-comments": {
-        "task": "moderation.tasks.comment_requeue_stale_task",
+        "task": "moderation.tasks.stale_pending_requeue_task",
         "schedule": REPLYGUARD_REQUEUE_EVERY,
         # A sweep that could not run in time is superseded by the next one.
         "options": {"expires": REPLYGUARD_REQUEUE_EVERY},
     },
 }
 CELERY_BEAT_SCHEDULE["truncate-old-ip-addresses"] = {
-    "task": "moderation.tasks.comment_truncate_old_ips_task",
+    "task": "moderation.tasks.ip_retention_task",
     "schedule": 3600.0,
     "options": {"expires": 3600.0},
 }

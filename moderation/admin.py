@@ -4,7 +4,7 @@ from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.admin.views.main import ChangeList
 from django.core.exceptions import PermissionDenied
-from django.db import models, transaction
+from django.db import models
 from django.http import Http404, HttpResponseNotAllowed, JsonResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.template.defaultfilters import truncatechars
@@ -12,7 +12,6 @@ from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.http import url_has_allowed_host_and_scheme
 
-from articles.services import articles_threads_changed
 from moderation import shadow
 from moderation.models import (
     AuthorDataRequest,
@@ -29,7 +28,7 @@ from moderation.models import (
 )
 from moderation.privacy import author_erase, author_export
 from moderation.rules import authors_standing
-from moderation.services import comment_decide
+from moderation.services import comment_decide, comment_edit, comments_delete
 
 Status = Comment.Status
 
@@ -209,20 +208,16 @@ class CommentAdmin(admin.ModelAdmin):
             back = reverse(f"admin:{self.opts.app_label}_{self.opts.model_name}_changelist")
         return redirect(back)
 
-    # A moderator's edit or deletion of a published comment changes what readers see.
+    # A moderator's edit or deletion goes through the services, which keep readers' threads
+    # current. (Comments are only added through the API: has_add_permission is off.)
     def save_model(self, request, obj, form, change):
-        super().save_model(request, obj, form, change)
-        if obj.status == Status.PUBLISHED:
-            articles_threads_changed([obj.article_id])
+        comment_edit(comment=obj, fields=form.changed_data)
 
     def delete_model(self, request, obj):
-        self.delete_queryset(request, Comment.objects.filter(pk=obj.pk))
+        comments_delete(Comment.objects.filter(pk=obj.pk))
 
     def delete_queryset(self, request, queryset):
-        with transaction.atomic():
-            shown_on = list(queryset.values_list("article_id", flat=True))
-            super().delete_queryset(request, queryset)
-            articles_threads_changed(shown_on)  # after the comments, as deciders lock them
+        comments_delete(queryset)
 
     @admin.display(description="decide")
     def decide_buttons(self, comment):

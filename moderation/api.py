@@ -1,16 +1,12 @@
 """The public REST API the site's frontend calls. Output serializers list their fields
 explicitly: a reader's email, IP and user agent are never among them."""
 
-import hashlib
 import ipaddress
 import logging
 import unicodedata
 
 from django.conf import settings
-from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.validators import URLValidator
-from django.http import HttpResponse
-from django.utils.cache import get_conditional_response, patch_cache_control
 from django.utils.functional import cached_property
 from django.utils.html import linebreaks
 from drf_spectacular.types import OpenApiTypes
@@ -18,34 +14,25 @@ from drf_spectacular.utils import (
     OpenApiResponse,
     extend_schema,
     extend_schema_field,
-    inline_serializer,
 )
 from rest_framework import generics, serializers, status
 from rest_framework.exceptions import (
     NotFound,
-    PermissionDenied,
-    Throttled,
-    UnsupportedMediaType,
 )
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.throttling import BaseThrottle, ScopedRateThrottle
-from rest_framework.views import APIView, exception_handler
+from rest_framework.views import APIView
 
-from articles.api import ERRORS, PagePagination
 from articles.models import Article
+from config.api import DETAIL, ERRORS, PagePagination
 from moderation import botcheck
+from moderation.flood import poster_network
 from moderation.models import Comment, Report, attach_published_replies
-from moderation.outages import CACHE_ERRORS, cache_get, cache_set
-from moderation.privacy import poster_network
-from moderation.reports import AlreadyReported, comment_report
-from moderation.services import (
-    CommentsClosed,
-    DuplicateComment,
-    Flooding,
-    FormTokenUsed,
-    comment_create,
-)
+from moderation.outages import CACHE_ERRORS
+from moderation.reports import comment_report
+from moderation.services import comment_create
+from moderation.threads import thread_page_response
 
 logger = logging.getLogger(__name__)
 
@@ -178,6 +165,16 @@ class CommentInput(serializers.Serializer):
         except botcheck.InvalidFormToken as error:
             raise serializers.ValidationError(str(error)) from None
 
+    def validate(self, data):
+        """The bot-check fields become what comment_create takes: why the submission looks like
+        a bot's ("" if it doesn't) and the form token's nonce (one token, one comment)."""
+        token = data.pop("form_token")
+        data["bot_check_reason"] = botcheck.bot_check_reason(
+            honeypot=data.pop("homepage"), form_age=token and token.age
+        )
+        data["form_nonce"] = token and token.nonce
+        return data
+
     def validate_parent(self, parent_id):
         if parent_id is None:
             return None
@@ -234,9 +231,6 @@ class PublicWriteThrottle(ScopedRateThrottle):
         }[self.scope]
 
 
-DETAIL = inline_serializer("Detail", fields={"detail": serializers.CharField()})
-
-
 def client_ip(request) -> str | None:
     """The client's address as the trusted proxies report it (DRF's throttle logic knows how
     many to trust: REST_FRAMEWORK["NUM_PROXIES"]), with a port or brackets dropped; the
@@ -256,10 +250,6 @@ def ip_address_or_none(value: str | None) -> str | None:
         return str(ipaddress.ip_address(value))
     except ValueError:
         return None
-
-
-# Every query parameter the thread page reads (CommentListQuery and PagePagination).
-THREAD_PAGE_PARAMETERS = ("order", "page", "page_size")
 
 
 class ArticleCommentsApi(generics.ListAPIView):
@@ -301,31 +291,11 @@ class ArticleCommentsApi(generics.ListAPIView):
         parameters=[CommentListQuery],
         responses={200: PublicComment(many=True), 400: ERRORS, 404: ERRORS},
     )
-    def get(self, request, *args, **kwargs):
-        # Whatever changes a published comment moves its article's thread_version on, so one
-        # query tells whether the reader's copy is current (304), and a page is rendered once
-        # per version, then served from the cache.
-        etag = f'"{self.article.pk}.{self.article.thread_version}"'
-        response = get_conditional_response(request, etag=etag) or self.page(request, etag)
-        response["ETag"] = etag
-        patch_cache_control(response, no_cache=True)  # ask each time: the answer is a cheap 304
-        return response
+    def get(self, request, slug):
+        def render() -> bytes:
+            return JSONRenderer().render(self.list(request).data)
 
-    def page(self, request, version: str) -> HttpResponse:
-        seconds = settings.REPLYGUARD_THREAD_CACHE_SECONDS
-        # Keyed on what the page depends on: scheme and host (its links are absolute) and the
-        # parameters this view reads. Any other parameter (?cb=1, ?cb=2 ...) is ignored, so
-        # it cannot make a new cache entry and a full render per request.
-        read = [(name, request.query_params.get(name, "")) for name in THREAD_PAGE_PARAMETERS]
-        where = (request.scheme, request.get_host())
-        page = hashlib.sha256(repr((where, read)).encode()).hexdigest()
-        key = f"replyguard:threads:{version}:{page}"
-        content = cache_get(key) if seconds else None
-        if content is None:  # a miss, or the cache is down: render from the database
-            content = JSONRenderer().render(self.list(request).data)
-            if seconds:
-                cache_set(key, content, seconds)
-        return HttpResponse(content, content_type="application/json")
+        return thread_page_response(request, self.article, render)
 
     @extend_schema(
         summary="Post a comment or a reply",
@@ -348,38 +318,12 @@ class ArticleCommentsApi(generics.ListAPIView):
     def post(self, request, slug):
         serializer = CommentInput(data=request.data, context={"article": self.article})
         serializer.is_valid(raise_exception=True)
-        fields = dict(serializer.validated_data)
-        form_token = fields.pop("form_token")
-        failed_bot_check = botcheck.failed_bot_check(
-            honeypot=fields.pop("homepage"), form_age=form_token and form_token.age
+        comment = comment_create(
+            article=self.article,
+            ip_address=client_ip(request),
+            user_agent=request.META.get("HTTP_USER_AGENT", ""),
+            **serializer.validated_data,
         )
-        try:
-            comment = comment_create(
-                article=self.article,
-                ip_address=client_ip(request),
-                user_agent=request.META.get("HTTP_USER_AGENT", ""),
-                failed_bot_check=failed_bot_check,
-                form_nonce=form_token and form_token.nonce,
-                **fields,
-            )
-        except CommentsClosed:
-            raise PermissionDenied({"article": ["Comments are closed on this article."]}) from None
-        except DjangoValidationError as error:  # what the model checks beyond the serializer
-            raise serializers.ValidationError(error.message_dict) from None
-        except FormTokenUsed:
-            raise serializers.ValidationError(
-                {"form_token": ["This form was used already: reload the page."]}
-            ) from None
-        except DuplicateComment:
-            return Response(
-                {"body": ["You have already posted this comment."]},
-                status=status.HTTP_409_CONFLICT,
-            )
-        except Flooding as flooding:
-            raise Throttled(
-                wait=flooding.wait_seconds,
-                detail="One comment at a time: wait a few seconds before posting again.",
-            ) from None
         # A comment filed as spam by the bot check is answered as pending, like any other.
         return Response(
             CommentAccepted(comment).data,
@@ -451,22 +395,5 @@ class CommentReportApi(APIView):
             raise NotFound({"comment": ["No published comment with this id."]})
         serializer = ReportInput(data=request.data)
         serializer.is_valid(raise_exception=True)
-        try:
-            comment_report(
-                comment=comment, ip_address=client_ip(request), **serializer.validated_data
-            )
-        except AlreadyReported:
-            return Response(
-                {"comment": ["You have already reported this comment."]},
-                status=status.HTTP_409_CONFLICT,
-            )
+        comment_report(comment=comment, ip_address=client_ip(request), **serializer.validated_data)
         return Response({"status": "received"}, status=status.HTTP_202_ACCEPTED)
-
-
-def api_exception_handler(exc, context):
-    """DRF's, with no value of the request echoed: its 415 names the Content-Type sent."""
-    if isinstance(exc, UnsupportedMediaType):
-        exc = UnsupportedMediaType(
-            "", detail="Send the body as JSON: Content-Type: application/json."
-        )
-    return exception_handler(exc, context)

@@ -45,7 +45,7 @@ def form_token_read(token: str, *, article_slug: str) -> FormToken:
     return FormToken(age=time.time() - float(data["issued"]), nonce=str(data["nonce"]))
 
 
-def failed_bot_check(*, honeypot: str, form_age: float | None) -> str:
+def bot_check_reason(*, honeypot: str, form_age: float | None) -> str:
     """Why this submission looks like a bot, or "" if it doesn't."""
     if honeypot:
         return "Bot check: the hidden honeypot field was filled."

@@ -1,5 +1,8 @@
 """Pure policy: the rules that fired, the author's standing and the article's thresholds turn a
-spam probability into a status. No database: services and shadow scoring both ask it."""
+spam probability into a Verdict's status, cause and reason. No database: scoring, flood
+control and shadow scoring all ask it; services apply the verdicts."""
+
+from dataclasses import dataclass
 
 from django.conf import settings
 
@@ -7,6 +10,19 @@ from articles.models import Article
 from moderation.models import Cause, Comment
 
 Status = Comment.Status
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """The status to move one comment to, and why."""
+
+    status: str
+    cause: str = ""
+    reason: str = ""
+    rule_hits: list[str] | None = None  # None: leave the stored ones
+    spam_score: float | None = None  # None: leave the stored score, version and reasons
+    model_version: str = ""
+    spam_reasons: list[str] | None = None
 
 
 def comment_verdict(

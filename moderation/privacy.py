@@ -5,16 +5,15 @@ import ipaddress
 from datetime import timedelta
 from urllib.parse import urlsplit
 
-from django.conf import settings
 from django.db import transaction
 from django.db.models import CharField, F, Value
 from django.db.models.functions import Cast, Concat, Replace
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
 
-from articles.services import articles_threads_changed
 from moderation import domains
 from moderation.models import AuthorDataRequest, Comment, Decision, Report
+from moderation.services import comments_update
 
 ERASED_NAME = "Anonymous"
 ERASED_WEBSITE = "[erased website]"
@@ -106,11 +105,9 @@ def author_erase(*, email: str, remove_bodies: bool = False, done_by=None) -> in
     if remove_bodies:
         erased |= {"body": REMOVED_BODY, "body_fingerprint": ""}  # a hash can confirm a guess
     comments = author_comments(email)
-    shown_on = list(comments.published().values_list("article_id", flat=True))
     _erase_what_was_derived(comments)
-    count = comments.update(**erased)
+    count = comments_update(comments, **erased)
     author_reports(email).update(reporter_email_sha256="")
-    articles_threads_changed(shown_on)  # after the comments: the order deciders lock them in
     AuthorDataRequest.objects.create(
         kind=AuthorDataRequest.Kind.ERASE,
         email_sha256=private_sha256(email),
@@ -129,23 +126,11 @@ def _erase_what_was_derived(comments) -> None:
         host = urlsplit(comment.author_url).hostname or ""
         site = host and domains.registered_domain(host)
         hits = [hit for hit in comment.rule_hits if not site or site not in hit]
-        Comment.objects.filter(pk=comment.pk).update(spam_reasons=[], rule_hits=hits)
+        comments_update(Comment.objects.filter(pk=comment.pk), spam_reasons=[], rule_hits=hits)
         if site:
             comment.decisions.filter(reason__contains=site).update(
                 reason=Replace(F("reason"), Value(site), Value(ERASED_WEBSITE))
             )
-
-
-def poster_network(address: str | None) -> str | None:
-    """What counts as one poster: an IPv4 address whole, an IPv6 address by its network of
-    REPLYGUARD_IPV6_PREFIX bits (/64: a subscriber's, from which every address is theirs)."""
-    if not address:
-        return None
-    ip = ipaddress.ip_address(address)
-    if ip.version == 4:
-        return str(ip)
-    prefix = settings.REPLYGUARD_IPV6_PREFIX
-    return str(ipaddress.ip_network(f"{ip}/{prefix}", strict=False).network_address)
 
 
 def truncated_ip(address: str) -> str:

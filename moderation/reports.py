@@ -2,14 +2,19 @@
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from rest_framework.exceptions import APIException
 
+from moderation.flood import poster_network
 from moderation.models import Cause, Comment, Report
-from moderation.privacy import poster_network, private_sha256
+from moderation.privacy import private_sha256
 from moderation.services import comment_decide
 
 
-class AlreadyReported(Exception):
+class AlreadyReported(APIException):
     """This reader (by IP or email) has reported this comment before."""
+
+    status_code = 409
+    default_detail = {"comment": ["You have already reported this comment."]}
 
 
 def comment_report(*, comment: Comment, reason: str, ip_address: str, email: str = "") -> Report:

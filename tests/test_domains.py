@@ -7,7 +7,8 @@ from django.contrib.auth import get_user_model
 from moderation import classifier, domains
 from moderation.models import Cause, Comment, LinkDomain, WordRule
 from moderation.rules import rule_hits
-from moderation.services import comment_decide, comment_score
+from moderation.services import comment_decide
+from moderation.tasks import pending_comments_score_task
 from tests.factories import CommentFactory
 
 pytestmark = pytest.mark.django_db
@@ -55,7 +56,7 @@ def test_scoring_files_a_blocked_domain_as_spam_even_without_a_model(no_model):
     LinkDomain.objects.create(domain="pills.example", reputation=Reputation.BLOCKED)
     comment = CommentFactory(status=Status.PENDING, author_url="https://pills.example/")
 
-    comment_score(comment_id=comment.pk)
+    pending_comments_score_task()
 
     comment.refresh_from_db()
     assert (comment.status, comment.cause) == (Status.SPAM, Cause.BLOCKED_DOMAIN)

@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from moderation.models import Comment, Report
 from moderation.privacy import author_erase, author_export, private_sha256
-from moderation.tasks import comment_truncate_old_ips_task
+from moderation.tasks import ip_retention_task
 from tests.factories import CommentFactory
 
 pytestmark = pytest.mark.django_db
@@ -127,7 +127,7 @@ def test_reporter_hashes_are_forgotten_with_the_ip_retention(api_client):
     assert recent.status_code == 202
     Report.objects.filter(comment=comment).update(created_at=timezone.now() - timedelta(days=31))
 
-    comment_truncate_old_ips_task()
+    ip_retention_task()
 
     old = Report.objects.filter(comment=comment)
     hashes = set(old.values_list("reporter_ip_sha256", "reporter_email_sha256"))

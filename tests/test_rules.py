@@ -12,7 +12,8 @@ from moderation import botcheck
 from moderation.models import Cause, Comment, WordRule
 from moderation.policy import comment_verdict
 from moderation.rules import AuthorStanding, RuleHit, authors_standing, rule_hits
-from moderation.services import comment_create, comment_score
+from moderation.services import comment_create
+from moderation.tasks import pending_comments_score_task
 from tests.factories import ArticleFactory, CommentFactory
 
 pytestmark = pytest.mark.django_db
@@ -173,7 +174,7 @@ def test_scoring_runs_the_rules_and_records_what_fired(settings, spam_model):
         body="The referendum, in the words of https://example.org/a and https://example.net/b",
     )
 
-    comment_score(comment_id=comment.pk)
+    pending_comments_score_task()
 
     comment.refresh_from_db()
     assert comment.status == "held" and comment.cause == Cause.SUSPECT_WORD
@@ -195,7 +196,7 @@ def test_scoring_publishes_a_trusted_authors_borderline_comment(settings, spam_m
         article=article, author_name="S", author_email="new@example.org", body=READER
     )
     for comment in (trusted, stranger):
-        comment_score(comment_id=comment.pk)
+        pending_comments_score_task()
         comment.refresh_from_db()
 
     assert (trusted.status, trusted.cause) == ("published", Cause.TRUSTED_AUTHOR)

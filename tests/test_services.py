@@ -3,16 +3,16 @@
 import pytest
 from django.core.exceptions import ValidationError
 
-from moderation import services
+from moderation import tasks
 from moderation.models import Comment, Decision
 from moderation.policy import policy_decision
+from moderation.scoring import pending_comments_score
 from moderation.services import (
     CommentsClosed,
     comment_create,
     comment_decide,
-    comment_score,
-    comment_score_pending,
 )
+from moderation.tasks import pending_comments_score_task
 from tests.factories import ArticleFactory, CommentFactory
 
 pytestmark = pytest.mark.django_db
@@ -109,8 +109,8 @@ def test_a_reply_belongs_to_its_top_level_thread(article):
 def test_scoring_publishes_a_reader_and_files_obvious_spam(article, spam_model):
     reader, spam = new_comment(article), new_comment(article, body=SPAM)
 
-    comment_score(comment_id=reader.pk)
-    comment_score(comment_id=spam.pk)
+    pending_comments_score_task()
+    pending_comments_score_task()
 
     reader.refresh_from_db()
     spam.refresh_from_db()
@@ -122,7 +122,7 @@ def test_scoring_publishes_a_reader_and_files_obvious_spam(article, spam_model):
 def test_scoring_stores_what_pushed_the_score_up(article, spam_model):
     spam = new_comment(article, body=SPAM)
 
-    comment_score(comment_id=spam.pk)
+    pending_comments_score_task()
 
     spam.refresh_from_db()
     assert 1 <= len(spam.spam_reasons) <= 3
@@ -133,7 +133,7 @@ def test_scoring_stores_what_pushed_the_score_up(article, spam_model):
 def test_scoring_records_score_version_and_an_audit_record(article, spam_model):
     comment = new_comment(article)
 
-    comment_score(comment_id=comment.pk)
+    pending_comments_score_task()
 
     comment.refresh_from_db()
     decision = comment.decisions.get()
@@ -148,8 +148,8 @@ def test_scoring_records_score_version_and_an_audit_record(article, spam_model):
 def test_scoring_twice_decides_once(article, spam_model):
     comment = new_comment(article)
 
-    comment_score(comment_id=comment.pk)
-    comment_score(comment_id=comment.pk)
+    pending_comments_score_task()
+    pending_comments_score_task()
 
     assert comment.decisions.count() == 1
 
@@ -157,21 +157,21 @@ def test_scoring_twice_decides_once(article, spam_model):
 def test_scoring_leaves_an_already_decided_comment_alone(article, spam_model):
     comment = CommentFactory(article=article, body=SPAM, status="published")
 
-    comment_score(comment_id=comment.pk)
+    pending_comments_score_task()
 
     comment.refresh_from_db()
     assert comment.status == "published"
     assert not comment.decisions.exists()
 
 
-def test_scoring_a_deleted_comment_does_nothing(spam_model):
-    assert comment_score(comment_id=987654) is None
+def test_scoring_with_nothing_pending_does_nothing(spam_model):
+    assert pending_comments_score_task() == 0  # nothing pending
 
 
 def test_without_a_model_comments_are_held_for_a_human(article, no_model):
     comment = new_comment(article)
 
-    comment_score(comment_id=comment.pk)
+    pending_comments_score_task()
 
     comment.refresh_from_db()
     assert comment.status == "held"
@@ -259,19 +259,19 @@ def test_the_sweep_wakes_the_workers_only_when_a_comment_waited_too_long(article
 
     from django.utils import timezone
 
-    from moderation.services import comment_requeue_stale
+    from moderation.scoring import stale_pending_requeue
 
     fresh = CommentFactory(article=article, status="pending", body=READER)
     decided = CommentFactory(article=article, status="held", body=READER)
     Comment.objects.filter(pk=decided.pk).update(created_at=timezone.now() - timedelta(minutes=10))
 
-    assert comment_requeue_stale(older_than=timedelta(minutes=2)) == 0  # tasks run inline here
+    assert stale_pending_requeue(older_than=timedelta(minutes=2)) == 0  # tasks run inline here
     assert Comment.objects.get(pk=fresh.pk).status == "pending"
 
     lost = CommentFactory(article=article, status="pending", body=READER)
     Comment.objects.filter(pk=lost.pk).update(created_at=timezone.now() - timedelta(minutes=10))
 
-    assert comment_requeue_stale(older_than=timedelta(minutes=2)) == 1
+    assert stale_pending_requeue(older_than=timedelta(minutes=2)) == 1
     statuses = dict(Comment.objects.values_list("pk", "status"))
     # Woken, a worker scores every pending comment, oldest first; decided ones stay as they are.
     assert statuses == {lost.pk: "published", fresh.pk: "published", decided.pk: "held"}
@@ -306,8 +306,7 @@ def test_the_shipped_model_publishes_readers_who_cite_sources_and_not_form_spam(
         for i, (body, name, url) in enumerate(FORM_SPAM)
     ]
 
-    for comment in readers + spam:
-        comment_score(comment_id=comment.pk)
+    pending_comments_score_task()
 
     assert [Comment.objects.get(pk=c.pk).status for c in readers] == ["published"] * 3
     assert "published" not in {Comment.objects.get(pk=c.pk).status for c in spam}
@@ -322,15 +321,15 @@ def test_a_task_claims_at_most_the_batch_characters_and_always_one_comment(
 ):
     # The broker failed a moment ago: ringing for the rest queues nothing, so each call below
     # is one task's claim.
-    monkeypatch.setattr(services, "_broker_unreachable_until", float("inf"))
+    monkeypatch.setattr(tasks, "_broker_unreachable_until", float("inf"))
     comments = [
         CommentFactory(article=article, body="x" * 400, status="pending", author_name="Mina")
         for _ in range(3)
     ]
     huge = CommentFactory(article=article, body="y" * 5000, status="pending", author_name="Mina")
 
-    assert comment_score_pending(batch_size=10, batch_chars=1000) == 2  # 808 chars; 1,212 is over
+    assert pending_comments_score(batch_size=10, batch_chars=1000) == 2  # 808 chars; 1,212 is over
     assert list(Comment.objects.filter(status="pending")) == [comments[2], huge]
-    assert comment_score_pending(batch_size=10, batch_chars=1000) == 1  # alone: it fits
-    assert comment_score_pending(batch_size=10, batch_chars=1000) == 1  # too long, still goes
+    assert pending_comments_score(batch_size=10, batch_chars=1000) == 1  # alone: it fits
+    assert pending_comments_score(batch_size=10, batch_chars=1000) == 1  # too long, still goes
     assert not Comment.objects.filter(status="pending").exists()

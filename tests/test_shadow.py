@@ -10,7 +10,8 @@ from django.core.management import CommandError, call_command
 from articles.models import Article
 from moderation import classifier, shadow
 from moderation.models import ShadowScore
-from moderation.services import comment_create, comment_score
+from moderation.services import comment_create
+from moderation.tasks import pending_comments_score_task
 from tests.factories import ArticleFactory
 
 pytestmark = pytest.mark.django_db
@@ -53,7 +54,7 @@ def versions(settings, tmp_path, pipelines) -> Versions:
 
 def scored(article, body=READER, email="mina@example.org"):
     comment = comment_create(article=article, author_name="Mina", author_email=email, body=body)
-    comment_score(comment_id=comment.pk)
+    pending_comments_score_task()
     comment.refresh_from_db()
     return comment
 

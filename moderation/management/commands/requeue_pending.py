@@ -3,7 +3,7 @@ from datetime import timedelta
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
-from moderation.services import comment_requeue_stale
+from moderation.scoring import stale_pending_requeue
 
 
 class Command(BaseCommand):
@@ -18,5 +18,5 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, older_than: float, **options):
-        count = comment_requeue_stale(older_than=timedelta(seconds=older_than))
+        count = stale_pending_requeue(older_than=timedelta(seconds=older_than))
         self.stdout.write(f"Re-enqueued {count} pending comment(s).")

@@ -1,0 +1,98 @@
+"""Flood control and duplicates: what a poster's recent comments say about a new one. Reads
+only; services.comment_create runs it under the poster's lock, just before the INSERT."""
+
+import ipaddress
+import math
+from datetime import timedelta
+from functools import reduce
+from operator import or_
+
+from django.conf import settings
+from django.db import connection
+from django.db.models import Count, Max, Q
+from django.utils import timezone
+from rest_framework.exceptions import APIException, Throttled
+
+from moderation.models import Cause, Comment
+from moderation.policy import Verdict
+
+Status = Comment.Status
+
+
+def poster_network(address: str | None) -> str | None:
+    """What counts as one poster: an IPv4 address whole, an IPv6 address by its network of
+    REPLYGUARD_IPV6_PREFIX bits (/64: a subscriber's, from which every address is theirs)."""
+    if not address:
+        return None
+    ip = ipaddress.ip_address(address)
+    if ip.version == 4:
+        return str(ip)
+    prefix = settings.REPLYGUARD_IPV6_PREFIX
+    return str(ipaddress.ip_network(f"{ip}/{prefix}", strict=False).network_address)
+
+
+# Raised as DRF exceptions: what the poster is told (429 with Retry-After, 409) is theirs.
+class Flooding(Throttled):
+    """Too soon after this poster's previous comment."""
+
+    default_detail = "One comment at a time: wait a few seconds before posting again."
+
+
+class DuplicateComment(APIException):
+    """The same poster posted the same text recently."""
+
+    status_code = 409
+    default_detail = {"body": ["You have already posted this comment."]}
+
+
+def poster_lock(poster_network: str | None) -> None:
+    """Hold this address's lock until the transaction ends, so its flood and duplicate checks
+    and its INSERT run one request at a time. PostgreSQL: an advisory lock on the address;
+    SQLite needs none (its IMMEDIATE transactions already run one at a time)."""
+    if poster_network and connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", [poster_network]
+            )
+
+
+def poster_recent_check(*, author_email: str, poster_network: str | None, body_fingerprint: str):
+    """What the poster's recent comments say, in one query. What the poster controls, their IP
+    address (an IPv6 one by its /64: poster_network), answers: Flooding (429) if it
+    posted within REPLYGUARD_FLOOD_SECONDS, then DuplicateComment (409) if it posted this text
+    within the duplicate window. The email is
+    anyone's to type, so it never changes the answer (that was an oracle for a reader's private
+    address): a repeat of its recent text is filed as spam, and a comment too soon after its
+    last one is held for a moderator; returns that Verdict, or None."""
+    now = timezone.now()
+    window = timedelta(hours=settings.REPLYGUARD_DUPLICATE_WINDOW_HOURS)
+    flood = timedelta(seconds=settings.REPLYGUARD_FLOOD_SECONDS)
+    by_ip = Q(poster_network=poster_network) if poster_network else Q(pk__in=[])
+    by_email = Q(author_email=author_email)
+    recent = Q(created_at__gte=now - window) & Q(body_fingerprint=body_fingerprint)
+    soon = Q(created_at__gt=now - flood)
+    # Each branch on its own index (email or IP, then time), not a scan of every comment of
+    # the last seconds, which under load are thousands.
+    checks, rows = {}, []
+    if window:
+        checks |= {"ip_repeats": Count("pk", filter=by_ip & recent)}
+        checks |= {"email_repeats": Count("pk", filter=by_email & recent)}
+        rows += [by_ip & recent, by_email & recent]
+    if flood:
+        checks |= {"ip_latest": Max("created_at", filter=by_ip & soon)}
+        checks |= {"email_latest": Max("created_at", filter=by_email & soon)}
+        rows += [by_ip & soon, by_email & soon]
+    if not checks:
+        return None
+    found = Comment.objects.filter(reduce(or_, rows)).aggregate(**checks)
+    if found.get("ip_latest") is not None:
+        wait = (found["ip_latest"] + flood - now).total_seconds()
+        raise Flooding(wait=max(1, math.ceil(wait)))
+    if found.get("ip_repeats"):
+        raise DuplicateComment
+    if found.get("email_repeats"):
+        return Verdict(Status.SPAM, Cause.DUPLICATE, "A repeat of its email's recent comment.")
+    if found.get("email_latest") is not None:
+        reason = "Too soon after its email's last comment, from another address."
+        return Verdict(Status.HELD, Cause.FLOOD, reason)
+    return None

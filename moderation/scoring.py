@@ -1,0 +1,122 @@
+"""The worker's side: claim pending comments, score them with the rules and the spam model,
+and apply the verdicts (services.verdicts_apply). And the sweep that re-sends a lost task."""
+
+import logging
+from datetime import timedelta
+
+from django.db import transaction
+from django.utils import timezone
+
+from moderation import domains, rules, shadow
+from moderation.models import Comment
+from moderation.outages import cache_delete
+from moderation.policy import Verdict, comment_verdict
+from moderation.services import verdicts_apply
+from moderation.tasks import SCORING_QUEUED, scoring_task_send
+
+logger = logging.getLogger(__name__)
+
+Status = Comment.Status
+
+
+def pending_comments_score(*, batch_size: int, batch_chars: int) -> int:
+    """Claim the oldest pending comments that no other worker holds, up to `batch_size` of them
+    and `batch_chars` characters of text (at least one), and score and decide them in one
+    transaction. A full batch first sends another task, so a backlog is worked by every
+    worker process at once. Returns how many were decided."""
+    cache_delete(SCORING_QUEUED)  # comments committed from now on send a task of their own
+    with transaction.atomic():
+        locked = list(_claim(Comment.objects.all())[:batch_size])
+        claimed = _first_chars(locked, batch_chars)
+        if len(locked) == batch_size or len(claimed) < len(locked):
+            scoring_task_send(wait=0)
+        return claimed_comments_score(claimed)
+
+
+def _first_chars(comments: list[Comment], limit: int) -> list[Comment]:
+    # Scoring time grows with the text: 100 maximum-length comments are one slow task. The
+    # rows left out stay pending (their locks go at commit) for the task sent above.
+    total = 0
+    for count, comment in enumerate(comments):
+        total += len(comment.body) + len(comment.author_name) + len(comment.author_url)
+        if total > limit and count:
+            return comments[:count]
+    return comments
+
+
+def _claim(comments):
+    # Row locks held to the end of the transaction; SKIP LOCKED leaves rows another worker
+    # holds to that worker. (SQLite has neither: its IMMEDIATE transactions run one at a time.)
+    return (
+        comments.filter(status=Status.PENDING)
+        .select_related("article")
+        .select_for_update(skip_locked=True, of=("self",))
+        .order_by("pk")
+    )
+
+
+def claimed_comments_score(comments: list[Comment]) -> int:
+    """Score and decide claimed pending comments. What they share is looked up once: word
+    rules, trusted and blocked domains, the authors' standing, the model; the model scores all
+    texts in one call. Each comment still gets its own conditional update and decision record."""
+    if not comments:
+        return 0
+    from moderation import classifier  # here, so web processes never load scikit-learn
+
+    word_rules, lists = rules.enabled_word_rules(), domains.domain_lists()
+    standings = rules.authors_standing(
+        emails={comment.author_email for comment in comments},
+        excluding={comment.pk for comment in comments},
+    )
+    model = classifier.load_active_model()
+    texts = [
+        classifier.comment_text(
+            body=comment.body,
+            author_name=comment.author_name,
+            author_url=comment.author_url,
+            trusted_domains=lists.trusted,
+        )
+        for comment in comments
+    ]
+    scored = model.scores_and_reasons(texts) if model else [(None, [])] * len(comments)
+    decisions, shadowed = [], []
+    for comment, text, (probability, reasons) in zip(comments, texts, scored, strict=True):
+        hits = rules.rule_hits(
+            body=comment.body,
+            author_url=comment.author_url,
+            word_rules=word_rules,
+            domain_lists=lists,
+        )
+        scores = {}
+        if model is not None:
+            scores = {
+                "spam_score": probability,
+                "model_version": model.version,
+                "spam_reasons": reasons,
+            }
+        status, cause, reason = comment_verdict(
+            article=comment.article,
+            spam_probability=probability,
+            hits=hits,
+            standing=standings[comment.author_email],
+        )
+        verdict = Verdict(status, cause, reason, rule_hits=[hit.reason for hit in hits], **scores)
+        decisions.append((comment, verdict))
+        shadowed.append(shadow.ShadowInput(comment, text, hits, standings[comment.author_email]))
+    shadow.shadow_scores_record(shadowed, decided=[verdict for _, verdict in decisions])
+    return verdicts_apply(decisions)
+
+
+def stale_pending_requeue(*, older_than: timedelta) -> int:
+    """Send a scoring task if any comment is still pending after `older_than`: the sweep that
+    makes a lost task (broker down at POST time, a worker killed mid-task) cost a delay, not a
+    comment. Scoring is idempotent, so a comment that was only slow is scored once all the
+    same. Returns how many comments were stale."""
+    stale = Comment.objects.filter(
+        status=Status.PENDING, created_at__lt=timezone.now() - older_than
+    ).count()
+    if stale:
+        logger.info("%d comment(s) pending for over %s: waking the workers", stale, older_than)
+        cache_delete(SCORING_QUEUED)  # whatever task that flag stood for did not come
+        scoring_task_send(wait=0)
+    return stale
