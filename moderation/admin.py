@@ -24,7 +24,6 @@ from moderation.models import (
     Report,
     ShadowScore,
     WordRule,
-    queue_order,
 )
 from moderation.privacy import author_erase, author_export
 from moderation.rules import authors_standing
@@ -309,14 +308,15 @@ class ModerationQueueAdmin(CommentAdmin):
     list_per_page = 50
 
     def get_queryset(self, request):
-        queryset = super().get_queryset(request).filter(status=Status.HELD)
-        return queryset.with_report_count().select_related("article", "parent")
+        return self.model.objects.queue()
+
+    def get_ordering(self, request):
+        # The admin re-orders what get_queryset gives it: by the queue's own order, unless the
+        # moderator sorts by a column.
+        return self.model.objects.queue().query.order_by
 
     def get_changelist(self, request, **kwargs):
         return QueuePage
-
-    def get_ordering(self, request):
-        return queue_order()
 
     def changelist_view(self, request, extra_context=None):
         title = "Moderation queue: most reported and least certain first"

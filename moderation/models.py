@@ -28,18 +28,22 @@ class CommentQuerySet(models.QuerySet):
         counted = reports.values("comment").annotate(n=models.Count("id")).values("n")
         return self.annotate(reports_total=Coalesce(models.Subquery(counted), 0))
 
-
-def queue_order() -> list:
-    """Most reported first, then the ones the model was least sure of (score nearest 0.5;
-    unscored first), then oldest first: what a moderator should look at next.
-    For a queryset annotated with_report_count()."""
-    uncertainty = models.Func(models.F("spam_score") - 0.5, function="ABS")
-    return [
-        models.F("reports_total").desc(),
-        uncertainty.asc(nulls_first=True),
-        "created_at",
-        "id",
-    ]
+    def queue(self):
+        """The moderation queue: held comments, in the order a moderator should look at them:
+        most reported first, then the ones the model was least sure of (score nearest 0.5;
+        unscored first), then oldest first."""
+        uncertainty = models.Func(models.F("spam_score") - 0.5, function="ABS")
+        return (
+            self.filter(status=Comment.Status.HELD)
+            .with_report_count()
+            .select_related("article", "parent")
+            .order_by(
+                models.F("reports_total").desc(),
+                uncertainty.asc(nulls_first=True),
+                "created_at",
+                "id",
+            )
+        )
 
 
 class Cause(models.TextChoices):

@@ -323,3 +323,13 @@ def test_a_name_or_body_cannot_forge_lines_of_the_digest(desk):
     lines = mail.outbox[0].body.splitlines()
     assert not any(line.startswith("5 comment(s)") for line in lines)
     assert sum("phish.example" in line for line in lines) == 1  # on the comment's own line
+
+
+def test_the_queue_is_held_comments_most_reported_then_least_certain_then_oldest():
+    certain = CommentFactory(status="held", spam_score=0.95)
+    unsure = CommentFactory(status="held", spam_score=0.55)
+    reported = CommentFactory(status="held", spam_score=0.99)
+    Report.objects.create(comment=reported, reason="spam", reporter_ip_sha256="x")
+    CommentFactory(status="published", spam_score=0.5)
+
+    assert list(Comment.objects.queue()) == [reported, unsure, certain]
