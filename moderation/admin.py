@@ -113,7 +113,7 @@ class CommentAdmin(admin.ModelAdmin):
         "article",
         "status",
         "spam_score",
-        "why",
+        "cause_and_reasons",
         "model_version",
         "created_at",
         "decide_buttons",
@@ -138,7 +138,7 @@ class CommentAdmin(admin.ModelAdmin):
         "status",
         "decide_buttons",
         "spam_score",
-        "why",
+        "cause_and_reasons",
         "model_version",
         "author_history",
         "created_at",
@@ -169,7 +169,7 @@ class CommentAdmin(admin.ModelAdmin):
                     "status",
                     "decide_buttons",
                     "spam_score",
-                    "why",
+                    "cause_and_reasons",
                     "model_version",
                     "created_at",
                     "decided_at",
@@ -266,7 +266,7 @@ class CommentAdmin(admin.ModelAdmin):
         return request.user.has_perm("moderation.moderate_comment")
 
     @admin.display(description="why")
-    def why(self, comment):
+    def cause_and_reasons(self, comment):
         """What decided the status: the cause, the rules that fired, the model's reasons."""
         parts = [comment.get_cause_display()] if comment.cause else []
         parts += comment.rule_hits
@@ -295,7 +295,7 @@ class ModerationQueueAdmin(CommentAdmin):
         "id",
         "short_body",
         "decide_buttons",
-        "why",
+        "cause_and_reasons",
         "spam_score",
         "report_count",
         "author_history",

@@ -11,15 +11,15 @@ class CommentQuerySet(models.QuerySet):
 
     def labeled_by_moderators(self):
         """Comments whose latest decision *by a person* was publish (ham) or spam (spam), with
-        that status as `moderator_verdict`: the training labels. The model's own decisions
+        that status as `moderator_decision`: the training labels. The model's own decisions
         (decided_by is null) never count, and a later human change of mind wins."""
         latest_human = (
             Decision.objects.filter(comment=models.OuterRef("pk"), decided_by__isnull=False)
             .order_by("-created_at", "-id")
             .values("to_status")[:1]
         )
-        return self.annotate(moderator_verdict=models.Subquery(latest_human)).filter(
-            moderator_verdict__in=[Comment.Status.PUBLISHED, Comment.Status.SPAM]
+        return self.annotate(moderator_decision=models.Subquery(latest_human)).filter(
+            moderator_decision__in=[Comment.Status.PUBLISHED, Comment.Status.SPAM]
         )
 
     def with_report_count(self):

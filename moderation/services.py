@@ -97,10 +97,12 @@ def _comment_insert(comment: Comment, *, bot_check_reason: str) -> None:
             scoring_task_send_on_commit()
 
 
-def comment_decide(*, comment: Comment, status: str, decided_by=None, **why) -> bool:
-    """Move a comment to `status` and record who decided and why (`why`: Verdict's fields).
+def comment_decide(
+    *, comment: Comment, status: str, decided_by=None, cause: str = "", reason: str = ""
+) -> bool:
+    """Move a comment to `status` and record who decided, the cause and the reason.
     Returns False when nothing changed; see verdicts_apply."""
-    verdict = Verdict(status=status, **why)
+    verdict = Verdict(status=status, cause=cause, reason=reason)
     return verdicts_apply([(comment, verdict)], decided_by=decided_by) == 1
 
 

@@ -354,7 +354,9 @@ def news_ham(held_out: LabeledTexts, held_p: np.ndarray, news_p: np.ndarray) -> 
     return np.concatenate([news_p, held_p[np.array(held_out.sources) == "civil"]])
 
 
-def summary(held_out: LabeledTexts, held_p: np.ndarray, news_p: np.ndarray, **thresholds) -> dict:
+def gate_figures(
+    held_out: LabeledTexts, held_p: np.ndarray, news_p: np.ndarray, **thresholds
+) -> dict:
     labels = np.array(held_out.labels)
     quality = metrics(labels, held_p)
     news = news_rates(news_ham(held_out, held_p, news_p), **thresholds)
@@ -394,9 +396,11 @@ def gate(candidate: dict, active: dict | None) -> list[str]:
     return worse
 
 
-def active_summary(model_dir: Path, held_out: LabeledTexts, news: list[str], **thresholds):
-    """(version, summary) of the active model on the same rows. Valid because no saved model
-    trains on the held-out rows (see train_and_save). The summary is None when no model is
+def active_model_gate_figures(
+    model_dir: Path, held_out: LabeledTexts, news: list[str], **thresholds
+):
+    """(version, gate figures) of the active model on the same rows. Valid because no saved model
+    trains on the held-out rows (see train_and_save). The figures are None when no model is
     active or the active one no longer loads (another format version): the gate then lets the
     candidate through, as a format change must be activated to put any model back in service."""
     active = classifier.load_active_model(model_dir)
@@ -404,7 +408,7 @@ def active_summary(model_dir: Path, held_out: LabeledTexts, news: list[str], **t
         return classifier.active_version(model_dir), None
     held_p = np.array(active.spam_probabilities(held_out.texts))
     news_p = np.array(active.spam_probabilities(news))
-    return active.version, summary(held_out, held_p, news_p, **thresholds)
+    return active.version, gate_figures(held_out, held_p, news_p, **thresholds)
 
 
 # --- Plots --------------------------------------------------------------------------------------
@@ -539,9 +543,9 @@ def train_and_save(
     model = classifier.SpamModel(version="candidate", pipeline=pipeline)
     held_p = np.array(model.spam_probabilities(held_out.texts))
     news_p = np.array(model.spam_probabilities(news))
-    candidate = summary(held_out, held_p, news_p, **thresholds)
+    candidate = gate_figures(held_out, held_p, news_p, **thresholds)
     begin(TRAINING_STEPS[3])
-    active_version, active = active_summary(model_dir, held_out, news, **thresholds)
+    active_version, active = active_model_gate_figures(model_dir, held_out, news, **thresholds)
     worse = gate(candidate, active)
     activate = force or (activate_if_not_worse and not worse)
     all_news_p = news_ham(held_out, held_p, news_p)

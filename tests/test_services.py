@@ -243,7 +243,7 @@ def test_only_a_persons_latest_publish_or_spam_decision_is_a_training_label(admi
     rejected = decided(("held", system), ("rejected", admin_user))
     person_then_model = decided(("spam", admin_user), ("held", system))
 
-    labels = {c.pk: c.moderator_verdict for c in Comment.objects.labeled_by_moderators()}
+    labels = {c.pk: c.moderator_decision for c in Comment.objects.labeled_by_moderators()}
 
     assert labels == {
         published.pk: "published",

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('articles', '0003_desk'),
+        ('articles', '0003_article_followers'),
     ]
 
     operations = [

@@ -25,7 +25,7 @@ def grant_moderators(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("moderation", "0008_desk"),
+        ("moderation", "0008_word_rules_digests_and_causes"),
         ("moderation", "0007_moderators_group"),
     ]
 

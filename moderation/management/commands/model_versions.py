@@ -53,7 +53,7 @@ class Command(BaseCommand):
         markers = {shadow.shadow_version(model_dir): "s", classifier.active_version(model_dir): "*"}
         for version in classifier.saved_versions(model_dir):
             marker = markers.get(version, " ")
-            self.stdout.write(f"{marker} {version}  {summary(model_dir, version)}")
+            self.stdout.write(f"{marker} {version}  {version_one_line(model_dir, version)}")
 
     def activate(self, model_dir: Path, version: str) -> None:
         path = classifier.artifact_path(model_dir, version)
@@ -90,7 +90,7 @@ class Command(BaseCommand):
             self.stdout.write(line)
 
 
-def summary(model_dir: Path, version: str) -> str:
+def version_one_line(model_dir: Path, version: str) -> str:
     """Key held-out and news figures from the version's report, as one line."""
     try:
         report = json.loads(classifier.report_path(model_dir, version).read_text())

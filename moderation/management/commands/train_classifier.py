@@ -136,7 +136,7 @@ def moderator_labels() -> list[tuple[str, int]]:
             classifier.comment_text(
                 body=c.body, author_name=c.author_name, author_url=c.author_url
             ),
-            LABELS[c.moderator_verdict],
+            LABELS[c.moderator_decision],
         )
         for c in comments.iterator()
     ]

@@ -6,8 +6,10 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
+    # Renamed from 0008_desk: a database that applied it under that name counts this as applied.
+    replaces = [("moderation", "0008_desk")]
     dependencies = [
-        ("articles", "0003_desk"),
+        ("articles", "0003_article_followers"),
         ("moderation", "0007_moderators_group"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
