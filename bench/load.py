@@ -42,7 +42,7 @@ import psycopg
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tests.stack import http, manage, running_stack  # noqa: E402
+from harness.stack import http, manage, running_stack  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results" / "load.json"
 POSTGRES_ADMIN_URL = os.environ.get(

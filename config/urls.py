@@ -9,7 +9,7 @@ from moderation.api import ArticleCommentsApi, CommentFormApi, CommentReportApi
 urlpatterns = [
     path("", RedirectView.as_view(url="/api/docs/", permanent=False)),
     path("admin/", admin.site.urls),
-    # Public API -> moderation.api
+    # Public API: articles -> articles.api, comments and reports -> moderation.api
     path("api/articles/", ArticleListApi.as_view(), name="article-list"),
     path("api/articles/<slug:slug>/", ArticleDetailApi.as_view(), name="article-detail"),
     path(

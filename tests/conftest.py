@@ -74,7 +74,7 @@ def fresh_rate_limits():
 
 @pytest.fixture(autouse=True)
 def no_flood_control(settings):
-    # Most tests post several comments from one client at once; tests/test_desk.py turns
+    # Most tests post several comments from one client at once; tests/test_rules.py turns
     # flood control back on where it is the subject.
     settings.REPLYGUARD_FLOOD_SECONDS = 0
 

@@ -30,7 +30,9 @@ def test_a_consumer_racing_the_producer_reads_every_message_whole(tmp_path, monk
     # Upstream's transport fails this: the consumer reads a created, not yet written file.
     monkeypatch.setattr(broker, "open", slow_open, raising=False)
     monkeypatch.setattr(filesystem, "open", slow_open, raising=False)
+    # Every folder in tmp_path: the control folder (exchange bindings) defaults to ./control.
     options = {"data_folder_in": str(tmp_path), "data_folder_out": str(tmp_path)}
+    options["control_folder"] = str(tmp_path / "control")
     received = []
 
     def connect():

@@ -11,11 +11,11 @@ import time
 import pytest
 import redis
 
+from harness.stack import SECRET_KEY, free_port
 from moderation.middleware import ServiceUnavailableMiddleware
 from moderation.models import Comment
 from tests.conftest import require
 from tests.factories import ArticleFactory, CommentFactory
-from tests.stack import SECRET_KEY, free_port
 
 pytestmark = pytest.mark.django_db
 

@@ -17,8 +17,7 @@ import psycopg
 import pytest
 import redis
 
-from tests.conftest import require
-from tests.stack import (
+from harness.stack import (
     TcpProxy,
     free_port,
     http,
@@ -27,6 +26,7 @@ from tests.stack import (
     running_stack,
     wait_for,
 )
+from tests.conftest import require
 
 pytestmark = pytest.mark.e2e
 

@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from tests.stack import PROJECT, SECRET_KEY
+from harness.stack import PROJECT, SECRET_KEY
 
 READ_SETTINGS = (
     "import django, json; django.setup(); from django.conf import settings as s; "

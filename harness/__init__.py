@@ -1,0 +1,1 @@
+"""Starting ReplyGuard and the servers it talks to, for the tests and the benchmarks alike."""
