@@ -7,6 +7,8 @@ import pytest
 import yaml
 from django.core.management import call_command
 
+from harness.stack import PROJECT
+
 PRIVATE_FIELDS = {"author_email", "ip_address", "user_agent"}
 
 
@@ -54,3 +56,13 @@ def test_the_docs_page_loads_no_third_party_assets(client):
     assert assets, "the page references its Swagger UI assets"
     assert all(a.startswith("/") for a in assets), assets
     assert "swagger-ui" in page
+
+
+def test_the_schema_is_the_checked_in_contract(tmp_path):
+    """docs/openapi.yaml is the API's contract: a change to it shows in review. After a
+    deliberate change: python manage.py spectacular --file docs/openapi.yaml"""
+    generated = tmp_path / "openapi.yaml"
+    call_command("spectacular", "--file", str(generated))
+
+    checked_in = (PROJECT / "docs" / "openapi.yaml").read_text()
+    assert generated.read_text() == checked_in, "the API changed: regenerate docs/openapi.yaml"
