@@ -1,12 +1,15 @@
 # The README's two commands: `make run` and `make test`. Each sets up what it needs first.
-PYTHON ?= python3.11
+# The first supported Python that runs (pyproject.toml: 3.11 to 3.13; CI runs 3.11), or
+# `make run PYTHON=python3.12`.
+PYTHON ?= $(shell for p in python3.11 python3.12 python3.13 python3; do \
+	$$p -c '' 2>/dev/null && { echo $$p; break; }; done)
 HOST ?= 127.0.0.1
 PORT ?= 8000
 VENV := .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 
-.PHONY: run test setup
+.PHONY: run test test-fast setup port-free
 
 # Re-installs when pyproject.toml changes.
 $(INSTALLED): pyproject.toml
@@ -23,16 +26,27 @@ setup: $(INSTALLED)
 	be trained (see above), so every comment will be held for a moderator."
 
 # API + admin (gunicorn, as in production) and a real Celery worker, on SQLite and the
-# filesystem broker under ./var/. Ctrl-C stops both.
-run: setup
+# filesystem broker under ./var/. Ctrl-C stops both: the shell signals the two processes it
+# started, never their process group (Celery's pool children would die mid warm shutdown and
+# leave the worker hanging).
+run: port-free setup
 	@echo
-	@echo "  API:    http://$(HOST):$(PORT)/api/articles/"
-	@echo "  Docs:   http://$(HOST):$(PORT)/api/docs/"
-	@echo "  Admin:  http://$(HOST):$(PORT)/admin/   (create a login: $(BIN)/python manage.py createsuperuser)"
+	@echo "  Demo:   http://$(HOST):$(PORT)/"
+	@echo "  API:    http://$(HOST):$(PORT)/api/articles/   (docs: /api/docs/)"
+	@echo "  Admin:  http://$(HOST):$(PORT)/admin/   (a login: see the README)"
 	@echo
-	@bash -c 'trap "trap \"\" TERM; kill -TERM 0; wait" EXIT; \
-	  $(BIN)/celery -A config worker --beat --loglevel INFO --concurrency 2 & \
-	  $(BIN)/gunicorn -c config/gunicorn.py -b $(HOST):$(PORT) --access-logfile - config.wsgi'
+	@bash -c '\
+	  $(BIN)/celery -A config worker --beat --loglevel INFO --concurrency 2 & worker=$$!; \
+	  $(BIN)/gunicorn -c config/gunicorn.py -b $(HOST):$(PORT) --access-logfile - config.wsgi & \
+	  web=$$!; \
+	  stop() { trap "" INT TERM; kill -TERM $$web $$worker 2>/dev/null; wait $$web $$worker; }; \
+	  trap "stop; exit 130" INT TERM; \
+	  wait -n; echo "One of the two stopped: stopping the other."; stop'
+
+port-free:
+	@$(PYTHON) -c 'import socket; s = socket.socket(); \
+	  s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); s.bind(("$(HOST)", $(PORT)))' \
+	  2>/dev/null || { echo "Port $(PORT) on $(HOST) is in use: pick another, e.g. make run PORT=8001"; exit 1; }
 
 # The browser test drives Debian's Chromium: installed here when we may (root, or sudo without a
 # password); otherwise that one test skips and says so (and fails with CI=true).
@@ -43,3 +57,7 @@ test: $(INSTALLED)
 	  elif sudo -n true 2>/dev/null; then sudo apt-get install -y -q chromium >/dev/null; \
 	  else echo "NOTE: no chromium and no root to install it: the browser test will skip"; fi; }
 	$(BIN)/python -m pytest
+
+# The inner loop: everything but the end-to-end tests that start real servers (about a minute).
+test-fast: $(INSTALLED)
+	$(BIN)/python -m pytest -m "not e2e" -x -q

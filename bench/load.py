@@ -35,6 +35,7 @@ import time
 import urllib.parse
 import urllib.request
 import uuid
+from datetime import UTC, datetime
 from pathlib import Path
 
 import psycopg
@@ -45,6 +46,7 @@ sys.path.insert(0, str(ROOT))
 from harness.stack import http, manage, running_stack  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results" / "load.json"
+PERFORMANCE_DOC = ROOT / "docs" / "performance.md"
 POSTGRES_ADMIN_URL = os.environ.get(
     "BENCH_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/postgres"
 )
@@ -484,22 +486,22 @@ def machine() -> dict:
     }
 
 
-def row(figure: str, target: str, measured, ok: bool | None = None) -> str:
-    verdict = "" if ok is None else ("pass" if ok else "FAIL")
-    return f"{figure:<52} {target:>10} {str(measured):>10} {verdict}"
+def row(figure: str, target: str, measured, ok: bool | None = None) -> tuple:
+    return figure, target, measured, ok
 
 
-def at_least(figure: str, target: float, measured: float) -> str:
+def at_least(figure: str, target: float, measured: float) -> tuple:
     return row(figure, f">= {target:,}", measured, measured >= target)
 
 
-def at_most(figure: str, target: float, measured: float) -> str:
+def at_most(figure: str, target: float, measured: float) -> tuple:
     return row(figure, f"<= {target:,}", measured, measured <= target)
 
 
-def table(results: dict) -> str:
+def table(results: dict) -> list[tuple]:
+    """(figure, target, measured, met or None) for every figure the results hold."""
     pg, emb = results.get("postgres", {}), results.get("embedded", {})
-    lines = [f"{'figure':<52} {'target':>10} {'measured':>10}"]
+    lines = []
     if "post" in pg:
         post = pg["post"]
         lines.append(at_least("POST req/s, PostgreSQL, 8 connections", 400, post["per_second"]))
@@ -560,7 +562,47 @@ def table(results: dict) -> str:
         web, worker = pg["memory"]["web"][1:], pg["memory"]["worker"]  # [0]: gunicorn's master
         lines.append(at_most("gunicorn worker RSS MB, largest", 150, max(web)))
         lines.append(at_most("Celery worker process RSS MB, largest", 300, max(worker)))
+    return lines
+
+
+def text_table(rows: list[tuple]) -> str:
+    lines = [f"{'figure':<52} {'target':>10} {'measured':>10}"]
+    for figure, target, measured, ok in rows:
+        verdict = "" if ok is None else ("pass" if ok else "FAIL")
+        lines.append(f"{figure:<52} {target:>10} {str(measured):>10} {verdict}")
     return "\n".join(lines)
+
+
+def performance_doc(results: dict) -> str:
+    """docs/performance.md: the figures of the last full run, as this script measured them."""
+    machine = results["machine"]
+    when = results.get("measured_at", "date not recorded")
+    lines = [
+        "# Performance under load",
+        "",
+        f"Written by `python bench/load.py` from its last full run ({when}; "
+        f"{results['seconds_per_scenario']} s per scenario, {results['connections']} "
+        f"connections). Do not edit by hand. Machine: {machine['cores']} cores, "
+        f"Python {machine['python']}, {machine['postgres']}, {machine['redis'].split(' sha')[0]}; "
+        "wrk runs on the same cores, so every figure is a floor.",
+        "",
+        "What it runs: gunicorn (2 processes) and a Celery worker (2 processes) on PostgreSQL and "
+        "Redis, then the embedded default as `make run` starts it. Each POST is a new reader "
+        "(unique email, text and forwarded address); a standing queue is drained by 2, then 1 "
+        "worker process; a thread of 10,000 published comments is read rendered, from the "
+        "server's page cache, and as a 304; the admin's pages are opened with about 150,000 "
+        "comments in the table. Raw figures: `bench/results/load.json`.",
+        "",
+        "| figure | target | measured | |",
+        "|---|---|---|---|",
+    ]
+    for figure, target, measured, ok in table(results):
+        verdict = "" if ok is None else ("✓" if ok else "✗")
+        lines.append(
+            f"| {figure.strip()} | {target.replace('>=', '≥').replace('<=', '≤')} "
+            f"| {measured} | {verdict} |"
+        )
+    return "\n".join(lines) + "\n"
 
 
 SCENARIOS = ["post", "worker", "reads", "admin", "embedded"]
@@ -572,7 +614,15 @@ def main() -> None:
     parser.add_argument(
         "--only", action="append", choices=SCENARIOS, help="run this scenario (repeatable)"
     )
+    parser.add_argument(
+        "--docs-only",
+        action="store_true",
+        help="only write docs/performance.md again, from the last full run's figures",
+    )
     args = parser.parse_args()
+    if args.docs_only:
+        PERFORMANCE_DOC.write_text(performance_doc(json.loads(RESULTS.read_text())))
+        return
     scenarios = set(args.only or SCENARIOS)
     seconds = 10 if args.quick else 60
     if shutil.which("wrk") is None:
@@ -591,6 +641,7 @@ def main() -> None:
         manage("migrate", "--noinput", env=training)
         manage("train_classifier", env=training)
         results = {
+            "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
             "machine": machine(),
             "seconds_per_scenario": seconds,
             "connections": CONNECTIONS,
@@ -598,11 +649,14 @@ def main() -> None:
         }
         if "embedded" in scenarios:
             results["embedded"] = run_embedded(seconds, workdir, model_dir)
-    print(table(results))
-    # A partial run keeps the last full one's figures.
-    path = RESULTS if scenarios == set(SCENARIOS) else RESULTS.with_name("load-partial.json")
+    print(text_table(table(results)))
+    # A partial or quick run keeps the last full one's figures, here and in the docs.
+    full = scenarios == set(SCENARIOS) and not args.quick
+    path = RESULTS if full else RESULTS.with_name("load-partial.json")
     path.parent.mkdir(exist_ok=True)
     path.write_text(json.dumps(results, indent=2) + "\n")
+    if full:
+        PERFORMANCE_DOC.write_text(performance_doc(results))
     print(f"({time.monotonic() - started:.0f} s; raw figures in {path.relative_to(ROOT)})")
 
 

@@ -27,3 +27,7 @@ def write_error_as_json(sock, status_int, reason, mesg):
 
 # The workers call util.write_error for these; gunicorn has no setting for its error body.
 util.write_error = write_error_as_json
+
+# gunicorn 25+ opens a control socket for `gunicornc`, by default in the user's home, shared
+# with every other gunicorn there: nothing here uses it.
+control_socket_disable = True

@@ -353,5 +353,10 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
     # SQL with its parameters (emails, IPs) is logged at DEBUG: never, whatever LOG_LEVEL says.
-    "loggers": {"django.db.backends": {"level": "INFO"}},
+    "loggers": {
+        "django.db.backends": {"level": "INFO"},
+        # A 4xx is the client's business, and the access line already shows it: Django's own
+        # "Bad Request: /api/..." warning logged each one twice. 5xx are still logged, in full.
+        "django.request": {"level": "ERROR"},
+    },
 }

@@ -2,6 +2,7 @@
 scoring and the privacy tools call these, and only these move an article's thread version, so
 no write can leave readers a stale thread behind a 304."""
 
+import logging
 from functools import reduce
 from operator import or_
 
@@ -16,6 +17,8 @@ from moderation.flood import poster_network
 from moderation.models import Cause, Comment, Decision
 from moderation.policy import Verdict
 from moderation.tasks import scoring_task_send_on_commit
+
+logger = logging.getLogger(__name__)
 
 Status = Comment.Status
 
@@ -155,6 +158,13 @@ def verdicts_apply(decisions: list[tuple[Comment, Verdict]], *, decided_by=None)
             changed = (wanted[row.pk] for row in rows)
             domains.domains_learn([(v.status, f"{c.body} {c.author_url}") for c, v in changed])
         _threads_changed(threads_changed)  # last: it holds those articles' row locks
+    who = f"by {decided_by}" if decided_by else "by the service"
+    for row, record in zip(rows, records, strict=True):  # one line each; the id says the rest
+        score = "none" if row.spam_score is None else f"{row.spam_score:.2f}"
+        logger.info(
+            "comment %s %s → %s %s (cause %s, score %s)",
+            row.pk, record.from_status, row.status, who, row.cause or "none", score,
+        )  # fmt: skip
     return len(rows)
 
 

@@ -224,3 +224,25 @@ def test_staff_without_the_moderate_permission_get_no_decision_actions(client, d
     assert "decide_publish" not in page
     comment.refresh_from_db()
     assert comment.status == "held"
+
+
+def test_create_moderator_makes_a_login_that_decides_but_cannot_change_policy(client):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    out = StringIO()
+    call_command("create_moderator", "mina", "--email", "mina@example.org", stdout=out)
+    password = out.getvalue().split("Password: ")[1].strip()
+    held = CommentFactory(status="held")
+
+    assert client.login(username="mina", password=password)
+    assert client.post(f"{CHANGELIST}{held.pk}/decide/publish/").status_code == 302
+    held.refresh_from_db()
+    assert held.status == "published"
+    assert client.get("/admin/moderation/wordrule/add/").status_code == 403
+    assert client.get(f"/admin/articles/article/{held.article.pk}/change/").status_code == 200
+    assert (
+        b'name="_save"'
+        not in client.get(f"/admin/articles/article/{held.article.pk}/change/").content
+    )

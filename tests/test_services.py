@@ -333,3 +333,18 @@ def test_a_task_claims_at_most_the_batch_characters_and_always_one_comment(
     assert pending_comments_score(batch_size=10, batch_chars=1000) == 1  # alone: it fits
     assert pending_comments_score(batch_size=10, batch_chars=1000) == 1  # too long, still goes
     assert not Comment.objects.filter(status="pending").exists()
+
+
+def test_each_decision_is_one_log_line_with_nothing_private(article, spam_model, caplog):
+    comment = new_comment(article)
+
+    with caplog.at_level("INFO", logger="moderation.services"):
+        pending_comments_score_task()
+
+    comment.refresh_from_db()
+    [line] = [r.getMessage() for r in caplog.records if r.name == "moderation.services"]
+    assert line == (
+        f"comment {comment.pk} pending → published by the service "
+        f"(cause model, score {comment.spam_score:.2f})"
+    )
+    assert "mina" not in line.lower()
