@@ -150,6 +150,7 @@ def comment_truncate_old_ips(*, older_than: timedelta, batch_size: int = 1000) -
             comment.ip_address = comment.ip_address and truncated_ip(comment.ip_address)
             comment.poster_network = comment.ip_address
             comment.ip_truncated = True
+        # Fields no reader ever sees: no thread to refresh, so not through services.
         Comment.objects.bulk_update(batch, ["ip_address", "poster_network", "ip_truncated"])
         count += len(batch)
     return count

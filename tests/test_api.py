@@ -494,6 +494,7 @@ def test_no_private_field_in_any_log_line(
 ):
     caplog.set_level("DEBUG")
     caplog.set_level("DEBUG", logger="django")  # as verbose as anyone could make it
+    caplog.set_level("DEBUG", logger="django.request")  # 4xx too (off by default: see below)
     # Capturing queries turns on Django's SQL debug logging, as DEBUG=True would.
     with CaptureQueriesContext(connection), django_capture_on_commit_callbacks(execute=True):
         post_comment(api_client, article)  # saved, then scored by the task inline
@@ -623,3 +624,14 @@ def test_an_ipv6_client_is_counted_by_its_64_not_its_address(api_client, article
 
     assert [r.status_code for r in rotating] == [202, 202, 429]
     assert neighbour.status_code == 202
+
+
+def test_a_client_error_is_logged_once_by_the_access_line_not_again_by_django(
+    api_client, article, caplog
+):
+    caplog.set_level("INFO")
+
+    response = post_comment(api_client, article, author_url="javascript:alert(1)")
+
+    assert response.status_code == 400
+    assert not [record for record in caplog.records if record.name == "django.request"]
