@@ -58,6 +58,6 @@ test: $(INSTALLED)
 	  else echo "NOTE: no chromium and no root to install it: the browser test will skip"; fi; }
 	$(BIN)/python -m pytest
 
-# The inner loop: everything but the end-to-end tests that start real servers (about a minute).
+# The inner loop: everything but the end-to-end tests that start real servers (about 90 s).
 test-fast: $(INSTALLED)
 	$(BIN)/python -m pytest -m "not e2e" -x -q

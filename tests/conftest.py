@@ -1,3 +1,4 @@
+import hashlib
 import os
 from pathlib import Path
 
@@ -87,21 +88,37 @@ def plain_static_files(settings):
     }
 
 
+# What a trained model depends on: a change to any of these trains a new one.
+MODEL_SOURCES = ("classifier.py", "training.py", "domains.py", "links.py")
+
+
 @pytest.fixture(scope="session")
-def trained_model_dir(tmp_path_factory) -> Path:
-    """A real model trained once per test run on the real datasets."""
+def trained_model_dir(request, tmp_path_factory) -> Path:
+    """A real model trained on the real datasets, once per change of what it depends on: kept
+    in pytest's cache, so the inner loop does not spend a minute retraining the same model.
+    Treat it as read-only."""
     from django.conf import settings
 
     require(DATASETS_DIR.is_dir(), f"no datasets at {DATASETS_DIR}: set REPLYGUARD_DATASETS_DIR")
     from moderation import training  # training-only code: matplotlib and the gate
 
-    model_dir = tmp_path_factory.mktemp("models")
-    training.train_and_save(
-        datasets_dir=DATASETS_DIR,
-        model_dir=model_dir,
-        publish_below=settings.REPLYGUARD_PUBLISH_BELOW,
-        spam_above=settings.REPLYGUARD_SPAM_ABOVE,
-    )
+    thresholds = (settings.REPLYGUARD_PUBLISH_BELOW, settings.REPLYGUARD_SPAM_ABOVE)
+    key = hashlib.sha256(repr(thresholds).encode())
+    for name in MODEL_SOURCES:
+        key.update((Path(classifier.__file__).parent / name).read_bytes())
+    for path in sorted(DATASETS_DIR.rglob("*")):
+        if path.is_file():
+            key.update(f"{path.relative_to(DATASETS_DIR)} {path.stat().st_size}".encode())
+    cache = getattr(request.config, "cache", None)  # None with -p no:cacheprovider
+    name = f"replyguard-model-{key.hexdigest()[:16]}"
+    model_dir = cache.mkdir(name) if cache else tmp_path_factory.mktemp("models")
+    if not (model_dir / classifier.ACTIVE_FILE).exists():
+        training.train_and_save(
+            datasets_dir=DATASETS_DIR,
+            model_dir=model_dir,
+            publish_below=thresholds[0],
+            spam_above=thresholds[1],
+        )
     return model_dir
 
 
