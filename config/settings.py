@@ -48,6 +48,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "corsheaders",
     "articles",
     "moderation",
 ]
@@ -55,6 +56,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "corsheaders.middleware.CorsMiddleware",  # before CommonMiddleware, as its docs ask
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -284,6 +286,13 @@ REPLYGUARD_SCORING_BATCH_CHARS = env.int("REPLYGUARD_SCORING_BATCH_CHARS", defau
 REPLYGUARD_SCORING_WAIT = env.float(
     "REPLYGUARD_SCORING_WAIT", default=0.0 if CELERY_BROKER_URL.startswith("filesystem://") else 0.1
 )
+# The widget on the newsroom's pages: the origins (scheme://host[:port]) whose pages may call
+# the public API from the browser. Only the reader-facing API, never the admin; no cookies.
+# https://github.com/adamchainz/django-cors-headers#configuration
+CORS_ALLOWED_ORIGINS = env.list("REPLYGUARD_EMBED_ORIGINS", default=[])
+CORS_URLS_REGEX = r"^/api/(articles|comments)/"
+CORS_ALLOW_HEADERS = ["accept", "content-type", "if-none-match"]
+CORS_EXPOSE_HEADERS = ["ETag", "Retry-After"]  # polling with 304s, and the 429 countdown
 # Full IP addresses are kept this long for abuse control, then cut to /24 (IPv4) or /48 (IPv6).
 REPLYGUARD_IP_RETENTION_DAYS = env.int("REPLYGUARD_IP_RETENTION_DAYS", default=30)
 # Rate limits, flood control and reports count an IPv6 client by its network of this many bits:

@@ -4,7 +4,12 @@ from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from articles.api import ArticleDetailApi, ArticleListApi
-from moderation.api import ArticleCommentsApi, CommentFormApi, CommentReportApi
+from moderation.api import (
+    ArticleCommentsApi,
+    AuthorsCommentApi,
+    CommentFormApi,
+    CommentReportApi,
+)
 
 urlpatterns = [
     path("", RedirectView.as_view(url="/api/docs/", permanent=False)),
@@ -22,6 +27,7 @@ urlpatterns = [
         CommentFormApi.as_view(),
         name="article-comment-form",
     ),
+    path("api/comments/<int:comment_id>/", AuthorsCommentApi.as_view(), name="comment-for-author"),
     path(
         "api/comments/<int:comment_id>/report/", CommentReportApi.as_view(), name="comment-report"
     ),

@@ -30,6 +30,7 @@ from moderation import botcheck
 from moderation.flood import poster_network
 from moderation.models import Comment, Report, attach_published_replies
 from moderation.outages import CACHE_ERRORS
+from moderation.receipts import AUTHOR_STATUS, comment_for_receipt, comment_receipt
 from moderation.reports import comment_report
 from moderation.services import comment_create
 from moderation.threads import thread_page_response
@@ -86,6 +87,39 @@ class CommentAccepted(serializers.ModelSerializer):
     # Always "pending" in the answer to a POST: the spam check decides later, and a comment the
     # bot check filed as spam at once must look no different to its sender.
     status = serializers.SerializerMethodField()
+    receipt = serializers.SerializerMethodField(
+        help_text="Keep it: GET /api/comments/<id>/?receipt=… tells its holder what became of "
+        "the comment."
+    )
+
+    class Meta:
+        model = Comment
+        fields = [
+            "id",
+            "status",
+            "parent",
+            "author_name",
+            "author_url",
+            "body",
+            "body_html",
+            "created_at",
+            "receipt",
+        ]
+
+    def get_status(self, comment) -> str:
+        return Comment.Status.PENDING
+
+    def get_receipt(self, comment) -> str:
+        return comment_receipt(comment.pk)
+
+
+class AuthorsComment(serializers.ModelSerializer):
+    """A comment as its author may see it with its receipt: what became of it, never why."""
+
+    body_html = BodyHtml()
+    status = serializers.SerializerMethodField(
+        help_text="awaiting_moderation, published or not_published."
+    )
 
     class Meta:
         model = Comment
@@ -101,7 +135,7 @@ class CommentAccepted(serializers.ModelSerializer):
         ]
 
     def get_status(self, comment) -> str:
-        return Comment.Status.PENDING
+        return AUTHOR_STATUS[comment.status]
 
 
 class CommentInput(serializers.Serializer):
@@ -371,6 +405,25 @@ class ReportInput(serializers.Serializer):
 
 class ReportReceived(serializers.Serializer):
     status = serializers.CharField(default="received")
+
+
+class ReceiptQuery(serializers.Serializer):
+    receipt = serializers.CharField(
+        max_length=64, help_text="The receipt the comment's POST answered with."
+    )
+
+
+class AuthorsCommentApi(APIView):
+    @extend_schema(
+        summary="What became of my comment (for the holder of its receipt)",
+        parameters=[ReceiptQuery],
+        responses={200: AuthorsComment, 404: ERRORS},
+    )
+    def get(self, request, comment_id):
+        comment = comment_for_receipt(comment_id, request.query_params.get("receipt", ""))
+        if comment is None:  # a wrong receipt says no more than a missing comment
+            raise NotFound({"comment": ["No comment with this id and receipt."]})
+        return Response(AuthorsComment(comment).data, headers={"Cache-Control": "no-store"})
 
 
 class CommentReportApi(APIView):
