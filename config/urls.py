@@ -1,9 +1,9 @@
 from django.contrib import admin
 from django.urls import path
-from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from articles.api import ArticleDetailApi, ArticleListApi
+from articles.views import article_page
 from moderation.api import (
     ArticleCommentsApi,
     AuthorsCommentApi,
@@ -12,7 +12,9 @@ from moderation.api import (
 )
 
 urlpatterns = [
-    path("", RedirectView.as_view(url="/api/docs/", permanent=False)),
+    # The demo: the seed article with the readers' widget under it -> articles.views
+    path("", article_page, name="demo"),
+    path("demo/<slug:slug>/", article_page, name="demo-article"),
     path("admin/", admin.site.urls),
     # Public API: articles -> articles.api, comments and reports -> moderation.api
     path("api/articles/", ArticleListApi.as_view(), name="article-list"),

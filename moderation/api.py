@@ -373,6 +373,10 @@ class CommentForm(serializers.Serializer):
     min_seconds = serializers.FloatField(
         help_text="A comment sent sooner than this after the form loaded is treated as a bot's."
     )
+    comments_open = serializers.BooleanField(help_text="Whether a comment posted now is taken.")
+    max_reply_depth = serializers.IntegerField(
+        help_text="Replies nest this deep at most: offer no Reply below it (top level is 0)."
+    )
 
 
 class CommentFormApi(APIView):
@@ -381,12 +385,15 @@ class CommentFormApi(APIView):
         responses={200: CommentForm, 404: ERRORS},
     )
     def get(self, request, slug):
-        if not Article.objects.filter(slug=slug).exists():
+        article = Article.objects.defer("body").filter(slug=slug).first()
+        if article is None:
             raise NotFound({"article": ["No article with this slug."]})
         form = {
             "form_token": botcheck.form_token_issue(article_slug=slug),
             "honeypot_field": botcheck.HONEYPOT_FIELD,
             "min_seconds": settings.REPLYGUARD_MIN_SUBMIT_SECONDS,
+            "comments_open": article.accepts_comments(),
+            "max_reply_depth": settings.REPLYGUARD_MAX_REPLY_DEPTH,
         }
         return Response(form, headers={"Cache-Control": "no-store"})
 
