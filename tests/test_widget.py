@@ -1,0 +1,189 @@
+"""The readers' widget in a real browser, as on a newsroom's site: the article page on one
+origin, the API (gunicorn, a real Celery worker, the filesystem broker) on another."""
+
+import functools
+import http.server
+import shutil
+import threading
+
+import pytest
+
+from harness.stack import free_port, manage, running_stack
+from tests.conftest import require
+from tests.test_pipeline import stack_env
+
+pytestmark = pytest.mark.e2e
+
+CHROMIUM = shutil.which("chromium")
+EMAIL = "mina.private@example.org"
+READER = "Good to see both leaders keep talking. The 1965 treaty is the backdrop here."
+FORM_SPAM = "You have brought up a very good points, regards for the post."
+
+
+def page_server(folder, port):
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(folder))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", port), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory, trained_model_dir):
+    """(the newsroom's page URL, an unlisted origin's page URL, the API's URL)."""
+    require(CHROMIUM is not None, "no chromium on PATH: apt-get install chromium")
+    tmp = tmp_path_factory.mktemp("widget")
+    page_port, stranger_port = free_port(), free_port()
+    env = stack_env(
+        tmp, f"sqlite:///{tmp / 'db.sqlite3'}", "filesystem://localhost/", trained_model_dir
+    )
+    env["REPLYGUARD_EMBED_ORIGINS"] = f"http://localhost:{page_port}"
+    manage(
+        "collectstatic", "--noinput", "-v0", env=env | {"DJANGO_SETTINGS_MODULE": "config.settings"}
+    )
+    with running_stack(env_overrides=env, logs=tmp) as stack:
+        from harness.stack import http as call
+
+        slug = call("GET", f"{stack.url}/api/articles/")[1]["results"][0]["slug"]
+        (tmp / "article.html").write_text(
+            "<!doctype html><html lang='en'><head><meta charset='utf-8'><title>News</title></head>"
+            f"<body><main><h1>The article</h1><div data-replyguard-article='{slug}'></div>"
+            f"<script src='{stack.url}/static/replyguard/embed.js' async></script>"
+            "</main></body></html>"
+        )
+        servers = [page_server(tmp, page_port), page_server(tmp, stranger_port)]
+        yield (
+            f"http://localhost:{page_port}/article.html",
+            f"http://localhost:{stranger_port}/article.html",
+            stack.url,
+        )
+        for server in servers:
+            server.shutdown()
+
+
+@pytest.fixture
+def browser(monkeypatch):
+    from playwright.sync_api import sync_playwright
+
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True)
+        yield browser
+        browser.close()
+
+
+def open_page(browser, url):
+    page = browser.new_page()
+    answers = []
+
+    def keep(response):
+        if "/api/" in response.url:
+            try:
+                answers.append(response.text())
+            except Exception:  # a preflight or a redirect has no body to read
+                pass
+
+    page.on("response", keep)
+    page.goto(url)
+    page.wait_for_selector(".rg-form")
+    return page, answers
+
+
+def fill(page, body, name="Mina", email=EMAIL, website=""):
+    page.get_by_label("Comment *").fill(body)
+    page.get_by_label("Name *").fill(name)
+    page.get_by_label("Email *").fill(email)
+    page.get_by_label("Website").fill(website)
+
+
+def test_a_comment_waits_in_place_then_appears_published(site, browser):
+    url, _, _ = site
+    page, answers = open_page(browser, url)
+
+    fill(page, READER)
+    page.get_by_role("button", name="Post Comment").click()
+
+    page.get_by_text("Your comment is awaiting moderation.").first.wait_for()
+    published = page.locator(".rg-comment:not(.rg-mine)", has_text="1965 treaty")
+    published.wait_for(timeout=20_000)
+    assert page.locator(".rg-mine").count() == 0
+    assert EMAIL not in page.content()
+    assert not [answer for answer in answers if EMAIL in answer]
+
+
+def test_a_reply_nests_under_its_parent(site, browser):
+    url, _, _ = site
+    page, _ = open_page(browser, url)
+    parent = page.locator(".rg-comment", has_text="1965 treaty").first
+    parent.wait_for(timeout=20_000)
+
+    parent.get_by_role("button", name="Reply").first.click()
+    assert page.get_by_text("Reply to Mina").is_visible()
+    fill(
+        page, "A reply: the treaty's anniversary is next year.", name="Jun", email="jun@example.org"
+    )
+    page.get_by_role("button", name="Post Comment").click()
+
+    reply = parent.locator(".rg-replies .rg-comment:not(.rg-mine)", has_text="anniversary")
+    reply.wait_for(timeout=20_000)
+
+
+def test_form_spam_never_appears_and_its_author_is_told(site, browser):
+    url, _, _ = site
+    page, _ = open_page(browser, url)
+
+    fill(page, FORM_SPAM, name="Home Improvement", email="seo@example.net",
+         website="http://www.best-mattress-reviews.net/")  # fmt: skip
+    page.get_by_role("button", name="Post Comment").click()
+
+    page.get_by_text("Your comment could not be published.").wait_for(timeout=20_000)
+    page.reload()
+    page.wait_for_selector(".rg-form")
+    assert page.locator(".rg-comment", has_text="regards for the post").count() == 0
+
+
+def test_a_bad_email_is_explained_beside_the_email_field(site, browser):
+    url, _, _ = site
+    page, _ = open_page(browser, url)
+
+    fill(page, "A comment with a typo in the address.", email="mina@example")
+    page.get_by_role("button", name="Post Comment").click()
+
+    email = page.get_by_label("Email *")
+    page.wait_for_function("document.querySelector('[name=author_email]').ariaInvalid === 'true'")
+    error = page.locator(f"#{email.get_attribute('aria-describedby')}")
+    assert "valid email" in error.inner_text()
+    assert page.get_by_label("Comment *").input_value() == "A comment with a typo in the address."
+
+
+def test_a_draft_survives_a_reload(site, browser):
+    url, _, _ = site
+    page, _ = open_page(browser, url)
+
+    page.get_by_label("Comment *").fill("Half a thought, to finish after lunch.")
+    page.reload()
+    page.wait_for_selector(".rg-form")
+
+    assert page.get_by_label("Comment *").input_value() == "Half a thought, to finish after lunch."
+
+
+def test_a_page_from_an_unlisted_origin_cannot_use_the_api(site, browser):
+    _, stranger, api = site
+    page = browser.new_page()
+    refused = []
+    page.on("console", lambda message: refused.append(message.text))
+    page.goto(stranger)
+
+    page.wait_for_function("document.querySelector('.rg-live').textContent !== ''")
+    posted = page.evaluate(
+        """async (api) => {
+            try {
+                await fetch(api + "/api/articles/x/comments/", {method: "POST",
+                    headers: {"Content-Type": "application/json"}, body: "{}"});
+                return "sent";
+            } catch (e) { return "refused"; }
+        }""",
+        api,
+    )
+    assert posted == "refused"
+    assert page.locator(".rg-form").count() == 0
+    assert any("CORS" in line for line in refused), refused
