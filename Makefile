@@ -48,14 +48,17 @@ port-free:
 	  s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); s.bind(("$(HOST)", $(PORT)))' \
 	  2>/dev/null || { echo "Port $(PORT) on $(HOST) is in use: pick another, e.g. make run PORT=8001"; exit 1; }
 
-# The browser test drives Debian's Chromium: installed here when we may (root, or sudo without a
-# password); otherwise that one test skips and says so (and fails with CI=true).
+# The browser tests drive Debian's Chromium: installed here when we may (root, or sudo without a
+# password); otherwise they skip and say so (and fail with CI=true). The accessibility check is
+# axe-core from the npm registry (tests/a11y/package-lock.json), injected into that Chromium.
 test: $(INSTALLED)
 	@command -v chromium >/dev/null || { \
 	  if [ "$$(id -u)" = 0 ]; then apt-get install -y -q chromium >/dev/null || \
 	    { apt-get update -q >/dev/null && apt-get install -y -q chromium >/dev/null; }; \
 	  elif sudo -n true 2>/dev/null; then sudo apt-get install -y -q chromium >/dev/null; \
 	  else echo "NOTE: no chromium and no root to install it: the browser test will skip"; fi; }
+	@command -v npm >/dev/null && npm ci --prefix tests/a11y --no-audit --no-fund --silent || \
+	  echo "NOTE: no npm to install axe-core: the accessibility test will skip"
 	$(BIN)/python -m pytest
 
 # The inner loop: everything but the end-to-end tests that start real servers (about 90 s).

@@ -6,7 +6,7 @@ Size: embed.js and embed.css as served, gzipped (level 9, as a server or CDN wou
 is 12 KB together. Render: the embedded default (gunicorn, a worker) with 200 published comments
 on the demo article, 20 threads of 10 (the first page a reader gets), loaded 7 times in headless
 Chromium; the time from navigation start to the last of the 200 comments in the DOM, median and
-slowest. Writes bench/results/widget.json and docs/widget.md.
+slowest. Writes bench/results/widget.json and docs/widget-performance.md.
 """
 
 import gzip
@@ -120,7 +120,7 @@ def main() -> int:
             times = render_times(f"{stack.url}/")
     report["render_ms"] = {"median": statistics.median(times), "max": max(times), "all": times}
     (ROOT / "bench" / "results" / "widget.json").write_text(json.dumps(report, indent=2) + "\n")
-    (ROOT / "docs" / "widget.md").write_text(markdown(report))
+    (ROOT / "docs" / "widget-performance.md").write_text(markdown(report))
     print(markdown(report))
     return 0 if report["size"]["gzipped_total"] <= BUDGET_BYTES else 1
 

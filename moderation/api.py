@@ -286,9 +286,27 @@ def ip_address_or_none(value: str | None) -> str | None:
         return None
 
 
+class ThreadPagination(PagePagination):
+    """A page of threads, with how many published comments the article has in all (replies
+    included): what a reader expects to read as "12 Comments"."""
+
+    def get_paginated_response(self, data):
+        response = super().get_paginated_response(data)
+        response.data["comments"] = self.comments
+        return response
+
+    def get_paginated_response_schema(self, schema):
+        schema = super().get_paginated_response_schema(schema)
+        schema["properties"]["comments"] = {
+            "type": "integer",
+            "description": "Published comments on the article, replies included.",
+        }
+        return schema
+
+
 class ArticleCommentsApi(generics.ListAPIView):
     serializer_class = PublicComment
-    pagination_class = PagePagination
+    pagination_class = ThreadPagination
     throttle_scope = "comment_post"
 
     def get_throttles(self):
@@ -318,6 +336,7 @@ class ArticleCommentsApi(generics.ListAPIView):
     def paginate_queryset(self, queryset):
         threads = super().paginate_queryset(queryset)
         attach_published_replies(threads)
+        self.paginator.comments = Comment.objects.published().filter(article=self.article).count()
         return threads
 
     @extend_schema(

@@ -276,7 +276,7 @@ def test_a_page_of_threads_takes_a_constant_number_of_queries(
         top = CommentFactory(article=article)
         CommentFactory.create_batch(3, article=article, parent=top)
 
-    with django_assert_max_num_queries(4):  # article, count, threads, their replies
+    with django_assert_max_num_queries(5):  # article, count, threads, their replies, all comments
         response = api_client.get(comments_url(article))
 
     assert len(response.json()["results"]) == 10
@@ -635,3 +635,13 @@ def test_a_client_error_is_logged_once_by_the_access_line_not_again_by_django(
 
     assert response.status_code == 400
     assert not [record for record in caplog.records if record.name == "django.request"]
+
+
+def test_a_thread_page_says_how_many_comments_the_article_has_replies_included(api_client, article):
+    top = CommentFactory(article=article)
+    CommentFactory(article=article, parent=top)
+    CommentFactory(article=article, status="held")
+
+    page = api_client.get(comments_url(article)).json()
+
+    assert (page["count"], page["comments"]) == (1, 2)  # threads; published comments in all

@@ -3,8 +3,10 @@ origin, the API (gunicorn, a real Celery worker, the filesystem broker) on anoth
 
 import functools
 import http.server
+import os
 import shutil
 import threading
+from pathlib import Path
 
 import pytest
 
@@ -18,6 +20,12 @@ CHROMIUM = shutil.which("chromium")
 EMAIL = "mina.private@example.org"
 READER = "Good to see both leaders keep talking. The 1965 treaty is the backdrop here."
 FORM_SPAM = "You have brought up a very good points, regards for the post."
+AXE = Path(__file__).parent / "a11y" / "node_modules" / "axe-core" / "axe.min.js"
+EMPTY_ARTICLE = (
+    "from articles.models import Article; from django.utils import timezone; "
+    "Article.objects.create(title='Quiet news', slug='quiet-news', body='Nothing yet.', "
+    "published_at=timezone.now() - timezone.timedelta(days=400))"
+)
 
 
 def page_server(folder, port):
@@ -50,6 +58,7 @@ def site(tmp_path_factory, trained_model_dir):
             f"<script src='{stack.url}/static/replyguard/embed.js' async></script>"
             "</main></body></html>"
         )
+        manage("shell", "-c", EMPTY_ARTICLE, env=stack.env)
         servers = [page_server(tmp, page_port), page_server(tmp, stranger_port)]
         yield (
             f"http://localhost:{page_port}/article.html",
@@ -187,3 +196,44 @@ def test_a_page_from_an_unlisted_origin_cannot_use_the_api(site, browser):
     assert posted == "refused"
     assert page.locator(".rg-form").count() == 0
     assert any("CORS" in line for line in refused), refused
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+@pytest.mark.parametrize("path", ["/", "/demo/quiet-news/"], ids=["with-comments", "no-comments"])
+def test_the_seed_page_has_no_serious_accessibility_violations(site, browser, scheme, path):
+    """axe-core, the checker most teams use (from the npm registry: tests/a11y), on the demo
+    page the service serves, comments and form included."""
+    require(AXE.is_file(), "no axe-core: npm ci --prefix tests/a11y")
+    _, _, api = site
+    page = browser.new_page(color_scheme=scheme)
+    page.goto(api + path)
+    page.wait_for_selector(".rg-form")
+    page.wait_for_function("document.querySelector('.rg-count').textContent !== ''")
+    page.add_script_tag(path=str(AXE))
+
+    violations = page.evaluate("async () => (await axe.run()).violations")
+
+    serious = [
+        (v["id"], v["impact"], [node["target"] for node in v["nodes"]][:3])
+        for v in violations
+        if v["impact"] in ("serious", "critical")
+    ]
+    assert not serious, serious
+
+
+def test_screenshots_of_the_page_on_desktop_mobile_and_dark(site, browser, tmp_path):
+    """docs/widget-*.png: REPLYGUARD_SCREENSHOTS_DIR=docs pytest tests/test_widget.py"""
+    folder = Path(os.environ.get("REPLYGUARD_SCREENSHOTS_DIR", tmp_path))
+    _, _, api = site
+    shots = {
+        "widget-desktop.png": {"viewport": {"width": 1280, "height": 900}},
+        "widget-mobile.png": {"viewport": {"width": 375, "height": 812}, "is_mobile": True},
+        "widget-dark.png": {"viewport": {"width": 1280, "height": 900}, "color_scheme": "dark"},
+    }
+    for name, options in shots.items():
+        page = browser.new_page(**options)
+        page.goto(api + "/")
+        page.wait_for_selector(".rg-comment")
+        page.locator("#comments").scroll_into_view_if_needed()
+        page.locator("#comments").screenshot(path=str(folder / name))
+        assert (folder / name).stat().st_size > 10_000

@@ -116,9 +116,9 @@
     }).then(function (data) {
       self.page = page;
       if (page === 1) self.list.replaceChildren();
-      self.count.textContent = data.count ? T.comments(data.count) : T.noComments;
+      self.count.textContent = data.comments ? T.comments(data.comments) : T.noComments;
       self.sort.textContent = self.order === "oldest" ? T.newest : T.oldest;
-      self.sort.hidden = data.count < 2;
+      self.sort.hidden = data.count < 2; // threads: nothing to reorder below two
       data.results.forEach(function (comment) { self.list.appendChild(self.item(comment, 0)); });
       self.more.hidden = !data.next;
       self.showMine();
