@@ -21,6 +21,14 @@ EMAIL = "mina.private@example.org"
 READER = "Good to see both leaders keep talking. The 1965 treaty is the backdrop here."
 FORM_SPAM = "You have brought up a very good points, regards for the post."
 AXE = Path(__file__).parent / "a11y" / "node_modules" / "axe-core" / "axe.min.js"
+# One published comment from the start, so each test can run alone.
+PUBLISHED = (
+    "from articles.models import Article; from moderation.models import Comment; "
+    "from django.utils import timezone; Comment.objects.create(article=Article.objects.first(), "
+    "author_name='Ji-woo', author_email='jiwoo@example.org', author_url='https://jiwoo.example/', "
+    "body='The full text of the evacuation agreement is on the ministry site.', "
+    "status='published', published_at=timezone.now())"
+)
 EMPTY_ARTICLE = (
     "from articles.models import Article; from django.utils import timezone; "
     "Article.objects.create(title='Quiet news', slug='quiet-news', body='Nothing yet.', "
@@ -59,6 +67,7 @@ def site(tmp_path_factory, trained_model_dir):
             "</main></body></html>"
         )
         manage("shell", "-c", EMPTY_ARTICLE, env=stack.env)
+        manage("shell", "-c", PUBLISHED, env=stack.env)
         servers = [page_server(tmp, page_port), page_server(tmp, stranger_port)]
         yield (
             f"http://localhost:{page_port}/article.html",
@@ -122,11 +131,11 @@ def test_a_comment_waits_in_place_then_appears_published(site, browser):
 def test_a_reply_nests_under_its_parent(site, browser):
     url, _, _ = site
     page, _ = open_page(browser, url)
-    parent = page.locator(".rg-comment", has_text="1965 treaty").first
+    parent = page.locator(".rg-comment", has_text="evacuation agreement").first
     parent.wait_for(timeout=20_000)
 
     parent.get_by_role("button", name="Reply").first.click()
-    assert page.get_by_text("Reply to Mina").is_visible()
+    assert page.get_by_text("Reply to Ji-woo").is_visible()
     fill(
         page, "A reply: the treaty's anniversary is next year.", name="Jun", email="jun@example.org"
     )
@@ -237,3 +246,79 @@ def test_screenshots_of_the_page_on_desktop_mobile_and_dark(site, browser, tmp_p
         page.locator("#comments").scroll_into_view_if_needed()
         page.locator("#comments").screenshot(path=str(folder / name))
         assert (folder / name).stat().st_size > 10_000
+
+
+def test_keyboard_alone_posts_a_comment(site, browser):
+    url, _, _ = site
+    page, _ = open_page(browser, url)
+
+    for _ in range(60):  # from the top of the page, as a keyboard user arrives
+        if page.evaluate("document.activeElement.name") == "body":
+            break
+        page.keyboard.press("Tab")
+    page.keyboard.type("Typed without a mouse: the summit matters for trade.")
+    for value in ("Kim", "kim@example.org", ""):
+        page.keyboard.press("Tab")
+        page.keyboard.type(value)
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.textContent") == "Post Comment"
+    page.keyboard.press("Enter")
+
+    page.get_by_text("Your comment is awaiting moderation.").first.wait_for()
+
+
+def test_a_report_is_sent_once(site, browser):
+    url, _, _ = site
+    page, _ = open_page(browser, url)
+    comment = page.locator(".rg-comment:not(.rg-mine)").first
+    comment.wait_for(timeout=20_000)
+    reports = []
+
+    def count_reports(request):
+        if request.method == "POST" and request.url.endswith("/report/"):
+            reports.append(request)
+
+    page.on("request", count_reports)
+
+    comment.get_by_role("button", name="Report").first.click()
+    page.get_by_label("Why should a moderator look at this comment?").select_option("off_topic")
+    page.get_by_role("button", name="Send report").click()
+    comment.get_by_role("button", name="Reported").first.wait_for()
+    page.reload()
+    again = page.locator(".rg-comment:not(.rg-mine)").first
+    again.wait_for()
+
+    assert again.get_by_role("button", name="Reported").first.is_disabled()  # remembered
+    assert again.get_by_role("button", name="Report", exact=True).count() == 0
+    assert len(reports) == 1
+
+
+@pytest.fixture(scope="module")
+def flooded_site(tmp_path_factory, trained_model_dir):
+    """The demo page on a service with flood control on, as production runs it."""
+    require(CHROMIUM is not None, "no chromium on PATH: apt-get install chromium")
+    tmp = tmp_path_factory.mktemp("flood")
+    env = stack_env(
+        tmp, f"sqlite:///{tmp / 'db.sqlite3'}", "filesystem://localhost/", trained_model_dir
+    )
+    env |= {"REPLYGUARD_FLOOD_SECONDS": "30", "REPLYGUARD_MIN_SUBMIT_SECONDS": "0"}
+    manage(
+        "collectstatic", "--noinput", "-v0", env=env | {"DJANGO_SETTINGS_MODULE": "config.settings"}
+    )
+    with running_stack(env_overrides=env, logs=tmp) as stack:
+        yield stack.url
+
+
+def test_a_second_quick_comment_shows_a_countdown_and_keeps_the_text(flooded_site, browser):
+    page, _ = open_page(browser, flooded_site + "/")
+    fill(page, "A first thought on the summit.")
+    page.get_by_role("button", name="Post Comment").click()
+    page.get_by_text("Your comment is awaiting moderation.").first.wait_for()
+
+    fill(page, "A second thought, straight after.")
+    page.get_by_role("button", name="Post Comment").click()
+
+    countdown = page.get_by_text("One comment at a time: you can post again in")
+    countdown.wait_for()
+    assert page.get_by_role("button", name="Post Comment").is_disabled()
+    assert page.get_by_label("Comment *").input_value() == "A second thought, straight after."
