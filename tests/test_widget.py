@@ -270,7 +270,7 @@ def test_keyboard_alone_posts_a_comment(site, browser):
 def test_a_report_is_sent_once(site, browser):
     url, _, _ = site
     page, _ = open_page(browser, url)
-    comment = page.locator(".rg-comment:not(.rg-mine)").first
+    comment = page.locator(".rg-comment:not(.rg-mine) > article").first  # not its replies
     comment.wait_for(timeout=20_000)
     reports = []
 
@@ -285,7 +285,7 @@ def test_a_report_is_sent_once(site, browser):
     page.get_by_role("button", name="Send report").click()
     comment.get_by_role("button", name="Reported").first.wait_for()
     page.reload()
-    again = page.locator(".rg-comment:not(.rg-mine)").first
+    again = page.locator(".rg-comment:not(.rg-mine) > article").first
     again.wait_for()
 
     assert again.get_by_role("button", name="Reported").first.is_disabled()  # remembered
