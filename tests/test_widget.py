@@ -32,7 +32,9 @@ PUBLISHED = (
 EMPTY_ARTICLE = (
     "from articles.models import Article; from django.utils import timezone; "
     "Article.objects.create(title='Quiet news', slug='quiet-news', body='Nothing yet.', "
-    "published_at=timezone.now() - timezone.timedelta(days=400))"
+    "published_at=timezone.now() - timezone.timedelta(days=400)); "
+    "Article.objects.create(title='Closed news', slug='closed-news', body='Old.', "
+    "published_at=timezone.now(), comments_open=False)"
 )
 
 
@@ -322,3 +324,26 @@ def test_a_second_quick_comment_shows_a_countdown_and_keeps_the_text(flooded_sit
     countdown.wait_for()
     assert page.get_by_role("button", name="Post Comment").is_disabled()
     assert page.get_by_label("Comment *").input_value() == "A second thought, straight after."
+
+
+def test_a_closed_article_says_so_instead_of_the_form(site, browser):
+    _, _, api = site
+    page = browser.new_page()
+    page.goto(api + "/demo/closed-news/")
+
+    page.get_by_text("Comments are closed.").wait_for()
+    assert page.locator(".rg-form").count() == 0
+
+
+def test_a_post_that_never_arrives_keeps_the_text_and_offers_a_retry(site, browser):
+    url, _, _ = site
+    page, _ = open_page(browser, url)
+    page.route("**/comments/", lambda route: route.abort() if route.request.method == "POST"
+               else route.continue_())  # fmt: skip
+    fill(page, "Written on a train, sent in a tunnel.")
+
+    page.get_by_role("button", name="Post Comment").click()
+
+    page.get_by_text("Your comment could not be sent. Nothing is lost: try again.").wait_for()
+    assert page.get_by_role("button", name="Try again").is_enabled()
+    assert page.get_by_label("Comment *").input_value() == "Written on a train, sent in a tunnel."
