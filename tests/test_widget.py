@@ -4,6 +4,7 @@ origin, the API (gunicorn, a real Celery worker, the filesystem broker) on anoth
 import functools
 import http.server
 import os
+import re
 import shutil
 import threading
 from pathlib import Path
@@ -347,3 +348,11 @@ def test_a_post_that_never_arrives_keeps_the_text_and_offers_a_retry(site, brows
     page.get_by_text("Your comment could not be sent. Nothing is lost: try again.").wait_for()
     assert page.get_by_role("button", name="Try again").is_enabled()
     assert page.get_by_label("Comment *").input_value() == "Written on a train, sent in a tunnel."
+
+
+def test_the_widgets_css_touches_nothing_outside_the_widget():
+    css = (Path(__file__).parents[1] / "moderation/static/replyguard/embed.css").read_text()
+    rules = re.sub(r"/\*.*?\*/|@media[^{]*\{", "", css, flags=re.S)
+    selectors = [s.strip() for block in re.findall(r"([^{}]+)\{", rules) for s in block.split(",")]
+
+    assert selectors and all(s.startswith(".replyguard") for s in selectors), selectors
