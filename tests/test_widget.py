@@ -25,7 +25,8 @@ AXE = Path(__file__).parent / "a11y" / "node_modules" / "axe-core" / "axe.min.js
 # One published comment from the start, so each test can run alone.
 PUBLISHED = (
     "from articles.models import Article; from moderation.models import Comment; "
-    "from django.utils import timezone; Comment.objects.create(article=Article.objects.first(), "
+    "from django.utils import timezone; "
+    "Comment.objects.create(article=Article.objects.order_by('pk').first(), "
     "author_name='Ji-woo', author_email='jiwoo@example.org', author_url='https://jiwoo.example/', "
     "body='The full text of the evacuation agreement is on the ministry site.', "
     "status='published', published_at=timezone.now())"
@@ -35,7 +36,7 @@ EMPTY_ARTICLE = (
     "Article.objects.create(title='Quiet news', slug='quiet-news', body='Nothing yet.', "
     "published_at=timezone.now() - timezone.timedelta(days=400)); "
     "Article.objects.create(title='Closed news', slug='closed-news', body='Old.', "
-    "published_at=timezone.now(), comments_open=False)"
+    "published_at=timezone.now() - timezone.timedelta(days=500), comments_open=False)"
 )
 
 
