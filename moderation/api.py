@@ -82,37 +82,6 @@ PublicComment._declared_fields["replies"] = PublicComment(
 )
 
 
-class CommentAccepted(serializers.ModelSerializer):
-    body_html = BodyHtml()
-    # Always "pending" in the answer to a POST: the spam check decides later, and a comment the
-    # bot check filed as spam at once must look no different to its sender.
-    status = serializers.SerializerMethodField()
-    receipt = serializers.SerializerMethodField(
-        help_text="Keep it: GET /api/comments/<id>/?receipt=… tells its holder what became of "
-        "the comment."
-    )
-
-    class Meta:
-        model = Comment
-        fields = [
-            "id",
-            "status",
-            "parent",
-            "author_name",
-            "author_url",
-            "body",
-            "body_html",
-            "created_at",
-            "receipt",
-        ]
-
-    def get_status(self, comment) -> str:
-        return Comment.Status.PENDING
-
-    def get_receipt(self, comment) -> str:
-        return comment_receipt(comment.pk)
-
-
 class AuthorsComment(serializers.ModelSerializer):
     """A comment as its author may see it with its receipt: what became of it, never why."""
 
@@ -136,6 +105,27 @@ class AuthorsComment(serializers.ModelSerializer):
 
     def get_status(self, comment) -> str:
         return AUTHOR_STATUS[comment.status]
+
+
+class CommentAccepted(AuthorsComment):
+    """The answer to a POST: the comment as it was taken, and the receipt to follow it by."""
+
+    # Always "pending" in the answer to a POST: the spam check decides later, and a comment the
+    # bot check filed as spam at once must look no different to its sender.
+    status = serializers.SerializerMethodField()
+    receipt = serializers.SerializerMethodField(
+        help_text="Keep it: GET /api/comments/<id>/?receipt=… tells its holder what became of "
+        "the comment."
+    )
+
+    class Meta(AuthorsComment.Meta):
+        fields = [*AuthorsComment.Meta.fields, "receipt"]
+
+    def get_status(self, comment) -> str:
+        return Comment.Status.PENDING
+
+    def get_receipt(self, comment) -> str:
+        return comment_receipt(comment.pk)
 
 
 class CommentInput(serializers.Serializer):
