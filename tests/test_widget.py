@@ -31,6 +31,25 @@ PUBLISHED = (
     "body='The full text of the evacuation agreement is on the ministry site.', "
     "status='published', published_at=timezone.now())"
 )
+# A thread nested to the depth limit (5), and an article with more threads than a page holds.
+DEEP_AND_BUSY = """
+from articles.models import Article
+from moderation.models import Comment
+from django.utils import timezone
+old = timezone.now() - timezone.timedelta(days=300)
+deep = Article.objects.create(title="Deep", slug="deep-thread", body="Deep.", published_at=old)
+parent = None
+for depth in range(6):
+    parent = Comment.objects.create(article=deep, parent=parent, depth=depth,
+        thread=parent and (parent.thread or parent), author_name=f"Level {depth}",
+        author_email=f"level{depth}@example.org", body=f"At depth {depth}.",
+        status="published", published_at=timezone.now())
+busy = Article.objects.create(title="Busy", slug="busy-thread", body="Busy.", published_at=old)
+for n in range(25):
+    Comment.objects.create(article=busy, author_name=f"Reader {n}",
+        author_email=f"b{n}@example.org",
+        body=f"Thread number {n}.", status="published", published_at=timezone.now())
+"""
 EMPTY_ARTICLE = (
     "from articles.models import Article; from django.utils import timezone; "
     "Article.objects.create(title='Quiet news', slug='quiet-news', body='Nothing yet.', "
@@ -72,6 +91,7 @@ def site(tmp_path_factory, trained_model_dir):
         )
         manage("shell", "-c", EMPTY_ARTICLE, env=stack.env)
         manage("shell", "-c", PUBLISHED, env=stack.env)
+        manage("shell", "-c", DEEP_AND_BUSY, env=stack.env)
         servers = [page_server(tmp, page_port), page_server(tmp, stranger_port)]
         yield (
             f"http://localhost:{page_port}/article.html",
@@ -357,3 +377,32 @@ def test_the_widgets_css_touches_nothing_outside_the_widget():
     selectors = [s.strip() for block in re.findall(r"([^{}]+)\{", rules) for s in block.split(",")]
 
     assert selectors and all(s.startswith(".replyguard") for s in selectors), selectors
+
+
+def test_no_reply_is_offered_where_replies_would_nest_too_deep(site, browser):
+    _, _, api = site
+    page = browser.new_page()
+    page.goto(api + "/demo/deep-thread/")
+    deepest = page.locator('.rg-comment[data-depth="5"] > article')
+    deepest.wait_for()
+
+    assert deepest.get_by_role("button", name="Reply").count() == 0
+    below_limit = page.locator('.rg-comment[data-depth="4"] > article')
+    assert below_limit.get_by_role("button", name="Reply").count() == 1
+
+
+def test_more_threads_load_on_request_and_the_order_can_be_reversed(site, browser):
+    _, _, api = site
+    page = browser.new_page()
+    page.goto(api + "/demo/busy-thread/")
+    threads = page.locator(".rg-threads > .rg-comment")
+    page.get_by_text("25 Comments").wait_for()
+    assert threads.count() == 20
+
+    page.get_by_role("button", name="Load more comments").click()
+    page.wait_for_function("document.querySelectorAll('.rg-threads > .rg-comment').length === 25")
+    assert page.get_by_role("button", name="Load more comments").is_hidden()
+
+    page.get_by_role("button", name="Newest first").click()
+    page.get_by_role("button", name="Oldest first").wait_for()
+    assert "Thread number 24." in threads.first.inner_text()
