@@ -1,10 +1,14 @@
 """Articles: the demo loader and the public read endpoints."""
 
+from datetime import timedelta
+
 import pytest
 from django.core.management import call_command
+from django.utils import timezone
 
 from articles.models import Article
 from articles.services import DEMO_PAGE, article_page_parse
+from tests.factories import ArticleFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -85,3 +89,19 @@ def test_comments_close_by_themselves_days_after_publication(settings, client):
     assert shown["comments_close_at"].startswith(
         str((week_old.published_at + timedelta(days=7)).date())
     )
+
+
+def test_the_demo_page_shows_the_newest_article_with_the_widget_under_it(client):
+    older = ArticleFactory(published_at=timezone.now() - timedelta(days=3))
+    newest = ArticleFactory(body="First paragraph.\n\nSecond paragraph.")
+
+    home = client.get("/")
+    other = client.get(f"/demo/{older.slug}/")
+
+    assert home.status_code == 200
+    page = home.content.decode()
+    assert newest.title in page and "<p>Second paragraph.</p>" in page
+    assert f'data-replyguard-article="{newest.slug}"' in page
+    assert "replyguard/embed.js" in page
+    assert f'data-replyguard-article="{older.slug}"' in other.content.decode()
+    assert client.get("/demo/no-such-article/").status_code == 404
