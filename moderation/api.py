@@ -30,7 +30,7 @@ from moderation import botcheck
 from moderation.flood import poster_network
 from moderation.models import Comment, Report, attach_published_replies
 from moderation.outages import CACHE_ERRORS
-from moderation.receipts import AUTHOR_STATUS, comment_for_receipt, comment_receipt
+from moderation.receipts import author_status, comment_for_receipt, comment_receipt
 from moderation.reports import comment_report
 from moderation.services import comment_create
 from moderation.threads import thread_page_response
@@ -104,7 +104,7 @@ class AuthorsComment(serializers.ModelSerializer):
         ]
 
     def get_status(self, comment) -> str:
-        return AUTHOR_STATUS[comment.status]
+        return author_status(comment)
 
 
 class CommentAccepted(AuthorsComment):

@@ -4,7 +4,7 @@ SECRET_KEY: nothing to store, and without the key no receipt can be made for ano
 
 from django.utils.crypto import constant_time_compare, salted_hmac
 
-from moderation.models import Comment
+from moderation.models import Cause, Comment
 
 PURPOSE = "replyguard.comment-receipt"
 Status = Comment.Status
@@ -17,6 +17,19 @@ AUTHOR_STATUS = {
     Status.SPAM: "not_published",
     Status.REJECTED: "not_published",
 }
+
+
+# Decided at POST time from what the poster cannot see: a repeat of the email's recent text, a
+# bot check. Telling those apart from a normal pending comment would make the receipt an oracle
+# (does this email have a comment with this text?), so their author sees them wait, as the 202
+# said.
+DECIDED_UNSEEN = {Cause.DUPLICATE, Cause.BOT_CHECK, Cause.FLOOD}
+
+
+def author_status(comment: Comment) -> str:
+    if comment.cause in DECIDED_UNSEEN:
+        return "awaiting_moderation"
+    return AUTHOR_STATUS[comment.status]
 
 
 def comment_receipt(comment_id: int) -> str:

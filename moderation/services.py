@@ -215,18 +215,22 @@ def _changes(verdict: Verdict, *, decided_by, now) -> dict:
     return changes
 
 
+# The three below move the version whatever the status they read: they are rare (a moderator's
+# edit, a deletion, an erasure), and a status read before the write can be stale (a worker
+# publishing the comment meanwhile) or miss published replies a deletion takes with it.
+
+
 def comment_edit(*, comment: Comment, fields: list[str]) -> None:
     """Save a change to these fields of a comment (a moderator's edit in the admin)."""
     with transaction.atomic():
         comment.save(update_fields=fields)
-        if comment.status == Status.PUBLISHED:
-            _threads_changed([comment.article_id])
+        _threads_changed([comment.article_id])
 
 
 def comments_update(comments, **values) -> int:
     """Set these fields on every comment of the queryset (an erasure): one UPDATE."""
     with transaction.atomic():
-        shown_on = list(comments.published().values_list("article_id", flat=True))
+        shown_on = list(comments.values_list("article_id", flat=True).distinct())
         count = comments.update(**values)
         _threads_changed(shown_on)  # after the comments: the order deciders lock them in
     return count
@@ -235,7 +239,7 @@ def comments_update(comments, **values) -> int:
 def comments_delete(comments) -> int:
     """Delete the queryset's comments, their replies, decisions and reports with them."""
     with transaction.atomic():
-        shown_on = list(comments.published().values_list("article_id", flat=True))
+        shown_on = list(comments.values_list("article_id", flat=True).distinct())
         deleted, _ = comments.delete()
         _threads_changed(shown_on)
     return deleted

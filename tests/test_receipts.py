@@ -4,7 +4,7 @@ import pytest
 
 from moderation.services import comment_decide
 from tests.factories import CommentFactory
-from tests.test_api import post_comment
+from tests.test_api import PRIVATE_EMAIL, post_comment, valid_comment
 
 pytestmark = pytest.mark.django_db
 
@@ -53,3 +53,25 @@ def test_a_wrong_missing_or_borrowed_receipt_is_a_404(api_client, article):
 
     assert [r.status_code for r in (wrong, missing, borrowed, no_comment)] == [404] * 4
     assert wrong.json() == no_comment.json()  # a wrong receipt tells no more than no comment
+
+
+def test_a_receipt_does_not_tell_whether_a_guessed_email_wrote_the_same_text(
+    api_client, article, settings
+):
+    """A repeat of an email's recent text (from another address) is filed as spam at POST
+    time: its receipt must read like any comment's, or it would confirm the guessed email."""
+    settings.REPLYGUARD_DUPLICATE_WINDOW_HOURS = 24
+    text = "The words of a real reader."
+    post_comment(api_client, article, body=text)
+
+    def guess(email, address):
+        fields = valid_comment(body=text, author_email=email)
+        url = f"/api/articles/{article.slug}/comments/"
+        return api_client.post(url, fields, format="json", REMOTE_ADDR=address).json()
+
+    right, wrong = guess(PRIVATE_EMAIL, "198.51.100.77"), guess("no@example.org", "198.51.100.78")
+
+    told = [
+        authors_view(api_client, p["id"], p["receipt"]).json()["status"] for p in (right, wrong)
+    ]
+    assert told == ["awaiting_moderation", "awaiting_moderation"]

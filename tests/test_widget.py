@@ -150,6 +150,7 @@ def test_a_comment_waits_in_place_then_appears_published(site, browser):
     assert page.locator(".rg-mine").count() == 0
     assert EMAIL not in page.content()
     assert not [answer for answer in answers if EMAIL in answer]
+    assert EMAIL not in page.evaluate("JSON.stringify(localStorage)")  # the page's scripts read it
 
 
 def test_a_reply_nests_under_its_parent(site, browser):

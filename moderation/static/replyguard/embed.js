@@ -115,12 +115,18 @@
       return response.json();
     }).then(function (data) {
       self.page = page;
+      var replying = self.formNode && self.list.contains(self.formNode);
       if (page === 1) self.list.replaceChildren();
       self.count.textContent = data.comments ? T.comments(data.comments) : T.noComments;
       self.sort.textContent = self.order === "oldest" ? T.newest : T.oldest;
       self.sort.hidden = data.count < 2; // threads: nothing to reorder below two
       data.results.forEach(function (comment) { self.list.appendChild(self.item(comment, 0)); });
       self.more.hidden = !data.next;
+      if (replying) { // put the reply form back under its comment, or under the thread
+        var under = document.getElementById("rg-comment-" + self.parent.id);
+        if (under) under.querySelector("article").after(self.formNode);
+        else self.respond.appendChild(self.formNode);
+      }
       self.showMine();
     }).catch(function () { self.announce(T.loadFailed); });
   };
@@ -266,8 +272,11 @@
   };
 
   Widget.prototype.saveDraft = function () {
+    // Not the email: it is private, and the page's storage is readable by the page's scripts.
     var draft = { parent: this.parent ? this.parent.id : null };
-    Object.keys(this.inputs).forEach(function (name) { draft[name] = this.inputs[name].value; }, this);
+    ["body", "author_name", "author_url"].forEach(function (name) {
+      draft[name] = this.inputs[name].value;
+    }, this);
     store(this.keys.draft, draft);
   };
 
@@ -324,9 +333,9 @@
     if (response.status === 202) {
       var mine = store(this.keys.mine) || [];
       store(this.keys.mine, mine.concat([{ id: data.id, receipt: data.receipt, parent: data.parent }]));
-      store(this.keys.draft, null);
       this.inputs.body.value = "";
       this.moveForm(null);
+      store(this.keys.draft, null); // after moveForm, which saves the draft
       this.announce(T.awaiting);
       this.loadForm(); // a form token serves one comment
       this.showMine();
@@ -354,13 +363,15 @@
   };
 
   // The reader's own comments, in place, until they are decided: from receipts kept here.
-  Widget.prototype.showMine = function () {
+  Widget.prototype.showMine = function (fromPoll) {
     var self = this;
     var mine = store(this.keys.mine) || [];
-    if (!mine.length) { this.stopPolling(); return; }
-    Promise.all(mine.map(function (entry) {
+    if (!mine.length) { this.stopPolling(); return Promise.resolve(); }
+    return Promise.all(mine.map(function (entry) {
       return request("GET", "comments/" + entry.id + "/?receipt=" + encodeURIComponent(entry.receipt))
-        .then(function (response) { return response.ok ? response.json() : null; })
+        .then(function (response) { // only a 404 forgets it: a 5xx or a 429 is asked again
+          return response.ok ? response.json() : (response.status === 404 ? null : undefined);
+        })
         .catch(function () { return undefined; }); // offline: keep it and ask again later
     })).then(function (answers) {
       var keep = [];
@@ -384,9 +395,17 @@
         }
         if (comment.status === "awaiting_moderation") keep.push(mine[i]);
       });
-      store(self.keys.mine, keep.length ? keep : null);
+      // Others may have added a receipt meanwhile (a comment just posted): drop only these.
+      var decided = mine.filter(function (entry) { return keep.indexOf(entry) < 0; })
+        .map(function (entry) { return entry.id; });
+      var now = (store(self.keys.mine) || []).filter(function (entry) {
+        return decided.indexOf(entry.id) < 0;
+      });
+      store(self.keys.mine, now.length ? now : null);
+      keep = now;
       if (self.published) { self.published = false; self.loadThreads(1); return; }
-      if (keep.length) self.startPolling(); else self.stopPolling();
+      if (!keep.length) self.stopPolling();
+      else if (!fromPoll) self.startPolling();
     });
   };
 
@@ -395,18 +414,25 @@
   Widget.prototype.startPolling = function () {
     var self = this;
     if (this.timer) return;
-    this.timer = setInterval(function () {
-      if (document.hidden) return;
+    var started = Date.now();
+    var tick = function () {
+      var waited = Date.now() - started;
+      if (waited > 600000) { self.stopPolling(); return; } // held for long: ask on next visit
+      self.timer = setTimeout(tick, waited > 60000 ? 15000 : 3000);
+      if (document.hidden || self.polling) return;
+      self.polling = true;
       var headers = self.etag ? { "If-None-Match": self.etag } : {};
       request("GET", "articles/" + self.slug + "/comments/?order=" + self.order, null, headers)
         .then(function (response) {
-          if (response.status === 200) self.loadThreads(1); else self.showMine();
-        }).catch(function () {});
-    }, 3000);
+          if (response.status === 200) return self.loadThreads(1);
+          return self.showMine(true);
+        }).catch(function () {}).then(function () { self.polling = false; });
+    };
+    this.timer = setTimeout(tick, 3000);
   };
 
   Widget.prototype.stopPolling = function () {
-    clearInterval(this.timer);
+    clearTimeout(this.timer);
     this.timer = null;
   };
 
