@@ -16,9 +16,7 @@ from drf_spectacular.utils import (
     extend_schema_field,
 )
 from rest_framework import generics, serializers, status
-from rest_framework.exceptions import (
-    NotFound,
-)
+from rest_framework.exceptions import NotFound
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.throttling import BaseThrottle, ScopedRateThrottle
@@ -276,6 +274,14 @@ def ip_address_or_none(value: str | None) -> str | None:
         return None
 
 
+def article_or_404(slug: str) -> Article:
+    # Its body (the article's text, kilobytes) is not needed to list or take comments.
+    article = Article.objects.defer("body").filter(slug=slug).first()
+    if article is None:
+        raise NotFound({"article": ["No article with this slug."]})
+    return article
+
+
 class ThreadPagination(PagePagination):
     """A page of threads, with how many published comments the article has in all (replies
     included): what a reader expects to read as "12 Comments"."""
@@ -305,11 +311,7 @@ class ArticleCommentsApi(generics.ListAPIView):
 
     @cached_property
     def article(self) -> Article:
-        # Its body (the article's text, kilobytes) is not needed to list or take comments.
-        article = Article.objects.defer("body").filter(slug=self.kwargs["slug"]).first()
-        if article is None:
-            raise NotFound({"article": ["No article with this slug."]})
-        return article
+        return article_or_404(self.kwargs["slug"])
 
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):
@@ -394,9 +396,7 @@ class CommentFormApi(APIView):
         responses={200: CommentForm, 404: ERRORS},
     )
     def get(self, request, slug):
-        article = Article.objects.defer("body").filter(slug=slug).first()
-        if article is None:
-            raise NotFound({"article": ["No article with this slug."]})
+        article = article_or_404(slug)
         form = {
             "form_token": botcheck.form_token_issue(article_slug=slug),
             "honeypot_field": botcheck.HONEYPOT_FIELD,

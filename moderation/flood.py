@@ -19,16 +19,20 @@ from moderation.policy import Verdict
 Status = Comment.Status
 
 
+def network_address(address: str, *, ipv4_prefix: int, ipv6_prefix: int) -> str:
+    """The address's network of that many bits, by its version: '203.0.113.77', 24 ->
+    '203.0.113.0'. Flood control counts posters by it, IP retention cuts addresses to it."""
+    ip = ipaddress.ip_address(address)
+    prefix = ipv4_prefix if ip.version == 4 else ipv6_prefix
+    return str(ipaddress.ip_network(f"{ip}/{prefix}", strict=False).network_address)
+
+
 def poster_network(address: str | None) -> str | None:
     """What counts as one poster: an IPv4 address whole, an IPv6 address by its network of
     REPLYGUARD_IPV6_PREFIX bits (/64: a subscriber's, from which every address is theirs)."""
     if not address:
         return None
-    ip = ipaddress.ip_address(address)
-    if ip.version == 4:
-        return str(ip)
-    prefix = settings.REPLYGUARD_IPV6_PREFIX
-    return str(ipaddress.ip_network(f"{ip}/{prefix}", strict=False).network_address)
+    return network_address(address, ipv4_prefix=32, ipv6_prefix=settings.REPLYGUARD_IPV6_PREFIX)
 
 
 # Raised as DRF exceptions: what the poster is told (429 with Retry-After, 409) is theirs.
@@ -58,12 +62,12 @@ def poster_lock(poster_network: str | None) -> None:
 
 def poster_recent_check(*, author_email: str, poster_network: str | None, body_fingerprint: str):
     """What the poster's recent comments say, in one query. What the poster controls, their IP
-    address (an IPv6 one by its /64: poster_network), answers: Flooding (429) if it
-    posted within REPLYGUARD_FLOOD_SECONDS, then DuplicateComment (409) if it posted this text
-    within the duplicate window. The email is
-    anyone's to type, so it never changes the answer (that was an oracle for a reader's private
-    address): a repeat of its recent text is filed as spam, and a comment too soon after its
-    last one is held for a moderator; returns that Verdict, or None."""
+    address (an IPv6 one by its /64: poster_network), answers: Flooding (429) if it posted
+    within REPLYGUARD_FLOOD_SECONDS, then DuplicateComment (409) if it posted this text within
+    the duplicate window. The email is anyone's to type, so it never changes the answer (that
+    was an oracle for a reader's private address): a repeat of its recent text is filed as
+    spam, and a comment too soon after its last one is held for a moderator; returns that
+    Verdict, or None."""
     now = timezone.now()
     window = timedelta(hours=settings.REPLYGUARD_DUPLICATE_WINDOW_HOURS)
     flood = timedelta(seconds=settings.REPLYGUARD_FLOOD_SECONDS)

@@ -113,7 +113,7 @@ class Comment(models.Model):
     published_at = models.DateTimeField(null=True, blank=True)
 
     ip_address = models.GenericIPAddressField(null=True, blank=True, help_text="Private.")
-    # What flood control and rate limits count as one poster (privacy.poster_network): the
+    # What flood control and rate limits count as one poster (flood.poster_network): the
     # IPv4 address, or the IPv6 address's /64, which one subscriber can rotate through freely.
     poster_network = models.GenericIPAddressField(null=True, blank=True, editable=False)
     # Set once the address is cut to its network (/24, /48) after the retention period.

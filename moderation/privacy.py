@@ -1,7 +1,6 @@
 """A reader's private data: export and erasure on request, and IP addresses cut to their
 network once they are no longer needed for abuse control."""
 
-import ipaddress
 from datetime import timedelta
 from urllib.parse import urlsplit
 
@@ -12,6 +11,7 @@ from django.utils import timezone
 from django.utils.crypto import salted_hmac
 
 from moderation import domains
+from moderation.flood import network_address
 from moderation.models import AuthorDataRequest, Comment, Decision, Report
 from moderation.services import comments_update
 
@@ -101,11 +101,13 @@ def author_erase(*, email: str, remove_bodies: bool = False, done_by=None) -> in
         "ip_address": None,
         "poster_network": None,
         "user_agent": "",
+        # The model's reasons quote the whole form (see _erase_website_from_rules_and_decisions).
+        "spam_reasons": [],
     }
     if remove_bodies:
         erased |= {"body": REMOVED_BODY, "body_fingerprint": ""}  # a hash can confirm a guess
     comments = author_comments(email)
-    _erase_what_was_derived(comments)
+    _erase_website_from_rules_and_decisions(comments)
     count = comments_update(comments, **erased)
     author_reports(email).update(reporter_email_sha256="")
     AuthorDataRequest.objects.create(
@@ -118,25 +120,26 @@ def author_erase(*, email: str, remove_bodies: bool = False, done_by=None) -> in
     return count
 
 
-def _erase_what_was_derived(comments) -> None:
-    """What the service wrote about the form quotes it: the model's reasons ("website field: a
-    keyword domain", "word 'mina'") mix body, name and website and cannot be split, so they go
-    (the score stays); rules and decisions lose the website's domain they name."""
-    for comment in comments.only("pk", "author_url", "rule_hits"):
+def _erase_website_from_rules_and_decisions(comments) -> None:
+    """What the service wrote about the form quotes it. The model's reasons ("website field: a
+    keyword domain", "word 'mina'") mix body, name and website and cannot be split, so the
+    erasure empties them (the score stays); rules and decisions lose the website's domain."""
+    for comment in comments.exclude(author_url="").only("pk", "author_url", "rule_hits"):
         host = urlsplit(comment.author_url).hostname or ""
         site = host and domains.registered_domain(host)
-        hits = [hit for hit in comment.rule_hits if not site or site not in hit]
-        comments_update(Comment.objects.filter(pk=comment.pk), spam_reasons=[], rule_hits=hits)
-        if site:
-            comment.decisions.filter(reason__contains=site).update(
-                reason=Replace(F("reason"), Value(site), Value(ERASED_WEBSITE))
-            )
+        if not site:
+            continue
+        hits = [hit for hit in comment.rule_hits if site not in hit]
+        if hits != comment.rule_hits:
+            comments_update(Comment.objects.filter(pk=comment.pk), rule_hits=hits)
+        comment.decisions.filter(reason__contains=site).update(
+            reason=Replace(F("reason"), Value(site), Value(ERASED_WEBSITE))
+        )
 
 
 def truncated_ip(address: str) -> str:
     """The address's network: /24 for IPv4, /48 for IPv6."""
-    prefix = 24 if ipaddress.ip_address(address).version == 4 else 48
-    return str(ipaddress.ip_network(f"{address}/{prefix}", strict=False).network_address)
+    return network_address(address, ipv4_prefix=24, ipv6_prefix=48)
 
 
 def comment_truncate_old_ips(*, older_than: timedelta, batch_size: int = 1000) -> int:
