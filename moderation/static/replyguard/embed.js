@@ -122,11 +122,7 @@
       self.sort.hidden = data.count < 2; // threads: nothing to reorder below two
       data.results.forEach(function (comment) { self.list.appendChild(self.item(comment, 0)); });
       self.more.hidden = !data.next;
-      if (replying) { // put the reply form back under its comment, or under the thread
-        var under = document.getElementById("rg-comment-" + self.parent.id);
-        if (under) under.querySelector("article").after(self.formNode);
-        else self.respond.appendChild(self.formNode);
-      }
+      if (replying) self.placeForm(document.getElementById("rg-comment-" + self.parent.id));
       self.showMine();
     }).catch(function () { self.announce(T.loadFailed); });
   };
@@ -217,7 +213,7 @@
   Widget.prototype.renderForm = function () {
     var self = this;
     if (!this.form.comments_open) {
-      this.respond.replaceChildren(el("p", { class: "rg-closed", text: T.closed }));
+      this.showClosed();
       return;
     }
     function field(name, label, input) {
@@ -265,10 +261,19 @@
     this.parent = parent || null;
     this.title.textContent = parent ? T.replyTo(parent.author_name) : T.leaveReply;
     this.cancel.hidden = !parent;
-    if (node) node.querySelector("article").after(this.formNode);
-    else this.respond.appendChild(this.formNode);
+    this.placeForm(node);
     this.saveDraft();
     this.inputs.body.focus();
+  };
+
+  // Under the comment replied to, or, without one (or if it is gone), under the thread.
+  Widget.prototype.placeForm = function (node) {
+    if (node) node.querySelector("article").after(this.formNode);
+    else this.respond.appendChild(this.formNode);
+  };
+
+  Widget.prototype.showClosed = function () {
+    this.respond.replaceChildren(el("p", { class: "rg-closed", text: T.closed }));
   };
 
   Widget.prototype.saveDraft = function () {
@@ -343,7 +348,7 @@
       if (data.form_token) this.loadForm();
       this.showErrors(data);
     } else if (response.status === 403) {
-      this.respond.replaceChildren(el("p", { class: "rg-closed", text: T.closed }));
+      this.showClosed();
     } else if (response.status === 409) {
       this.formError.textContent = T.duplicate;
     } else if (response.status === 429) {
