@@ -388,6 +388,7 @@ class CommentForm(serializers.Serializer):
     max_reply_depth = serializers.IntegerField(
         help_text="Replies nest this deep at most: offer no Reply below it (top level is 0)."
     )
+    body_max_length = serializers.IntegerField(help_text="The longest comment text taken.")
 
 
 class CommentFormApi(APIView):
@@ -403,6 +404,7 @@ class CommentFormApi(APIView):
             "min_seconds": settings.REPLYGUARD_MIN_SUBMIT_SECONDS,
             "comments_open": article.accepts_comments(),
             "max_reply_depth": settings.REPLYGUARD_MAX_REPLY_DEPTH,
+            "body_max_length": settings.REPLYGUARD_BODY_MAX_LENGTH,
         }
         return Response(form, headers={"Cache-Control": "no-store"})
 

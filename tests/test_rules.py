@@ -343,6 +343,15 @@ def form_token(client, article) -> str:
     return response.json()["form_token"]
 
 
+def test_the_comment_form_tells_the_widget_the_newsrooms_length_limit(client, article, settings):
+    settings.REPLYGUARD_BODY_MAX_LENGTH = 1200
+
+    form = client.get(f"/api/articles/{article.slug}/comment-form/").json()
+
+    assert form["body_max_length"] == 1200
+    assert post(client, article, body="x" * 1201).json()["body"]
+
+
 def test_a_filled_honeypot_is_answered_as_pending_and_filed_as_spam(client, article, no_model):
     response = post(client, article, homepage="http://spam.example/")
 

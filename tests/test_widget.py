@@ -8,6 +8,7 @@ import re
 import shutil
 import threading
 from pathlib import Path
+from typing import NamedTuple
 
 import pytest
 
@@ -55,8 +56,21 @@ EMPTY_ARTICLE = (
     "Article.objects.create(title='Quiet news', slug='quiet-news', body='Nothing yet.', "
     "published_at=timezone.now() - timezone.timedelta(days=400)); "
     "Article.objects.create(title='Closed news', slug='closed-news', body='Old.', "
-    "published_at=timezone.now() - timezone.timedelta(days=500), comments_open=False)"
+    "published_at=timezone.now() - timezone.timedelta(days=500), comments_open=False); "
+    "Article.objects.create(title='Held news', slug='held-news', body='Watched.', "
+    "published_at=timezone.now() - timezone.timedelta(days=600), moderation_mode='premoderated')"
 )
+PUBLISH_HELD = (
+    "from moderation.models import Comment; from moderation.services import comment_decide; "
+    "comment_decide(comment=Comment.objects.get(article__slug='held-news'), status='published')"
+)
+
+
+class Site(NamedTuple):
+    page: str
+    stranger: str
+    api: str
+    env: dict
 
 
 def page_server(folder, port):
@@ -68,7 +82,7 @@ def page_server(folder, port):
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory, trained_model_dir):
-    """(the newsroom's page URL, an unlisted origin's page URL, the API's URL)."""
+    """The newsroom's page, a page on an unlisted origin, the API, and the stack's environment."""
     require(CHROMIUM is not None, "no chromium on PATH: apt-get install chromium")
     tmp = tmp_path_factory.mktemp("widget")
     page_port, stranger_port = free_port(), free_port()
@@ -93,10 +107,11 @@ def site(tmp_path_factory, trained_model_dir):
         manage("shell", "-c", PUBLISHED, env=stack.env)
         manage("shell", "-c", DEEP_AND_BUSY, env=stack.env)
         servers = [page_server(tmp, page_port), page_server(tmp, stranger_port)]
-        yield (
-            f"http://localhost:{page_port}/article.html",
-            f"http://localhost:{stranger_port}/article.html",
-            stack.url,
+        yield Site(
+            page=f"http://localhost:{page_port}/article.html",
+            stranger=f"http://localhost:{stranger_port}/article.html",
+            api=stack.url,
+            env=stack.env,
         )
         for server in servers:
             server.shutdown()
@@ -138,7 +153,7 @@ def fill(page, body, name="Mina", email=EMAIL, website=""):
 
 
 def test_a_comment_waits_in_place_then_appears_published(site, browser):
-    url, _, _ = site
+    url = site.page
     page, answers = open_page(browser, url)
 
     fill(page, READER)
@@ -154,7 +169,7 @@ def test_a_comment_waits_in_place_then_appears_published(site, browser):
 
 
 def test_a_reply_nests_under_its_parent(site, browser):
-    url, _, _ = site
+    url = site.page
     page, _ = open_page(browser, url)
     parent = page.locator(".rg-comment", has_text="evacuation agreement").first
     parent.wait_for(timeout=20_000)
@@ -171,7 +186,7 @@ def test_a_reply_nests_under_its_parent(site, browser):
 
 
 def test_form_spam_never_appears_and_its_author_is_told(site, browser):
-    url, _, _ = site
+    url = site.page
     page, _ = open_page(browser, url)
 
     fill(page, FORM_SPAM, name="Home Improvement", email="seo@example.net",
@@ -185,7 +200,7 @@ def test_form_spam_never_appears_and_its_author_is_told(site, browser):
 
 
 def test_a_bad_email_is_explained_beside_the_email_field(site, browser):
-    url, _, _ = site
+    url = site.page
     page, _ = open_page(browser, url)
 
     fill(page, "A comment with a typo in the address.", email="mina@example")
@@ -199,7 +214,7 @@ def test_a_bad_email_is_explained_beside_the_email_field(site, browser):
 
 
 def test_a_draft_survives_a_reload(site, browser):
-    url, _, _ = site
+    url = site.page
     page, _ = open_page(browser, url)
 
     page.get_by_label("Comment *").fill("Half a thought, to finish after lunch.")
@@ -210,7 +225,7 @@ def test_a_draft_survives_a_reload(site, browser):
 
 
 def test_a_page_from_an_unlisted_origin_cannot_use_the_api(site, browser):
-    _, stranger, api = site
+    stranger, api = site.stranger, site.api
     page = browser.new_page()
     refused = []
     page.on("console", lambda message: refused.append(message.text))
@@ -238,7 +253,7 @@ def test_the_seed_page_has_no_serious_accessibility_violations(site, browser, sc
     """axe-core, the checker most teams use (from the npm registry: tests/a11y), on the demo
     page the service serves, comments and form included."""
     require(AXE.is_file(), "no axe-core: npm ci --prefix tests/a11y")
-    _, _, api = site
+    api = site.api
     page = browser.new_page(color_scheme=scheme)
     page.goto(api + path)
     page.wait_for_selector(".rg-form")
@@ -258,7 +273,7 @@ def test_the_seed_page_has_no_serious_accessibility_violations(site, browser, sc
 def test_screenshots_of_the_page_on_desktop_mobile_and_dark(site, browser, tmp_path):
     """docs/widget-*.png: REPLYGUARD_SCREENSHOTS_DIR=docs pytest tests/test_widget.py"""
     folder = Path(os.environ.get("REPLYGUARD_SCREENSHOTS_DIR", tmp_path))
-    _, _, api = site
+    api = site.api
     shots = {
         "widget-desktop.png": {"viewport": {"width": 1280, "height": 900}},
         "widget-mobile.png": {"viewport": {"width": 375, "height": 812}, "is_mobile": True},
@@ -274,7 +289,7 @@ def test_screenshots_of_the_page_on_desktop_mobile_and_dark(site, browser, tmp_p
 
 
 def test_keyboard_alone_posts_a_comment(site, browser):
-    url, _, _ = site
+    url = site.page
     page, _ = open_page(browser, url)
 
     for _ in range(60):  # from the top of the page, as a keyboard user arrives
@@ -293,7 +308,7 @@ def test_keyboard_alone_posts_a_comment(site, browser):
 
 
 def test_a_report_is_sent_once(site, browser):
-    url, _, _ = site
+    url = site.page
     page, _ = open_page(browser, url)
     comment = page.locator(".rg-comment:not(.rg-mine) > article").first  # not its replies
     comment.wait_for(timeout=20_000)
@@ -350,7 +365,7 @@ def test_a_second_quick_comment_shows_a_countdown_and_keeps_the_text(flooded_sit
 
 
 def test_a_closed_article_says_so_instead_of_the_form(site, browser):
-    _, _, api = site
+    api = site.api
     page = browser.new_page()
     page.goto(api + "/demo/closed-news/")
 
@@ -359,7 +374,7 @@ def test_a_closed_article_says_so_instead_of_the_form(site, browser):
 
 
 def test_a_post_that_never_arrives_keeps_the_text_and_offers_a_retry(site, browser):
-    url, _, _ = site
+    url = site.page
     page, _ = open_page(browser, url)
     page.route("**/comments/", lambda route: route.abort() if route.request.method == "POST"
                else route.continue_())  # fmt: skip
@@ -372,6 +387,50 @@ def test_a_post_that_never_arrives_keeps_the_text_and_offers_a_retry(site, brows
     assert page.get_by_label("Comment *").input_value() == "Written on a train, sent in a tunnel."
 
 
+# Headless Chromium has no other tab to switch to: the page is told it is hidden, as a browser
+# would tell it.
+TAB_HIDDEN = """Object.defineProperty(document, "hidden", {configurable: true, get: () => true});
+                document.dispatchEvent(new Event("visibilitychange"))"""
+TAB_SHOWN = 'delete document.hidden; document.dispatchEvent(new Event("visibilitychange"))'
+
+
+def test_polling_pauses_while_the_tab_is_hidden_and_ends_once_nothing_is_pending(site, browser):
+    api = site.api
+    page = browser.new_page()
+    polls = []
+    page.on("request", lambda request: polls.append(request.headers.get("if-none-match"))
+            if request.method == "GET" and "/articles/held-news/comments/" in request.url
+            else None)  # fmt: skip
+
+    def polls_during(milliseconds):
+        before = len(polls)
+        page.wait_for_timeout(milliseconds)
+        return polls[before:]
+
+    page.goto(api + "/demo/held-news/")
+    page.wait_for_selector(".rg-form")
+    fill(page, "Held for a moderator: this article is pre-moderated.")
+    page.get_by_role("button", name="Post Comment").click()
+    page.get_by_text("Your comment is awaiting moderation.").first.wait_for()
+
+    visible = polls_during(7_000)  # one poll each 3 s, each asking only "changed?"
+    page.evaluate(TAB_HIDDEN)
+    hidden = polls_during(7_000)
+    page.evaluate(
+        """delete document.hidden; document.dispatchEvent(new Event("visibilitychange"))"""
+    )
+    shown_again = polls_during(4_000)
+    manage("shell", "-c", PUBLISH_HELD, env=site.env)
+    page.locator(".rg-comment:not(.rg-mine)", has_text="pre-moderated").wait_for(timeout=20_000)
+    page.wait_for_timeout(1_000)  # the last poll's own follow-up reads
+    after_published = polls_during(7_000)
+
+    assert len(visible) >= 2 and all(visible)
+    assert hidden == []
+    assert shown_again
+    assert after_published == []
+
+
 def test_the_widgets_css_touches_nothing_outside_the_widget():
     css = (Path(__file__).parents[1] / "moderation/static/replyguard/embed.css").read_text()
     rules = re.sub(r"/\*.*?\*/|@media[^{]*\{", "", css, flags=re.S)
@@ -381,7 +440,7 @@ def test_the_widgets_css_touches_nothing_outside_the_widget():
 
 
 def test_no_reply_is_offered_where_replies_would_nest_too_deep(site, browser):
-    _, _, api = site
+    api = site.api
     page = browser.new_page()
     page.goto(api + "/demo/deep-thread/")
     deepest = page.locator('.rg-comment[data-depth="5"] > article')
@@ -393,7 +452,7 @@ def test_no_reply_is_offered_where_replies_would_nest_too_deep(site, browser):
 
 
 def test_more_threads_load_on_request_and_the_order_can_be_reversed(site, browser):
-    _, _, api = site
+    api = site.api
     page = browser.new_page()
     page.goto(api + "/demo/busy-thread/")
     threads = page.locator(".rg-threads > .rg-comment")

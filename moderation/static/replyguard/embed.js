@@ -226,8 +226,9 @@
         el("label", { for: id, text: label + (input.required ? " *" : "") }), input, error
       ]);
     }
+    // The name, email and website lengths are the database's; the text's is the newsroom's.
     this.inputs = {
-      body: el("textarea", { rows: 6, required: true, maxlength: 5000 }),
+      body: el("textarea", { rows: 6, required: true, maxlength: this.form.body_max_length }),
       author_name: el("input", { type: "text", required: true, maxlength: 100, autocomplete: "name" }),
       author_email: el("input", { type: "email", required: true, maxlength: 254, autocomplete: "email" }),
       author_url: el("input", { type: "url", maxlength: 200, autocomplete: "url" })
