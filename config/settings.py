@@ -306,6 +306,12 @@ REPLYGUARD_MAX_REPLY_DEPTH = env.int("REPLYGUARD_MAX_REPLY_DEPTH", default=5)
 # below, so production points CACHE_URL at Redis for one count across all web processes.
 REPLYGUARD_RATE_COMMENT_POST = env("REPLYGUARD_RATE_COMMENT_POST", default="10/minute")
 REPLYGUARD_RATE_REPORT_POST = env("REPLYGUARD_RATE_REPORT_POST", default="20/minute")
+# Per site key, on the Akismet-compatible API (checks and reports together).
+REPLYGUARD_RATE_AKISMET = env("REPLYGUARD_RATE_AKISMET", default="6000/minute")
+# How much a site's submit-spam / submit-ham label weighs in training beside a moderator's (1.0),
+# and how many of each site's latest labels train at most: one site cannot outvote the rest.
+REPLYGUARD_SITE_LABEL_WEIGHT = env.float("REPLYGUARD_SITE_LABEL_WEIGHT", default=0.5)
+REPLYGUARD_SITE_LABELS_MAX = env.int("REPLYGUARD_SITE_LABELS_MAX", default=5000)
 # This many reader reports send a published comment back to the moderators' queue.
 REPLYGUARD_REPORTS_TO_HOLD = env.int("REPLYGUARD_REPORTS_TO_HOLD", default=3)
 # Bigger requests get 413 before they are read. A 5,000-character body JSON-escaped at worst

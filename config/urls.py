@@ -4,6 +4,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from articles.api import ArticleDetailApi, ArticleListApi
 from articles.views import article_page
+from moderation import akismet
 from moderation.api import (
     ArticleCommentsApi,
     AuthorsCommentApi,
@@ -33,6 +34,11 @@ urlpatterns = [
     path(
         "api/comments/<int:comment_id>/report/", CommentReportApi.as_view(), name="comment-report"
     ),
+    # Akismet-compatible API for other sites, on Akismet's own paths -> moderation.akismet
+    path("1.1/verify-key", akismet.verify_key, name="akismet-verify-key"),
+    path("1.1/comment-check", akismet.comment_check, name="akismet-comment-check"),
+    path("1.1/submit-spam", akismet.submit_spam, name="akismet-submit-spam"),
+    path("1.1/submit-ham", akismet.submit_ham, name="akismet-submit-ham"),
     # OpenAPI schema and its interactive docs (Swagger UI served from our static files)
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),

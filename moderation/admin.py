@@ -13,16 +13,19 @@ from django.utils.html import format_html, format_html_join
 from django.utils.http import url_has_allowed_host_and_scheme
 
 from moderation import shadow
+from moderation.external import external_checks_label, site_key_create
 from moderation.models import (
     AuthorDataRequest,
     Cause,
     Comment,
     Decision,
+    ExternalCheck,
     HeldComment,
     HeldDigest,
     LinkDomain,
     Report,
     ShadowScore,
+    SiteKey,
     WordRule,
 )
 from moderation.privacy import author_erase, author_export
@@ -502,3 +505,88 @@ class ShadowScoreAdmin(AuditRecordAdmin):
     @admin.display(description="agrees", boolean=True)
     def agrees(self, score):
         return score.agrees
+
+
+@admin.register(SiteKey)
+class SiteKeyAdmin(admin.ModelAdmin):
+    """Other sites' keys to the Akismet-compatible API. The key is shown once, when it is made."""
+
+    list_display = ["name", "key_hint", "active", "created_at", "last_used_at", "checks_count"]
+    list_filter = ["active"]
+    search_fields = ["name", "blogs"]
+    readonly_fields = ["key_hint", "created_at", "last_used_at", "checks_count"]
+
+    def save_model(self, request, obj, form, change):
+        if change:
+            return super().save_model(request, obj, form, change)
+        site, key = site_key_create(name=obj.name, blogs=obj.blogs.split())
+        obj.pk, obj.key_hint = site.pk, site.key_hint
+        messages.warning(
+            request,
+            f"The key for {site.name} is {key} — copy it now: it is stored hashed and "
+            "will not be shown again.",
+        )
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # its checks keep their site: deactivate a key instead
+
+
+def label_selected(label: str):
+    def action(modeladmin, request, queryset):
+        count = external_checks_label(queryset, label=label, moderator=request.user)
+        modeladmin.message_user(request, f"{count} check(s) labelled {label}.", messages.SUCCESS)
+
+    action.__name__ = f"label_{label}"
+    action.short_description = f"Correct: {ExternalCheck.Label(label).label.lower()} (a label)"
+    action.allowed_permissions = ["moderate"]
+    return action
+
+
+@admin.register(ExternalCheck)
+class ExternalCheckAdmin(admin.ModelAdmin):
+    """What other sites asked about and how it was answered. A moderator's correction is a
+    training label, as a site's submit-spam / submit-ham is, and wins over it."""
+
+    list_display = [
+        "created_at",
+        "site",
+        "comment",
+        "answer",
+        "score",
+        "why",
+        "label",
+        "label_source",
+    ]
+    list_filter = ["site", "spam", "discard", "label", "label_source", "is_test", "cause"]
+    list_select_related = ["site"]
+    search_fields = ["guid", "author_name", "body"]
+    date_hierarchy = "created_at"
+    actions = [label_selected(ExternalCheck.Label.SPAM), label_selected(ExternalCheck.Label.HAM)]
+    exclude = ["ip_address", "poster_network", "user_agent", "author_email"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False  # read-only; corrections go through the actions
+
+    def has_moderate_permission(self, request):
+        return request.user.has_perm("moderation.moderate_comment")
+
+    @admin.display(description="Comment")
+    def comment(self, check):
+        return truncatechars(f"{check.author_name}: {check.body}", 90)
+
+    @admin.display(description="Answer", ordering="spam")
+    def answer(self, check):
+        if check.spam is None:
+            return "— (reported only)"
+        return ("spam, discard" if check.discard else "spam") if check.spam else "not spam"
+
+    @admin.display(description="Score", ordering="spam_score")
+    def score(self, check):
+        return "—" if check.spam_score is None else f"{check.spam_score:.0%}"
+
+    @admin.display(description="Why")
+    def why(self, check):
+        return "; ".join([check.reason, *check.rule_hits, *check.spam_reasons][:4])

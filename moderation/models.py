@@ -1,3 +1,5 @@
+import uuid
+
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
@@ -63,6 +65,7 @@ class Cause(models.TextChoices):
     FLOOD = "flood", "Too soon after the email's last comment"
     REPORTS = "reports", "Reader reports"
     MODERATOR = "moderator", "Moderator"
+    TEST_TRIGGER = "test_trigger", "Akismet's test trigger (an external check)"
 
 
 class Comment(models.Model):
@@ -364,3 +367,92 @@ class LinkDomain(models.Model):
 
     def __str__(self):
         return f"{self.domain} ({self.get_reputation_display()})"
+
+
+class SiteKey(models.Model):
+    """Another site's key to the Akismet-compatible API (moderation/akismet.py). The key is
+    shown once, at creation, and stored as its SHA-256 only: it is 128 random bits, so a fast
+    hash is enough, and a lookup by it is one index probe."""
+
+    name = models.CharField(max_length=100, help_text="The site, as moderators call it.")
+    blogs = models.TextField(
+        help_text="The site's URL(s) it may send as `blog`, one per line; compared by host name."
+    )
+    active = models.BooleanField(default=True, help_text="An inactive key is answered 'invalid'.")
+    key_sha256 = models.CharField(max_length=64, unique=True, editable=False)
+    key_hint = models.CharField(max_length=8, editable=False, help_text="The key's first letters.")
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_used_at = models.DateTimeField(null=True, blank=True, editable=False)
+    checks_count = models.PositiveBigIntegerField(default=0, editable=False)
+
+    class Meta:
+        verbose_name = "site key"
+        ordering = ["name", "id"]
+
+    def __str__(self):
+        return self.name
+
+
+class ExternalCheck(models.Model):
+    """One comment another site asked about (comment-check) or reported (submit-spam/-ham):
+    what it sent, what the rules and the model made of it, and its label for training. The
+    reader's fields are private, as a comment's are: retention, export and erasure reach them."""
+
+    class Label(models.TextChoices):
+        SPAM = "spam", "Spam"
+        HAM = "ham", "Not spam"
+
+    class LabelSource(models.TextChoices):
+        SITE = "site", "The site (submit-spam / submit-ham)"
+        MODERATOR = "moderator", "A moderator here"
+
+    site = models.ForeignKey(SiteKey, on_delete=models.PROTECT, related_name="checks")
+    guid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    checked = models.BooleanField(default=True, help_text="False: only reported, never checked.")
+    is_test = models.BooleanField(default=False)
+    blog = models.CharField(max_length=200, blank=True)
+    permalink = models.CharField(max_length=500, blank=True)
+    comment_type = models.CharField(max_length=40, blank=True)
+
+    author_name = models.CharField(max_length=100, blank=True)
+    author_email = models.CharField(max_length=254, blank=True, help_text="Private.")
+    author_url = models.CharField(max_length=200, blank=True)
+    body = models.TextField(blank=True)
+    body_fingerprint = models.CharField(max_length=64, blank=True, editable=False)
+    ip_address = models.GenericIPAddressField(null=True, blank=True, help_text="Private.")
+    poster_network = models.GenericIPAddressField(null=True, blank=True, editable=False)
+    ip_truncated = models.BooleanField(default=False)
+    user_agent = models.CharField(max_length=512, blank=True, help_text="Private.")
+
+    # What ReplyGuard made of it, as it would of a comment posted here.
+    status = models.CharField(max_length=10, choices=Comment.Status.choices, blank=True)
+    cause = models.CharField(max_length=20, choices=Cause.choices, blank=True)
+    reason = models.CharField(max_length=300, blank=True)
+    spam_score = models.FloatField(null=True, blank=True, help_text="Spam probability, 0–1.")
+    model_version = models.CharField(max_length=64, blank=True)
+    spam_reasons = models.JSONField(default=list, blank=True)
+    rule_hits = models.JSONField(default=list, blank=True)
+    spam = models.BooleanField(null=True, help_text="The answer: spam (true) or not (false).")
+    discard = models.BooleanField(default=False, help_text="Blatant: the site may drop it unseen.")
+
+    label = models.CharField(max_length=4, choices=Label.choices, blank=True)
+    label_source = models.CharField(max_length=10, choices=LabelSource.choices, blank=True)
+    labelled_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    labelled_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = "external check"
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            # Flood control and duplicates, per site, as for comments.
+            models.Index(fields=["site", "poster_network", "created_at"]),
+            models.Index(fields=["site", "author_email", "created_at"]),
+            models.Index(fields=["author_email"]),  # export and erasure
+            models.Index(fields=["label", "label_source"]),  # training labels
+        ]
+
+    def __str__(self):
+        return f"{self.site} check {self.guid}"

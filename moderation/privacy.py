@@ -1,7 +1,8 @@
 """A reader's private data: export and erasure on request, and IP addresses cut to their
 network once they are no longer needed for abuse control."""
 
-from datetime import timedelta
+import uuid
+from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
 from django.db import transaction
@@ -12,7 +13,7 @@ from django.utils.crypto import salted_hmac
 
 from moderation import domains
 from moderation.flood import network_address
-from moderation.models import AuthorDataRequest, Comment, Decision, Report
+from moderation.models import AuthorDataRequest, Comment, Decision, ExternalCheck, Report
 from moderation.services import comments_update
 
 ERASED_NAME = "Anonymous"
@@ -80,7 +81,50 @@ def author_export(*, email: str, done_by=None) -> dict:
         comments=len(comments),
         done_by=done_by,
     )
-    return {"email": email.strip(), "comments": comments, "reports": reports}
+    checks = [
+        {field: _json_ready(value) for field, value in check.items()}
+        for check in author_external_checks(email).order_by("created_at").values(*CHECK_FIELDS)
+    ]
+    return {
+        "email": email.strip(),
+        "comments": comments,
+        "reports": reports,
+        "external_checks": checks,
+    }
+
+
+# Another site's check of this email's comment (the Akismet-compatible API), as stored.
+CHECK_FIELDS = [
+    "guid",
+    "site__name",
+    "created_at",
+    "blog",
+    "permalink",
+    "author_name",
+    "author_email",
+    "author_url",
+    "body",
+    "ip_address",
+    "user_agent",
+    "status",
+    "spam_score",
+    "spam_reasons",
+    "rule_hits",
+    "spam",
+    "label",
+]
+
+
+def _json_ready(value):
+    if isinstance(value, datetime):
+        return value.isoformat()
+    return str(value) if isinstance(value, uuid.UUID) else value
+
+
+def author_external_checks(email: str):
+    if not email.strip():  # a blank email is every check sent without one
+        return ExternalCheck.objects.none()
+    return ExternalCheck.objects.filter(author_email__iexact=email.strip())
 
 
 def author_reports(email: str):
@@ -110,6 +154,9 @@ def author_erase(*, email: str, remove_bodies: bool = False, done_by=None) -> in
     _erase_website_from_rules_and_decisions(comments)
     count = comments_update(comments, **erased)
     author_reports(email).update(reporter_email_sha256="")
+    # Other sites' checks of its comments: the same fields, and their rule hits, which may name
+    # the website.
+    author_external_checks(email).update(**erased, rule_hits=[])
     AuthorDataRequest.objects.create(
         kind=AuthorDataRequest.Kind.ERASE,
         email_sha256=private_sha256(email),
@@ -143,18 +190,26 @@ def truncated_ip(address: str) -> str:
 
 
 def comment_truncate_old_ips(*, older_than: timedelta, batch_size: int = 1000) -> int:
-    """Cut the IP address of every comment older than `older_than` to its network."""
-    old = Comment.objects.filter(
-        created_at__lt=timezone.now() - older_than, ip_truncated=False
-    ).only("pk", "ip_address")
+    """Cut the IP address of every comment, and of every other site's check, older than
+    `older_than` to its network. Returns how many rows were cut."""
+    return sum(
+        _truncate_old_ips(model, older_than=older_than, batch_size=batch_size)
+        for model in (Comment, ExternalCheck)
+    )
+
+
+def _truncate_old_ips(model, *, older_than: timedelta, batch_size: int) -> int:
+    old = model.objects.filter(created_at__lt=timezone.now() - older_than, ip_truncated=False).only(
+        "pk", "ip_address"
+    )
     count = 0
     while batch := list(old[:batch_size]):
-        for comment in batch:
-            comment.ip_address = comment.ip_address and truncated_ip(comment.ip_address)
-            comment.poster_network = comment.ip_address
-            comment.ip_truncated = True
+        for row in batch:
+            row.ip_address = row.ip_address and truncated_ip(row.ip_address)
+            row.poster_network = row.ip_address
+            row.ip_truncated = True
         # Fields no reader ever sees: no thread to refresh, so not through services.
-        Comment.objects.bulk_update(batch, ["ip_address", "poster_network", "ip_truncated"])
+        model.objects.bulk_update(batch, ["ip_address", "poster_network", "ip_truncated"])
         count += len(batch)
     return count
 

@@ -59,7 +59,8 @@ class LabeledTexts:
     texts: list[str]  # classifier.comment_text: the form as the model reads it
     labels: list[int]  # 1 = spam
     groups: list[str]  # dedup key: identical texts must stay on one side of a split
-    sources: list[str]  # "youtube:Psy", "sms", "civil", "blog", "stackexchange:tor", "moderators"
+    # "youtube:Psy", "sms", "civil", "blog", "stackexchange:tor", "moderators", "sites"
+    sources: list[str]
     # Rows every model is evaluated on and none trains on: a fixed part of Civil Comments, the
     # later blog spam and one whole Stack Exchange site (see load_training_data).
     fixed_test: list[bool]
@@ -491,11 +492,15 @@ CIVIL_WEIGHT = 0.5
 
 
 def training_weights(data: LabeledTexts) -> np.ndarray:
-    """A weight per row: CIVIL_WEIGHT for Civil Comments, then ham scaled so ham and spam weigh
-    the same. The calibration then reads a balanced prior, so a probability of 0.5 means
-    "as likely spam as not" rather than "as likely as in a sample that is 85% news ham"."""
-    labels = np.array(data.labels)
-    weights = np.where(np.array(data.sources) == "civil", CIVIL_WEIGHT, 1.0)
+    """A weight per row: CIVIL_WEIGHT for Civil Comments, REPLYGUARD_SITE_LABEL_WEIGHT for other
+    sites' labels, then ham scaled so ham and spam weigh the same. The calibration then reads a
+    balanced prior, so a probability of 0.5 means "as likely spam as not" rather than "as
+    likely as in a sample that is 85% news ham"."""
+    from django.conf import settings
+
+    labels, sources = np.array(data.labels), np.array(data.sources)
+    weights = np.where(sources == "civil", CIVIL_WEIGHT, 1.0)
+    weights[sources == "sites"] = settings.REPLYGUARD_SITE_LABEL_WEIGHT
     spam, ham = weights[labels == 1].sum(), weights[labels == 0].sum()
     if spam and ham:
         weights[labels == 0] *= spam / ham
@@ -515,11 +520,13 @@ def train_and_save(
     publish_below: float,
     spam_above: float,
     extra: list[tuple[str, int]] | None = None,
+    site_labels: list[tuple[str, int]] | None = None,
     progress: Callable[[str], None] | None = None,
     activate_if_not_worse: bool = True,
     force: bool = False,
 ) -> tuple[str, dict]:
-    """Fit on the training split plus `extra` (moderator labels), evaluate on the held-out split
+    """Fit on the training split plus `extra` (moderator labels) and `site_labels` (other
+    sites' submit-spam / submit-ham, weighed less), evaluate on the held-out split
     and the news comments, save with report and plots, and activate if the gate allows
     (always with force; never if activate_if_not_worse is False and not force).
 
@@ -536,8 +543,9 @@ def train_and_save(
     train_rows, test_rows = held_out_split(data)
     held_out = data.subset(test_rows)
     moderators = without_groups(labeled_texts(extra or [], "moderators"), held_out)
+    sites = without_groups(labeled_texts(site_labels or [], "sites"), held_out)
     begin(TRAINING_STEPS[1])
-    training = data.subset(train_rows) + moderators
+    training = data.subset(train_rows) + moderators + sites
     pipeline = fit_pipeline(training)
     begin(TRAINING_STEPS[2])
     model = classifier.SpamModel(version="candidate", pipeline=pipeline)
@@ -552,6 +560,7 @@ def train_and_save(
     report = {
         "datasets": datasets_report(datasets_dir, data, len(news)),
         "moderator_labels": _label_counts(extra or [], moderators),
+        "site_labels": _label_counts(site_labels or [], sites),
         "training_rows": len(training.texts),
         "held_out": held_out_report(held_out, held_p),
         "thresholds_note": THRESHOLDS_NOTE,

@@ -36,12 +36,16 @@ def tasks_run_inline():
 def private_values() -> set[str]:
     from django.db import connection
 
-    from moderation.models import Comment
+    from moderation.models import Comment, ExternalCheck
 
     # Unlogged, so tests that count the queries of a request do not count this one.
     logged, connection.force_debug_cursor = connection.force_debug_cursor, False
     try:
-        values = Comment.objects.values_list("author_email", "ip_address", "user_agent")
+        fields = ("author_email", "ip_address", "user_agent")
+        values = [
+            *Comment.objects.values_list(*fields),
+            *ExternalCheck.objects.values_list(*fields),
+        ]
         return {value for row in values for value in row if value and len(value) >= 6}
     finally:
         connection.force_debug_cursor = logged
@@ -49,15 +53,16 @@ def private_values() -> set[str]:
 
 @pytest.fixture(autouse=True)
 def no_private_data_in_api_responses(monkeypatch):
-    """Every response to /api/ in the whole suite (schemathesis and hypothesis included) is
-    searched for every email, IP address and user agent stored at that moment."""
+    """Every response to /api/ and to the Akismet-compatible /1.1/ in the whole suite
+    (schemathesis and hypothesis included) is searched for every email, IP address and user
+    agent stored at that moment."""
     from django.core.handlers.base import BaseHandler
 
     get_response = BaseHandler.get_response
 
     def checked_get_response(handler, request):
         response = get_response(handler, request)
-        if request.path.startswith("/api/") and not response.streaming:
+        if request.path.startswith(("/api/", "/1.1/")) and not response.streaming:
             leaked = [v for v in private_values() if v.encode() in response.content]
             assert not leaked, f"{request.method} {request.path} returned private data"
         return response

@@ -153,6 +153,30 @@ def test_moderator_labels_reach_training(small_datasets, trained, tmp_path):
     assert load(tmp_path, taught).spam_probability(DISTINCT) > before + 0.2
 
 
+def test_other_sites_labels_reach_training_counted_apart(small_datasets, trained, tmp_path):
+    model_dir, plain, _, _ = trained
+    labels = [(f"{DISTINCT} {i}", 1) for i in range(20)]
+
+    taught, report = train(small_datasets, tmp_path, site_labels=labels)
+
+    assert report["site_labels"]["used"] == 20 and report["moderator_labels"]["rows"] == 0
+    before = load(model_dir, plain).spam_probability(DISTINCT)
+    assert load(tmp_path, taught).spam_probability(DISTINCT) > before + 0.1
+
+
+def test_a_site_cannot_poison_the_model_past_the_gate(small_datasets, trained, tmp_path):
+    model_dir = shutil.copytree(trained[0], tmp_path / "models")
+    active = classifier.active_version(model_dir)
+    data = training.load_training_data(small_datasets)
+    # A hostile site reports every public text with the opposite label, three times over.
+    flipped = [(text, 1 - label) for text, label in zip(data.texts, data.labels, strict=True)] * 3
+
+    version, report = train(small_datasets, model_dir, site_labels=flipped)
+
+    assert classifier.active_version(model_dir) == active != version
+    assert not report["gate"]["activated"]
+
+
 def load(model_dir: Path, version: str) -> classifier.SpamModel:
     return classifier.load_version(classifier.artifact_path(model_dir, version), version)
 
@@ -295,6 +319,29 @@ def test_train_classifier_learns_from_moderators_not_from_the_model(
     assert report["moderator_labels"]["rows"] == 2
     assert report["moderator_labels"]["spam_rows"] == 1
     assert f"Activated spam model {version}" in out
+
+
+def test_train_classifier_takes_sites_labels_and_moderators_corrections_apart(
+    small_datasets, tmp_path, admin_user
+):
+    from moderation.external import external_checks_label, site_key_create
+    from moderation.models import ExternalCheck
+
+    site, _ = site_key_create(name="Partner", blogs=["https://news.example"])
+    for n, (label, is_test) in enumerate([("spam", False), ("ham", False), ("spam", True)]):
+        ExternalCheck.objects.create(site=site, body=f"{DISTINCT} {n}", label=label,
+                                     label_source="site", is_test=is_test)  # fmt: skip
+    wrong = ExternalCheck.objects.create(site=site, body=f"{DISTINCT} corrected", spam=True)
+    external_checks_label(
+        ExternalCheck.objects.filter(pk=wrong.pk), label="ham", moderator=admin_user
+    )
+
+    run("train_classifier", "--datasets", str(small_datasets), "--model-dir", str(tmp_path))
+
+    version = classifier.active_version(tmp_path)
+    report = json.loads(classifier.report_path(tmp_path, version).read_text())
+    assert (report["site_labels"]["rows"], report["site_labels"]["spam_rows"]) == (2, 1)
+    assert (report["moderator_labels"]["rows"], report["moderator_labels"]["spam_rows"]) == (1, 0)
 
 
 def test_the_gate_tolerances_are_settings(settings):

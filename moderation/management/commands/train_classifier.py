@@ -5,11 +5,12 @@ from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
 from moderation import classifier, shadow, training
-from moderation.models import Comment
+from moderation.models import Comment, ExternalCheck, SiteKey
 
 # A moderator's verdict as a training label: the model's own decisions never count (the queryset
 # keeps only decisions a person made).
 LABELS = {Comment.Status.SPAM: 1, Comment.Status.PUBLISHED: 0}
+EXTERNAL_LABELS = {ExternalCheck.Label.SPAM: 1, ExternalCheck.Label.HAM: 0}
 
 
 class Command(BaseCommand):
@@ -48,14 +49,20 @@ class Command(BaseCommand):
                 "or pass --datasets."
             )
         version, report = self.train(
-            datasets_dir, model_dir, moderator_labels(), force, shadow_mode
+            datasets_dir, model_dir, moderator_labels(), site_labels(), force, shadow_mode
         )
         self.present(version, report, classifier.report_path(model_dir, version))
         if shadow_mode:
             self.start_shadow(model_dir, version)
 
     def train(
-        self, datasets_dir: Path, model_dir: Path, extra: list, force: bool, shadow_mode: bool
+        self,
+        datasets_dir: Path,
+        model_dir: Path,
+        extra: list,
+        sites: list,
+        force: bool,
+        shadow_mode: bool,
     ):
         steps = training.TRAINING_STEPS
         with tqdm(total=len(steps), desc="train_classifier") as bar:
@@ -71,6 +78,7 @@ class Command(BaseCommand):
                     publish_below=settings.REPLYGUARD_PUBLISH_BELOW,
                     spam_above=settings.REPLYGUARD_SPAM_ABOVE,
                     extra=extra,
+                    site_labels=sites,
                     progress=progress,
                     force=force,
                     activate_if_not_worse=not shadow_mode,
@@ -100,7 +108,8 @@ class Command(BaseCommand):
         labels, gate = report["moderator_labels"], report["gate"]
         self.stdout.write(
             f"Trained {version} on {report['training_rows']} rows, of which "
-            f"{labels['used']} moderator labels ({labels['spam_rows']} spam in {labels['rows']})."
+            f"{labels['used']} moderator labels ({labels['spam_rows']} spam in {labels['rows']}) "
+            f"and {report['site_labels']['used']} labels from other sites."
         )
         self.stdout.write(
             f"Held-out spam at p >= 0.5: F1 {held_out['f1']}, precision {held_out['precision']}, "
@@ -130,13 +139,29 @@ class Command(BaseCommand):
 
 
 def moderator_labels() -> list[tuple[str, int]]:
+    """Our moderators' decisions on comments, and their corrections of other sites' checks."""
     comments = Comment.objects.labeled_by_moderators().only("body", "author_name", "author_url")
-    return [
-        (
-            classifier.comment_text(
-                body=c.body, author_name=c.author_name, author_url=c.author_url
-            ),
-            LABELS[c.moderator_decision],
-        )
-        for c in comments.iterator()
+    corrected = ExternalCheck.objects.filter(label_source=ExternalCheck.LabelSource.MODERATOR)
+    return [(form_text(c), LABELS[c.moderator_decision]) for c in comments.iterator()] + [
+        (form_text(check), EXTERNAL_LABELS[check.label]) for check in corrected.iterator()
     ]
+
+
+def site_labels() -> list[tuple[str, int]]:
+    """Each site's latest REPLYGUARD_SITE_LABELS_MAX submit-spam / submit-ham labels (not the
+    is_test ones): kept apart from the moderators' and weighed less (training_weights)."""
+    labels = []
+    for site in SiteKey.objects.all():
+        reported = (
+            site.checks.filter(label_source=ExternalCheck.LabelSource.SITE, is_test=False)
+            .exclude(label="")
+            .order_by("-created_at")[: settings.REPLYGUARD_SITE_LABELS_MAX]
+        )
+        labels += [(form_text(check), EXTERNAL_LABELS[check.label]) for check in reported]
+    return labels
+
+
+def form_text(row) -> str:
+    return classifier.comment_text(
+        body=row.body, author_name=row.author_name, author_url=row.author_url
+    )

@@ -1,0 +1,171 @@
+"""The Akismet REST API 1.1, answered by ReplyGuard's own rules, model and moderators: form-encoded
+POSTs in, `text/plain` out, as every Akismet client expects (rest.akismet.com's protocol).
+The views parse the form and present the answer; moderation.external does the work."""
+
+import ipaddress
+import logging
+import re
+
+from django.conf import settings
+from django.http import HttpResponse
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.debug import sensitive_post_parameters
+from django.views.decorators.http import require_POST
+from rest_framework.throttling import SimpleRateThrottle
+
+from moderation.external import Submission, external_check_run, external_label_record, site_for
+from moderation.models import ExternalCheck
+from moderation.outages import CACHE_ERRORS
+
+logger = logging.getLogger(__name__)
+
+THANKS = "Thanks for making the web a better place."
+# What a reader typed, and the key: never in an error report's copy of the request.
+PRIVATE_FIELDS = ("key", "api_key", "user_ip", "comment_author_email", "user_agent")
+TRUE_VALUES = {"1", "true", "yes", "on"}
+# Old clients put the key in the host name: KEY.rest.example. Our keys are 32 hex characters.
+HOST_KEY = re.compile(r"[0-9a-f]{32}")
+
+
+def plain(text: str, status: int = 200, **headers) -> HttpResponse:
+    response = HttpResponse(text, content_type="text/plain; charset=utf-8", status=status)
+    for name, value in headers.items():
+        response[name.replace("_", "-")] = value
+    return response
+
+
+def missing(field: str) -> HttpResponse:
+    return plain(
+        f"Missing required field: {field}.",
+        X_akismet_debug_help=f"Send {field} with every request; see docs/akismet.md.",
+    )
+
+
+def invalid_key() -> HttpResponse:
+    return plain(
+        "invalid",
+        X_akismet_debug_help="The key is unknown or inactive, or the blog is not one of its "
+        "sites. A newsroom moderator can check the key in the admin (Site keys).",
+    )
+
+
+def request_key(request, field: str) -> str:
+    """The key from the form, or else from the host name's first label."""
+    key = request.POST.get(field, "").strip()
+    if not key:
+        label = request.get_host().split(".", 1)[0].lower()
+        key = label if HOST_KEY.fullmatch(label) else ""
+    return key
+
+
+class SiteKeyThrottle(SimpleRateThrottle):
+    """REPLYGUARD_RATE_AKISMET per site key. Fails open while the cache is down, as the public
+    API's limits do."""
+
+    scope = "akismet"
+
+    def __init__(self, site_id: int):
+        self.site_id = site_id
+        self.rate = settings.REPLYGUARD_RATE_AKISMET
+        self.num_requests, self.duration = self.parse_rate(self.rate)
+
+    def get_cache_key(self, request, view):
+        return self.cache_format % {"scope": self.scope, "ident": self.site_id}
+
+    def allow_request(self, request, view):
+        try:
+            return super().allow_request(request, view)
+        except CACHE_ERRORS as error:
+            logger.warning("Rate limit not applied, cache unavailable (%s)", type(error).__name__)
+            return True
+
+
+def site_request(view):
+    """Check the key, the blog and user_ip, and the key's rate, then call view(request, site,
+    submission). Every answer is text, as Akismet's are."""
+
+    @csrf_exempt
+    @require_POST
+    @sensitive_post_parameters(*PRIVATE_FIELDS)
+    def wrapper(request):
+        form = request.POST
+        key = request_key(request, "api_key")
+        if not key:
+            return missing("api_key")
+        for field in ("blog", "user_ip"):
+            if not form.get(field, "").strip():
+                return missing(field)
+        site = site_for(key=key, blog=form["blog"])
+        if site is None:
+            return invalid_key()
+        throttle = SiteKeyThrottle(site.pk)
+        if not throttle.allow_request(request, None):
+            wait = int(throttle.wait() or 1) + 1
+            return plain("Rate limit exceeded.", 429, Retry_After=str(wait))
+        try:
+            submission = submission_from(form)
+        except ValueError:
+            return plain(
+                "Invalid field: user_ip.", X_akismet_debug_help="user_ip must be an IP address."
+            )
+        return view(request, site, submission)
+
+    return wrapper
+
+
+def submission_from(form) -> Submission:
+    """The fields we read, cut to what we store; every other field is accepted and ignored.
+    Raises ValueError for a user_ip that is no IP address."""
+
+    def text(name: str, limit: int) -> str:
+        return form.get(name, "").strip()[:limit]
+
+    honeypot = form.get("honeypot_field_name", "").strip()
+    return Submission(
+        blog=text("blog", 200),
+        user_ip=str(ipaddress.ip_address(form["user_ip"].strip())),
+        user_agent=text("user_agent", 512),
+        author_name=text("comment_author", 100),
+        author_email=text("comment_author_email", 254),
+        author_url=text("comment_author_url", 200),
+        # Cut as our own API limits a comment: the cost of scoring grows with the text.
+        body=form.get("comment_content", "")[: settings.REPLYGUARD_BODY_MAX_LENGTH],
+        permalink=text("permalink", 500),
+        comment_type=text("comment_type", 40),
+        user_role=text("user_role", 40),
+        is_test=form.get("is_test", "").strip().lower() in TRUE_VALUES,
+        honeypot_filled=bool(honeypot and form.get(honeypot, "").strip()),
+    )
+
+
+@csrf_exempt
+@require_POST
+@sensitive_post_parameters(*PRIVATE_FIELDS)
+def verify_key(request):
+    key, blog = request_key(request, "key"), request.POST.get("blog", "").strip()
+    if not key:
+        return missing("key")
+    if not blog:
+        return missing("blog")
+    return plain("valid") if site_for(key=key, blog=blog) else invalid_key()
+
+
+@site_request
+def comment_check(request, site, submission):
+    check = external_check_run(site=site, submission=submission)
+    headers = {"X_akismet_guid": str(check.guid)}
+    if check.discard:
+        headers["X_akismet_pro_tip"] = "discard"
+    return plain("true" if check.spam else "false", **headers)
+
+
+@site_request
+def submit_spam(request, site, submission):
+    external_label_record(site=site, submission=submission, label=ExternalCheck.Label.SPAM)
+    return plain(THANKS)
+
+
+@site_request
+def submit_ham(request, site, submission):
+    external_label_record(site=site, submission=submission, label=ExternalCheck.Label.HAM)
+    return plain(THANKS)

@@ -1,0 +1,222 @@
+"""Other sites' comments, through the Akismet-compatible API (moderation/akismet.py): their keys,
+a check scored by the same rules and the same active model as a comment posted here, and their
+spam/ham reports kept as labels of their own."""
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import timedelta
+from urllib.parse import urlsplit
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F, Q
+from django.utils import timezone
+
+from articles.models import Article
+from moderation import domains, rules
+from moderation.flood import poster_network
+from moderation.models import Cause, Comment, ExternalCheck, SiteKey
+from moderation.policy import Verdict, comment_verdict
+
+Status = Comment.Status
+Label = ExternalCheck.Label
+
+# Akismet's documented test triggers: always spam, always ham.
+GUARANTEED_SPAM = "akismet-guaranteed-spam"
+GUARANTEED_SPAM_EMAIL = "akismet-guaranteed-spam@example.com"
+ALWAYS_HAM_ROLE = "administrator"
+# A site's reader has no history here: neither new (held for that) nor trusted (published).
+NO_STANDING = rules.AuthorStanding(published=1, rejected=1)
+
+
+def key_sha256(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+def site_key_create(*, name: str, blogs: list[str]) -> tuple[SiteKey, str]:
+    """A new key for a site: (the SiteKey, the key itself, to show once and never again)."""
+    key = secrets.token_hex(16)  # 32 hex characters: also a valid host-name label
+    site = SiteKey.objects.create(
+        name=name, blogs="\n".join(blogs), key_sha256=key_sha256(key), key_hint=key[:4]
+    )
+    return site, key
+
+
+def blog_host(url: str) -> str:
+    url = url.strip().lower()
+    return urlsplit(url if "://" in url else f"//{url}").hostname or ""
+
+
+def site_for(*, key: str, blog: str) -> SiteKey | None:
+    """The active site this key belongs to, if `blog` is one of its URLs; else None."""
+    site = SiteKey.objects.filter(key_sha256=key_sha256(key), active=True).first()
+    if site and blog_host(blog) in {blog_host(url) for url in site.blogs.split()}:
+        return site
+    return None
+
+
+@dataclass(frozen=True)
+class Submission:
+    """What a site sent about one comment, cut to the lengths we store."""
+
+    blog: str
+    user_ip: str | None
+    user_agent: str = ""
+    author_name: str = ""
+    author_email: str = ""
+    author_url: str = ""
+    body: str = ""
+    permalink: str = ""
+    comment_type: str = ""
+    user_role: str = ""
+    is_test: bool = False
+    honeypot_filled: bool = False
+
+    def stored_fields(self) -> dict:
+        return {
+            "blog": self.blog,
+            "permalink": self.permalink,
+            "comment_type": self.comment_type,
+            "is_test": self.is_test,
+            "author_name": self.author_name,
+            "author_email": self.author_email,
+            "author_url": self.author_url,
+            "body": self.body,
+            "body_fingerprint": rules.text_fingerprint(self.body),
+            "ip_address": self.user_ip,
+            "poster_network": poster_network(self.user_ip),
+            "user_agent": self.user_agent,
+        }
+
+
+def site_policy() -> Article:
+    # Unsaved: no thresholds of its own (so the site defaults) and automatic moderation.
+    return Article()
+
+
+def external_check_run(*, site: SiteKey, submission: Submission) -> ExternalCheck:
+    """Score another site's comment as one posted here would be (rules, then flood control and
+    duplicates among that site's checks, then the active model under the site defaults), and
+    record it. The answer: spam unless the verdict would publish it or only asks a person
+    to look (links, suspect words); discard when it is blatant (the spam band, a banned word)."""
+    from moderation import classifier  # here: only processes that answer checks load the model
+
+    stored = submission.stored_fields()
+    lists = domains.domain_lists()
+    hits = rules.rule_hits(
+        body=submission.body, author_url=submission.author_url, domain_lists=lists
+    )
+    model = classifier.load_active_model()
+    probability, reasons = None, []
+    if model is not None:
+        text = classifier.comment_text(
+            body=submission.body,
+            author_name=submission.author_name,
+            author_url=submission.author_url,
+            trusted_domains=lists.trusted,
+        )
+        ((probability, reasons),) = model.scores_and_reasons([text])
+    verdict = _forced_verdict(submission) or _recent_verdict(site, stored)
+    if verdict is None:
+        verdict = Verdict(
+            *comment_verdict(
+                article=site_policy(), spam_probability=probability, hits=hits, standing=NO_STANDING
+            )
+        )
+    spam = verdict.status in (Status.SPAM, Status.REJECTED) or (
+        verdict.status == Status.HELD and verdict.cause in (Cause.MODEL, Cause.FLOOD)
+    )
+    discard = verdict.cause == Cause.BANNED_WORD or (
+        verdict.status == Status.SPAM and verdict.cause == Cause.MODEL
+    )
+    check = ExternalCheck.objects.create(
+        site=site,
+        **stored,
+        status=verdict.status,
+        cause=verdict.cause,
+        reason=verdict.reason[:300],
+        spam_score=probability,
+        model_version=model.version if model else "",
+        spam_reasons=reasons,
+        rule_hits=[hit.reason for hit in hits],
+        spam=spam,
+        discard=spam and discard,
+    )
+    SiteKey.objects.filter(pk=site.pk).update(
+        checks_count=F("checks_count") + 1, last_used_at=check.created_at
+    )
+    return check
+
+
+def _forced_verdict(submission: Submission) -> Verdict | None:
+    """Akismet's test triggers, then the site's honeypot: they decide before anything else."""
+    if GUARANTEED_SPAM in (submission.author_name, submission.author_email.lower()) or (
+        submission.author_email.lower() == GUARANTEED_SPAM_EMAIL
+    ):
+        return Verdict(Status.SPAM, Cause.TEST_TRIGGER, "Akismet's test trigger: always spam.")
+    if submission.user_role.lower() == ALWAYS_HAM_ROLE:
+        return Verdict(Status.PUBLISHED, Cause.TEST_TRIGGER, "user_role administrator: never spam.")
+    if submission.honeypot_filled:
+        return Verdict(Status.SPAM, Cause.BOT_CHECK, "The site's honeypot field was filled in.")
+    return None
+
+
+def _recent_verdict(site: SiteKey, stored: dict) -> Verdict | None:
+    """Flood control and duplicates among this site's recent checks, as for our own comments
+    (flood.poster_recent_check): the same address too soon, or the same text again."""
+    now = timezone.now()
+    recent = site.checks.filter(
+        checked=True,
+        created_at__gte=now - timedelta(hours=settings.REPLYGUARD_DUPLICATE_WINDOW_HOURS),
+    )
+    network, email = stored["poster_network"], stored["author_email"]
+    same_poster = (Q(poster_network=network) if network else Q(pk__in=[])) | (
+        Q(author_email=email) if email else Q(pk__in=[])
+    )
+    if (
+        stored["body"]
+        and recent.filter(same_poster, body_fingerprint=stored["body_fingerprint"]).exists()
+    ):
+        return Verdict(
+            Status.SPAM, Cause.DUPLICATE, "A repeat of a recent comment from the same poster."
+        )
+    flood = now - timedelta(seconds=settings.REPLYGUARD_FLOOD_SECONDS)
+    if network and recent.filter(poster_network=network, created_at__gt=flood).exists():
+        return Verdict(Status.HELD, Cause.FLOOD, "Too soon after the same address's last comment.")
+    return None
+
+
+@transaction.atomic
+def external_label_record(*, site: SiteKey, submission: Submission, label: str) -> ExternalCheck:
+    """A site's submit-spam / submit-ham: the label goes on the check it names (the site's
+    latest of that text from that address or email), or on a new record if it never asked.
+    A moderator's label on the same check stands: the site's does not overwrite it."""
+    stored = submission.stored_fields()
+    same_poster = Q(ip_address=submission.user_ip) if submission.user_ip else Q(pk__in=[])
+    if submission.author_email:
+        same_poster |= Q(author_email=submission.author_email)
+    check = (
+        site.checks.select_for_update()
+        .filter(same_poster, body_fingerprint=stored["body_fingerprint"])
+        .order_by("-created_at", "-id")
+        .first()
+    )
+    if check is None:
+        check = ExternalCheck(site=site, checked=False, **stored)
+    if check.label_source != ExternalCheck.LabelSource.MODERATOR:
+        check.label, check.label_source = label, ExternalCheck.LabelSource.SITE
+        check.labelled_at = timezone.now()
+        check.save()
+    return check
+
+
+def external_checks_label(checks, *, label: str, moderator) -> int:
+    """A moderator's correction: it counts as a label, as a site's submit-spam / submit-ham
+    does, and wins over the site's."""
+    return checks.update(
+        label=label,
+        label_source=ExternalCheck.LabelSource.MODERATOR,
+        labelled_by=moderator,
+        labelled_at=timezone.now(),
+    )

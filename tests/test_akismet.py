@@ -1,0 +1,371 @@
+"""The Akismet-compatible API, endpoint by endpoint, through Django's test client: what each
+answers, what it records, and that nothing private comes back or reaches a log line."""
+
+import logging
+from datetime import timedelta
+
+import pytest
+from django.core.management import call_command
+from django.utils import timezone
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
+
+from moderation.external import site_key_create
+from moderation.models import ExternalCheck, SiteKey, WordRule
+from moderation.privacy import author_erase, author_export, comment_truncate_old_ips
+
+BLOG = "https://news.example"
+READER = (
+    "The ministry's statement is on its site: https://www.mofa.go.kr/eng/ and it says the "
+    "talks resume in March. Worth reading the whole thing before judging the summit."
+)
+FORM_SPAM = "You have brought up a very good points, regards for the post."
+SPAM_SITE = "http://www.best-mattress-reviews.net/"
+EMAIL = "reader.private@example.org"
+IP = "203.0.113.45"
+
+
+@pytest.fixture
+def key(db, spam_model):
+    return site_key_create(name="Partner", blogs=[BLOG, "http://www.partner.example/"])[1]
+
+
+def check(client, key, endpoint="comment-check", **fields):
+    form = {"api_key": key, "blog": BLOG, "user_ip": IP, "comment_author_email": EMAIL} | fields
+    return client.post(f"/1.1/{endpoint}", form)
+
+
+def test_verify_key_answers_valid_for_the_key_and_its_blogs_only(client, key):
+    def verify(**form):
+        return client.post("/1.1/verify-key", form).content.decode()
+
+    assert verify(key=key, blog=BLOG) == "valid"
+    assert verify(key=key, blog="http://www.partner.example/some/page") == "valid"
+    assert verify(key=key, blog="https://elsewhere.example") == "invalid"
+    assert verify(key="0" * 32, blog=BLOG) == "invalid"
+    SiteKey.objects.update(active=False)
+    assert verify(key=key, blog=BLOG) == "invalid"
+
+
+def test_a_bad_key_is_invalid_with_debug_help(client, key):
+    response = check(client, "not-our-key", comment_content=READER)
+
+    assert response.content == b"invalid"
+    assert response["Content-Type"].startswith("text/plain")
+    assert "key" in response["X-akismet-debug-help"]
+    assert not ExternalCheck.objects.exists()
+
+
+@pytest.mark.parametrize("field", ["api_key", "blog", "user_ip"])
+def test_each_missing_required_field_is_named(client, key, field):
+    form = {"api_key": key, "blog": BLOG, "user_ip": IP, "comment_content": READER}
+    del form[field]
+
+    response = client.post("/1.1/comment-check", form)
+
+    assert response.status_code == 200  # as Akismet answers it
+    assert response.content.decode() == f"Missing required field: {field}."
+    assert field in response["X-akismet-debug-help"]
+
+
+@pytest.mark.parametrize("field", ["key", "blog"])
+def test_verify_key_names_a_missing_field(client, key, field):
+    form = {"key": key, "blog": BLOG}
+    del form[field]
+
+    assert (
+        client.post("/1.1/verify-key", form).content.decode() == f"Missing required field: {field}."
+    )
+
+
+def test_a_user_ip_that_is_no_address_is_named(client, key):
+    response = check(client, key, user_ip="not an address", comment_content=READER)
+
+    assert response.content == b"Invalid field: user_ip."
+
+
+def test_only_post_is_answered(client, key):
+    assert client.get("/1.1/comment-check").status_code == 405
+
+
+def test_a_reader_citing_a_source_is_ham_and_the_check_is_recorded(client, key, spam_model):
+    response = check(client, key, comment_author="Mina", comment_content=READER,
+                     user_agent="Mozilla/5.0", permalink="https://news.example/summit")  # fmt: skip
+
+    assert response.content == b"false"
+    check_row = ExternalCheck.objects.get()
+    assert response["X-akismet-guid"] == str(check_row.guid)
+    assert "X-akismet-pro-tip" not in response
+    assert (check_row.site.name, check_row.spam, check_row.status) == (
+        "Partner",
+        False,
+        "published",
+    )
+    assert check_row.model_version == spam_model.version
+    assert check_row.spam_score < 0.5 and check_row.reason.startswith("Spam probability")
+    assert (check_row.author_email, check_row.ip_address) == (EMAIL, IP)
+    site = SiteKey.objects.get()
+    assert site.checks_count == 1 and site.last_used_at == check_row.created_at
+
+
+def test_form_spam_in_the_spam_band_is_spam_with_the_discard_tip(client, key):
+    response = check(client, key, comment_author="Best Mattress", comment_content=FORM_SPAM,
+                     comment_author_url=SPAM_SITE)  # fmt: skip
+
+    assert response.content == b"true"
+    assert response["X-akismet-pro-tip"] == "discard"
+    assert ExternalCheck.objects.get().spam_reasons  # the explanation, as for our own comments
+
+
+def test_a_banned_word_is_spam_with_the_discard_tip(client, key):
+    WordRule.objects.create(phrase="cheap pills", action=WordRule.Action.REJECT)
+
+    response = check(client, key, comment_content=f"{READER} Cheap pills here.")
+
+    assert response.content == b"true" and response["X-akismet-pro-tip"] == "discard"
+    assert ExternalCheck.objects.get().status == "rejected"
+
+
+def test_a_suspect_word_asks_a_person_so_it_is_not_called_spam(client, key):
+    WordRule.objects.create(phrase="summit", action=WordRule.Action.HOLD)
+
+    response = check(client, key, comment_content=READER)
+
+    assert response.content == b"false"
+    assert ExternalCheck.objects.get().status == "held"
+
+
+@pytest.mark.parametrize(
+    "trigger",
+    [
+        {"comment_author": "akismet-guaranteed-spam"},
+        {"comment_author_email": "akismet-guaranteed-spam@example.com"},
+    ],
+)
+def test_the_guaranteed_spam_trigger_is_spam(client, key, trigger):
+    assert check(client, key, comment_content=READER, **trigger).content == b"true"
+
+
+def test_an_administrator_is_never_spam(client, key):
+    response = check(client, key, user_role="administrator", comment_content=FORM_SPAM,
+                     comment_author_url=SPAM_SITE)  # fmt: skip
+
+    assert response.content == b"false"
+
+
+@pytest.mark.parametrize("value", ["1", "true"])
+def test_is_test_is_taken_as_1_or_true(client, key, value):
+    check(client, key, comment_content=READER, is_test=value)
+
+    assert ExternalCheck.objects.get().is_test
+
+
+def test_the_sites_honeypot_filled_in_is_spam(client, key):
+    response = check(client, key, comment_content=READER, honeypot_field_name="hp_url",
+                     hp_url="http://bot.example/")  # fmt: skip
+
+    assert response.content == b"true"
+    assert ExternalCheck.objects.get().cause == "bot_check"
+
+
+def test_other_fields_are_accepted_and_ignored(client, key):
+    response = client.post(
+        "/1.1/comment-check",
+        {"api_key": key, "blog": BLOG, "user_ip": IP, "comment_content": READER,
+         "comment_context[]": ["summit", "treaty"], "recheck_reason": "edit", "blog_lang": "en",
+         "blog_charset": "UTF-8", "comment_date_gmt": "2026-11-29T10:00:00Z", "whatever": "x"},
+    )  # fmt: skip
+
+    assert response.content == b"false"
+
+
+def test_the_key_is_taken_from_the_host_name_as_old_clients_send_it(client, key, settings):
+    settings.ALLOWED_HOSTS = [".rest.news.example"]
+
+    response = client.post(
+        "/1.1/comment-check",
+        {"blog": BLOG, "user_ip": IP, "comment_content": READER},
+        HTTP_HOST=f"{key}.rest.news.example",
+    )
+
+    assert response.content == b"false"
+
+
+def test_the_same_text_again_from_the_same_address_is_spam(client, key, settings):
+    settings.REPLYGUARD_FLOOD_SECONDS = 0
+    assert check(client, key, comment_content=READER).content == b"false"
+
+    again = check(client, key, comment_content=READER)
+
+    assert again.content == b"true"
+    assert ExternalCheck.objects.first().cause == "duplicate"
+
+
+def test_a_second_comment_from_the_address_within_the_flood_window_is_spam(client, key, settings):
+    settings.REPLYGUARD_FLOOD_SECONDS = 15
+    assert check(client, key, comment_content=READER).content == b"false"
+
+    soon = check(client, key, comment_content="Another thought on the treaty, a minute later.")
+
+    assert soon.content == b"true"
+    assert ExternalCheck.objects.first().cause == "flood"
+
+
+def test_submit_spam_and_ham_label_the_check_they_name(client, key):
+    check(client, key, comment_content=READER)
+    check(client, key, comment_content=FORM_SPAM, user_ip="198.51.100.9")
+
+    spam = check(client, key, "submit-spam", comment_content=READER)
+    ham = check(client, key, "submit-ham", comment_content=FORM_SPAM, user_ip="198.51.100.9")
+
+    assert spam.content == ham.content == b"Thanks for making the web a better place."
+    labels = dict(ExternalCheck.objects.values_list("body", "label"))
+    assert labels == {READER: "spam", FORM_SPAM: "ham"}
+    assert set(ExternalCheck.objects.values_list("label_source", flat=True)) == {"site"}
+
+
+def test_a_report_of_a_comment_never_checked_is_kept_as_a_label(client, key):
+    check(client, key, "submit-spam", comment_content=FORM_SPAM)
+
+    reported = ExternalCheck.objects.get()
+    assert (reported.checked, reported.label, reported.spam) == (False, "spam", None)
+
+
+def test_a_moderators_label_stands_over_the_sites(client, key, admin_user):
+    from moderation.external import external_checks_label
+
+    check(client, key, comment_content=READER)
+    external_checks_label(ExternalCheck.objects.all(), label="ham", moderator=admin_user)
+
+    check(client, key, "submit-spam", comment_content=READER)
+
+    corrected = ExternalCheck.objects.get()
+    assert (corrected.label, corrected.label_source) == ("ham", "moderator")
+
+
+def test_each_key_has_its_own_rate_limit(client, key, settings):
+    settings.REPLYGUARD_RATE_AKISMET = "2/minute"
+    other = site_key_create(name="Other", blogs=["https://other.example"])[1]
+
+    answers = [check(client, key, comment_content=f"{READER} {n}").status_code for n in range(3)]
+    elsewhere = client.post("/1.1/comment-check", {"api_key": other, "blog": "https://other.example",
+                            "user_ip": IP, "comment_content": READER})  # fmt: skip
+
+    assert answers == [200, 200, 429]
+    assert elsewhere.status_code == 200
+
+
+def test_no_key_and_no_private_field_reaches_a_log_line(client, key, caplog):
+    caplog.set_level(logging.DEBUG)
+    check(client, key, comment_content=READER, user_agent="PrivateAgent/7.1")
+    check(client, "f" * 32, comment_content=READER)
+    check(client, key, user_ip="not an address")
+
+    logged = caplog.text + "".join(str(record.args) for record in caplog.records)
+    assert not [value for value in (key, EMAIL, IP, "PrivateAgent/7.1") if value in logged]
+
+
+# --- Privacy: another site's reader has the same rights as ours -------------------------------
+
+
+def test_erasure_export_and_ip_retention_reach_external_checks(client, key):
+    check(client, key, comment_author="Mina", comment_content=READER, user_agent="Agent/1")
+    ExternalCheck.objects.update(created_at=timezone.now() - timedelta(days=40))
+
+    exported = author_export(email=EMAIL.upper())
+    assert comment_truncate_old_ips(older_than=timedelta(days=30)) == 1
+    author_erase(email=EMAIL, remove_bodies=True)
+
+    assert exported["external_checks"][0]["body"] == READER
+    assert exported["external_checks"][0]["ip_address"] == IP
+    erased = ExternalCheck.objects.get()
+    assert (erased.author_email, erased.author_name, erased.ip_address) == ("", "Anonymous", None)
+    assert (erased.user_agent, erased.spam_reasons, erased.body_fingerprint) == ("", [], "")
+    assert erased.body == "[Removed at the author's request.]"
+
+
+def test_ip_retention_cuts_a_checks_address_to_its_network(client, key):
+    check(client, key, comment_content=READER)
+    ExternalCheck.objects.update(created_at=timezone.now() - timedelta(days=40))
+
+    comment_truncate_old_ips(older_than=timedelta(days=30))
+
+    assert ExternalCheck.objects.get().ip_address == "203.0.113.0"
+
+
+# --- Keys -------------------------------------------------------------------------------------
+
+
+def test_api_key_create_prints_a_working_key_stored_only_hashed(client, key, capsys):
+    call_command("api_key", "create", "--blog", "https://blog.example", "--name", "Blog")
+    created = capsys.readouterr().out.strip()
+
+    site = SiteKey.objects.get(name="Blog")
+    assert created not in (site.key_sha256, site.key_hint) and len(created) == 32
+    verified = client.post("/1.1/verify-key", {"key": created, "blog": "https://blog.example"})
+    assert verified.content == b"valid"
+
+
+def test_the_admin_shows_a_new_key_once_and_lists_checks(admin_client, client, key):
+    response = admin_client.post(
+        "/admin/moderation/sitekey/add/",
+        {"name": "Forum", "blogs": "https://forum.example", "active": "on"},
+        follow=True,
+    )
+    shown = [str(m) for m in response.context["messages"]]
+    new_key = shown[0].split(" is ")[1].split(" ")[0]
+    check(client, key, comment_content=READER)
+
+    assert (
+        client.post("/1.1/verify-key", {"key": new_key, "blog": "https://forum.example"}).content
+        == b"valid"
+    )
+    assert new_key not in admin_client.get("/admin/moderation/sitekey/").content.decode()
+    listed = admin_client.get("/admin/moderation/externalcheck/").content.decode()
+    assert "Partner" in listed and "not spam" in listed
+    assert EMAIL not in listed and IP not in listed
+
+
+def test_a_moderator_corrects_a_check_in_the_admin_as_a_label(admin_client, client, key):
+    check(client, key, comment_content=FORM_SPAM, comment_author_url=SPAM_SITE)
+    wrong = ExternalCheck.objects.get()
+
+    admin_client.post(
+        "/admin/moderation/externalcheck/",
+        {"action": "label_ham", "_selected_action": [wrong.pk]},
+    )
+
+    wrong.refresh_from_db()
+    assert (wrong.label, wrong.label_source, wrong.labelled_by.username) == (
+        "ham",
+        "moderator",
+        "admin",
+    )
+
+
+# --- Anything a client may send ------------------------------------------------------------------
+
+FIELDS = ["comment_author", "comment_author_email", "comment_author_url", "comment_content",
+          "user_agent", "referrer", "permalink", "comment_type", "user_role", "is_test",
+          "honeypot_field_name", "blog_lang", "comment_context[]"]  # fmt: skip
+
+
+@given(
+    form=st.dictionaries(st.sampled_from(FIELDS), st.text(max_size=300), max_size=len(FIELDS)),
+    endpoint=st.sampled_from(["comment-check", "submit-spam", "submit-ham"]),
+    ip=st.one_of(st.ip_addresses().map(str), st.text(max_size=40)),
+)
+@hypothesis_settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck))
+def test_any_form_gets_an_answer_never_a_5xx_nor_an_echo(client, key, form, endpoint, ip):
+    private = {"comment_author_email": "fuzz.private@example.org"}
+    form = {k: v.replace("\x00", "") for k, v in form.items()} | private
+    response = client.post(
+        f"/1.1/{endpoint}", {"api_key": key, "blog": BLOG, "user_ip": ip.replace("\x00", "")} | form
+    )
+
+    assert response.status_code in (200, 429)
+    text = response.content.decode()
+    assert text in {"true", "false", "Thanks for making the web a better place.",
+                    "Invalid field: user_ip.", "Missing required field: user_ip."}  # fmt: skip
+    assert "fuzz.private" not in text and (len(ip.strip()) < 6 or ip.strip() not in text)
