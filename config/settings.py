@@ -308,6 +308,8 @@ REPLYGUARD_RATE_COMMENT_POST = env("REPLYGUARD_RATE_COMMENT_POST", default="10/m
 REPLYGUARD_RATE_REPORT_POST = env("REPLYGUARD_RATE_REPORT_POST", default="20/minute")
 # Per site key, on the Akismet-compatible API (checks and reports together).
 REPLYGUARD_RATE_AKISMET = env("REPLYGUARD_RATE_AKISMET", default="6000/minute")
+# How long a web process answering checks keeps the word rules and domain lists it read.
+REPLYGUARD_AKISMET_RULES_SECONDS = env.float("REPLYGUARD_AKISMET_RULES_SECONDS", default=5.0)
 # How much a site's submit-spam / submit-ham label weighs in training beside a moderator's (1.0),
 # and how many of each site's latest labels train at most: one site cannot outvote the rest.
 REPLYGUARD_SITE_LABEL_WEIGHT = env.float("REPLYGUARD_SITE_LABEL_WEIGHT", default=0.5)

@@ -71,10 +71,11 @@ def process(args: list[str], *, env: dict, log: Path):
             proc.wait()
 
 
-def manage(*args: str, env: dict) -> None:
-    subprocess.run(
+def manage(*args: str, env: dict) -> str:
+    """Run a management command; returns what it printed."""
+    return subprocess.run(
         [PYTHON, "manage.py", *args], cwd=PROJECT, env=env, check=True, capture_output=True
-    )
+    ).stdout.decode()
 
 
 class Stack:

@@ -5,6 +5,7 @@ from django.contrib import admin, messages
 from django.contrib.admin.views.main import ChangeList
 from django.core.exceptions import PermissionDenied
 from django.db import models
+from django.db.models import Count, Max
 from django.http import Http404, HttpResponseNotAllowed, JsonResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.template.defaultfilters import truncatechars
@@ -511,10 +512,25 @@ class ShadowScoreAdmin(AuditRecordAdmin):
 class SiteKeyAdmin(admin.ModelAdmin):
     """Other sites' keys to the Akismet-compatible API. The key is shown once, when it is made."""
 
-    list_display = ["name", "key_hint", "active", "created_at", "last_used_at", "checks_count"]
+    list_display = ["name", "key_hint", "active", "created_at", "last_used", "checks_counted"]
     list_filter = ["active"]
     search_fields = ["name", "blogs"]
-    readonly_fields = ["key_hint", "created_at", "last_used_at", "checks_count"]
+    readonly_fields = ["key_hint", "created_at"]
+
+    def get_queryset(self, request):
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(checks_total=Count("checks"), last_check_at=Max("checks__created_at"))
+        )
+
+    @admin.display(description="Last used", ordering="last_check_at")
+    def last_used(self, site):
+        return site.last_check_at
+
+    @admin.display(description="Checks", ordering="checks_total")
+    def checks_counted(self, site):
+        return site.checks_total
 
     def save_model(self, request, obj, form, change):
         if change:

@@ -1,6 +1,16 @@
 from django.apps import AppConfig
+from django.db.models.signals import post_delete, post_save
 
 
 class ModerationConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
     name = "moderation"
+
+    def ready(self):
+        from moderation.external import rules_forget
+        from moderation.models import LinkDomain, WordRule
+
+        # Other sites' checks keep the rules a moment (external.rules_and_domain_lists).
+        for model in (WordRule, LinkDomain):
+            post_save.connect(rules_forget, sender=model, dispatch_uid=f"forget-{model.__name__}")
+            post_delete.connect(rules_forget, sender=model, dispatch_uid=f"del-{model.__name__}")

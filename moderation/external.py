@@ -4,13 +4,14 @@ spam/ham reports kept as labels of their own."""
 
 import hashlib
 import secrets
+import time
 from dataclasses import dataclass
 from datetime import timedelta
 from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F, Q
+from django.db.models import Count, Q
 from django.utils import timezone
 
 from articles.models import Article
@@ -90,6 +91,23 @@ class Submission:
         }
 
 
+_rules_read = {"at": float("-inf"), "value": None}
+
+
+def rules_and_domain_lists() -> tuple[list, domains.DomainLists]:
+    """The word rules and domain lists, read at most once per REPLYGUARD_AKISMET_RULES_SECONDS
+    per process: two queries of a check's six otherwise. A change made in this process (the
+    admin) applies at once (rules_forget, on save); one made elsewhere within that time."""
+    now = time.monotonic()
+    if now - _rules_read["at"] >= settings.REPLYGUARD_AKISMET_RULES_SECONDS:
+        _rules_read.update(at=now, value=(rules.enabled_word_rules(), domains.domain_lists()))
+    return _rules_read["value"]
+
+
+def rules_forget(**signal) -> None:
+    _rules_read["at"] = float("-inf")
+
+
 def site_policy() -> Article:
     # Unsaved: no thresholds of its own (so the site defaults) and automatic moderation.
     return Article()
@@ -103,9 +121,12 @@ def external_check_run(*, site: SiteKey, submission: Submission) -> ExternalChec
     from moderation import classifier  # here: only processes that answer checks load the model
 
     stored = submission.stored_fields()
-    lists = domains.domain_lists()
+    word_rules, lists = rules_and_domain_lists()
     hits = rules.rule_hits(
-        body=submission.body, author_url=submission.author_url, domain_lists=lists
+        body=submission.body,
+        author_url=submission.author_url,
+        word_rules=word_rules,
+        domain_lists=lists,
     )
     model = classifier.load_active_model()
     probability, reasons = None, []
@@ -143,9 +164,6 @@ def external_check_run(*, site: SiteKey, submission: Submission) -> ExternalChec
         spam=spam,
         discard=spam and discard,
     )
-    SiteKey.objects.filter(pk=site.pk).update(
-        checks_count=F("checks_count") + 1, last_used_at=check.created_at
-    )
     return check
 
 
@@ -164,25 +182,30 @@ def _forced_verdict(submission: Submission) -> Verdict | None:
 
 def _recent_verdict(site: SiteKey, stored: dict) -> Verdict | None:
     """Flood control and duplicates among this site's recent checks, as for our own comments
-    (flood.poster_recent_check): the same address too soon, or the same text again."""
-    now = timezone.now()
-    recent = site.checks.filter(
-        checked=True,
-        created_at__gte=now - timedelta(hours=settings.REPLYGUARD_DUPLICATE_WINDOW_HOURS),
-    )
+    (flood.poster_recent_check), in one query: the same text again from the same address or
+    email, or the same address again too soon."""
     network, email = stored["poster_network"], stored["author_email"]
-    same_poster = (Q(poster_network=network) if network else Q(pk__in=[])) | (
-        Q(author_email=email) if email else Q(pk__in=[])
+    if not (network or email):
+        return None
+    now = timezone.now()
+    duplicates = timedelta(hours=settings.REPLYGUARD_DUPLICATE_WINDOW_HOURS)
+    flood = timedelta(seconds=settings.REPLYGUARD_FLOOD_SECONDS)
+    by_ip = Q(poster_network=network) if network else Q(pk__in=[])
+    same_poster = by_ip | Q(author_email=email) if email else by_ip
+    found = site.checks.filter(
+        same_poster, checked=True, created_at__gte=now - max(duplicates, flood)
+    ).aggregate(
+        repeats=Count(
+            "pk",
+            filter=Q(body_fingerprint=stored["body_fingerprint"], created_at__gte=now - duplicates)
+            & ~Q(body=""),
+        ),
+        soon=Count("pk", filter=by_ip & Q(created_at__gt=now - flood)),
     )
-    if (
-        stored["body"]
-        and recent.filter(same_poster, body_fingerprint=stored["body_fingerprint"]).exists()
-    ):
-        return Verdict(
-            Status.SPAM, Cause.DUPLICATE, "A repeat of a recent comment from the same poster."
-        )
-    flood = now - timedelta(seconds=settings.REPLYGUARD_FLOOD_SECONDS)
-    if network and recent.filter(poster_network=network, created_at__gt=flood).exists():
+    if found["repeats"]:
+        reason = "A repeat of a recent comment from the same poster."
+        return Verdict(Status.SPAM, Cause.DUPLICATE, reason)
+    if found["soon"]:
         return Verdict(Status.HELD, Cause.FLOOD, "Too soon after the same address's last comment.")
     return None
 

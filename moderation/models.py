@@ -382,8 +382,8 @@ class SiteKey(models.Model):
     key_sha256 = models.CharField(max_length=64, unique=True, editable=False)
     key_hint = models.CharField(max_length=8, editable=False, help_text="The key's first letters.")
     created_at = models.DateTimeField(auto_now_add=True)
-    last_used_at = models.DateTimeField(null=True, blank=True, editable=False)
-    checks_count = models.PositiveBigIntegerField(default=0, editable=False)
+    # Its last use and its count of checks are read from its checks (SiteKeyAdmin), not
+    # written on each one: a counter row every check updates would serialize them all.
 
     class Meta:
         verbose_name = "site key"

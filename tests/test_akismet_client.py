@@ -12,6 +12,9 @@ import pytest
 from moderation.external import site_key_create
 from moderation.models import ExternalCheck
 
+# The live server answers from another thread: the database is shared for real, and what the
+# migrations put in it (the Moderators group, content types) is restored after each test.
+pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 README = Path(__file__).resolve().parents[1] / "README.md"
 BLOG = "https://news.example"
 READER = "The full text of the agreement is on the ministry site, for anyone who wants to check."
@@ -48,7 +51,7 @@ class AsyncToServer(httpx.AsyncHTTPTransport):
 
 
 @pytest.fixture
-def key(transactional_db, spam_model):
+def key(spam_model):
     return site_key_create(name="Partner", blogs=[BLOG])[1]
 
 
@@ -99,7 +102,7 @@ def test_submit_spam_and_submit_ham_are_recorded_as_the_sites_labels(live_server
     assert set(labelled.values_list("label_source", flat=True)) == {"site"}
 
 
-def test_an_unreachable_server_gives_the_clients_request_error(transactional_db):
+def test_an_unreachable_server_gives_the_clients_request_error():
     with pytest.raises(akismet.RequestError):
         readme_client("http://127.0.0.1:9", "0" * 32)  # the discard port: nothing listens
 

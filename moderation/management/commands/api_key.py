@@ -1,4 +1,5 @@
 from django.core.management.base import BaseCommand, CommandError
+from django.db.models import Count
 
 from moderation.external import site_key_create
 from moderation.models import SiteKey
@@ -32,10 +33,10 @@ class Command(BaseCommand):
         self.stderr.write(f"Key for {site.name} (shown once; stored hashed).")
 
     def list(self, **options):
-        for site in SiteKey.objects.all():
+        for site in SiteKey.objects.annotate(checks_total=Count("checks")):
             state = "active" if site.active else "inactive"
             self.stdout.write(
-                f"{site.name}\t{site.key_hint}…\t{state}\t{site.checks_count} checks\t"
+                f"{site.name}\t{site.key_hint}…\t{state}\t{site.checks_total} checks\t"
                 f"{' '.join(site.blogs.split())}"
             )
 
