@@ -396,3 +396,15 @@ def test_a_moderator_sees_and_corrects_checks_but_not_site_keys(client, key):
     assert listed.status_code == 200 and "Correct: spam" in listed.content.decode()
     assert ExternalCheck.objects.get().label == "spam"
     assert desk.get("/admin/moderation/sitekey/").status_code == 403
+
+
+def test_a_checks_page_and_a_search_show_no_private_field(admin_client, client, key):
+    check(client, key, comment_author="Mina", comment_content=READER, user_agent="Agent/9.9")
+    found = ExternalCheck.objects.get()
+
+    page = admin_client.get(f"/admin/moderation/externalcheck/{found.pk}/change/")
+    by_guid = admin_client.get("/admin/moderation/externalcheck/", {"q": str(found.guid)[:8]})
+
+    assert page.status_code == 200 and "talks resume in March" in page.content.decode()
+    assert not [v for v in (EMAIL, IP, "Agent/9.9") if v in page.content.decode()]
+    assert f"check {found.guid}" in by_guid.content.decode()
