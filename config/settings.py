@@ -307,6 +307,14 @@ REPLYGUARD_MAX_REPLY_DEPTH = env.int("REPLYGUARD_MAX_REPLY_DEPTH", default=5)
 REPLYGUARD_RATE_COMMENT_POST = env("REPLYGUARD_RATE_COMMENT_POST", default="10/minute")
 REPLYGUARD_RATE_REPORT_POST = env("REPLYGUARD_RATE_REPORT_POST", default="20/minute")
 # Per site key, on the Akismet-compatible API (checks and reports together).
+# Campaigns (moderation.campaigns): comments of different authors within this window whose
+# texts are at least this alike (estimated Jaccard similarity of their character 5-grams), or
+# that link to the same unusual domain. Texts shorter than MIN_CHARS (after the article's
+# quoted sentences and the links are taken out) are never grouped by their text.
+REPLYGUARD_CAMPAIGN_WINDOW_HOURS = env.float("REPLYGUARD_CAMPAIGN_WINDOW_HOURS", default=72.0)
+REPLYGUARD_CAMPAIGN_SIMILARITY = env.float("REPLYGUARD_CAMPAIGN_SIMILARITY", default=0.5)
+REPLYGUARD_CAMPAIGN_MIN_CHARS = env.int("REPLYGUARD_CAMPAIGN_MIN_CHARS", default=40)
+REPLYGUARD_CAMPAIGN_CANDIDATES = env.int("REPLYGUARD_CAMPAIGN_CANDIDATES", default=50)
 REPLYGUARD_RATE_AKISMET = env("REPLYGUARD_RATE_AKISMET", default="6000/minute")
 # How long a web process answering checks keeps the word rules and domain lists it read.
 REPLYGUARD_AKISMET_RULES_SECONDS = env.float("REPLYGUARD_AKISMET_RULES_SECONDS", default=5.0)

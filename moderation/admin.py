@@ -5,7 +5,7 @@ from django.contrib import admin, messages
 from django.contrib.admin.views.main import ChangeList
 from django.core.exceptions import PermissionDenied
 from django.db import models
-from django.db.models import Count, Max
+from django.db.models import Count, Max, Min
 from django.http import Http404, HttpResponseNotAllowed, JsonResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.template.defaultfilters import truncatechars
@@ -17,6 +17,7 @@ from moderation import shadow
 from moderation.external import external_checks_label, site_key_create
 from moderation.models import (
     AuthorDataRequest,
+    Campaign,
     Cause,
     Comment,
     Decision,
@@ -31,7 +32,7 @@ from moderation.models import (
 )
 from moderation.privacy import author_erase, author_export
 from moderation.rules import authors_standing
-from moderation.services import comment_decide, comment_edit, comments_delete
+from moderation.services import campaign_decide, comment_decide, comment_edit, comments_delete
 
 Status = Comment.Status
 
@@ -606,3 +607,96 @@ class ExternalCheckAdmin(admin.ModelAdmin):
     @admin.display(description="Why")
     def why(self, check):
         return "; ".join([check.reason, *check.rule_hits, *check.spam_reasons][:4])
+
+
+def campaign_action(state: str, label: str):
+    @admin.action(description=f"{label} (whole campaigns)", permissions=["moderate"])
+    def action(modeladmin, request, queryset):
+        changed = sum(
+            campaign_decide(campaign=campaign, state=state, decided_by=request.user)
+            for campaign in queryset
+        )
+        modeladmin.message_user(
+            request, f"{label}: {len(queryset)} campaign(s), {changed} comment(s) changed.",
+            messages.SUCCESS,
+        )  # fmt: skip
+
+    action.__name__ = f"campaign_{state}"
+    return action
+
+
+@admin.register(Campaign)
+class CampaignAdmin(admin.ModelAdmin):
+    """Spam waves, decided whole: each action moves every comment of the campaign through the
+    one decision path (an audit record each) and tells the worker what to do with new ones."""
+
+    list_display = ["__str__", "state", "size", "authors", "first_seen", "last_seen", "touched"]
+    list_filter = ["state"]
+    readonly_fields = ["shared", "state", "decided_by", "decided_at", "samples"]
+    fields = readonly_fields
+    actions = [
+        campaign_action(Campaign.State.BINNED, "Bin"),
+        campaign_action(Campaign.State.HELD, "Hold"),
+        campaign_action(Campaign.State.PUBLISHED, "Publish (legitimate)"),
+    ]
+
+    def get_queryset(self, request):
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(
+                comments_total=Count("comments"),
+                authors_total=Count("comments__author_email", distinct=True),
+                first_at=Min("comments__created_at"),
+                last_at=Max("comments__created_at"),
+                articles_total=Count("comments__article", distinct=True),
+            )
+        )
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False  # decided through the actions
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def has_moderate_permission(self, request):
+        return request.user.has_perm("moderation.moderate_comment")
+
+    @admin.display(description="comments", ordering="comments_total")
+    def size(self, campaign):
+        return campaign.comments_total
+
+    @admin.display(description="authors", ordering="authors_total")
+    def authors(self, campaign):
+        return campaign.authors_total
+
+    @admin.display(description="first seen", ordering="first_at")
+    def first_seen(self, campaign):
+        return campaign.first_at
+
+    @admin.display(description="last seen", ordering="last_at")
+    def last_seen(self, campaign):
+        return campaign.last_at
+
+    @admin.display(description="articles", ordering="articles_total")
+    def touched(self, campaign):
+        titles = campaign.comments.values_list("article__title", flat=True).distinct()[:3]
+        more = campaign.articles_total - len(titles)
+        return "; ".join(truncatechars(t, 40) for t in titles) + (
+            f" and {more} more" if more > 0 else ""
+        )
+
+    @admin.display(description="sample comments")
+    def samples(self, campaign):
+        comments = campaign.comments.order_by("created_at")[:5]
+        rows = (
+            (c.author_name, c.get_status_display(), truncatechars(c.body, 160)) for c in comments
+        )
+        return format_html(
+            "<p>They share: {}</p><ul>{}</ul>",
+            campaign.shared,
+            format_html_join("", "<li>{} ({}): {}</li>", rows),
+        )

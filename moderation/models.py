@@ -66,6 +66,7 @@ class Cause(models.TextChoices):
     REPORTS = "reports", "Reader reports"
     MODERATOR = "moderator", "Moderator"
     TEST_TRIGGER = "test_trigger", "Akismet's test trigger (an external check)"
+    CAMPAIGN = "campaign", "Part of a campaign a moderator binned"
 
 
 class Comment(models.Model):
@@ -122,6 +123,10 @@ class Comment(models.Model):
     # Set once the address is cut to its network (/24, /48) after the retention period.
     ip_truncated = models.BooleanField(default=False)
     user_agent = models.CharField(max_length=512, blank=True, help_text="Private.")
+    # The spam wave it belongs to, if any (moderation.campaigns groups them).
+    campaign = models.ForeignKey(
+        "Campaign", null=True, blank=True, on_delete=models.SET_NULL, related_name="comments"
+    )
 
     objects = CommentQuerySet.as_manager()
 
@@ -456,3 +461,59 @@ class ExternalCheck(models.Model):
 
     def __str__(self):
         return f"{self.site} check {self.guid}"
+
+
+class Campaign(models.Model):
+    """Comments that belong together across authors (moderation.campaigns): near-identical
+    text, or the same unusual link domain. A moderator decides it whole; once binned, the worker
+    files new comments that join it as spam; once published, it holds nothing back."""
+
+    class State(models.TextChoices):
+        OPEN = "open", "Open: not decided"
+        BINNED = "binned", "Binned: new comments that join it are spam"
+        PUBLISHED = "published", "Published: legitimate, it holds nothing"
+        HELD = "held", "Held: its comments wait for a moderator"
+
+    created_at = models.DateTimeField(auto_now_add=True)
+    state = models.CharField(max_length=10, choices=State.choices, default=State.OPEN)
+    shared = models.CharField(
+        max_length=200, blank=True, help_text="What its comments share, in words."
+    )
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self):
+        return f"Campaign #{self.pk}: {self.shared}"
+
+
+class CampaignKey(models.Model):
+    """The lookup behind campaigns: per comment, one row per band of its text's MinHash
+    signature and per unusual link domain it names. A new comment's keys find the comments it
+    may belong with in one indexed query."""
+
+    key = models.BigIntegerField()
+    comment = models.ForeignKey(Comment, on_delete=models.CASCADE, related_name="+")
+    created_at = models.DateTimeField()
+
+    class Meta:
+        indexes = [models.Index(fields=["key", "created_at"])]
+
+    def __str__(self):
+        return f"{self.key} of comment {self.comment_id}"
+
+
+class TextSignature(models.Model):
+    """A comment's MinHash signature (what campaigns compare near-duplicates by)."""
+
+    comment = models.OneToOneField(
+        Comment, primary_key=True, on_delete=models.CASCADE, related_name="+"
+    )
+    values = models.BinaryField()
+
+    def __str__(self):
+        return f"signature of comment {self.comment_id}"

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from django.conf import settings
 
 from articles.models import Article
-from moderation.models import Cause, Comment
+from moderation.models import Campaign, Cause, Comment
 
 Status = Comment.Status
 
@@ -68,3 +68,15 @@ def policy_decision(*, article: Article, spam_probability: float) -> tuple[str, 
         f"Spam probability {spam_probability:.2f} is between "
         f"{publish_below:.2f} and {spam_above:.2f}.",
     )
+
+
+def campaign_verdict(campaign: Campaign | None, status: str, cause: str, reason: str):
+    """What a moderator decided about the campaign a comment joins wins over the model: binned,
+    the comment is spam; held, it waits for a moderator. A banned word still rejects."""
+    if campaign is None or status == Status.REJECTED:
+        return status, cause, reason
+    if campaign.state == Campaign.State.BINNED:
+        return Status.SPAM, Cause.CAMPAIGN, f"Joins {campaign}, binned by a moderator."
+    if campaign.state == Campaign.State.HELD and status == Status.PUBLISHED:
+        return Status.HELD, Cause.CAMPAIGN, f"Joins {campaign}, held by a moderator."
+    return status, cause, reason

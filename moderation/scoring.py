@@ -7,10 +7,10 @@ from datetime import timedelta
 from django.db import transaction
 from django.utils import timezone
 
-from moderation import domains, rules, shadow
+from moderation import campaigns, domains, rules, shadow
 from moderation.models import Comment
 from moderation.outages import cache_delete
-from moderation.policy import Verdict, comment_verdict
+from moderation.policy import Verdict, campaign_verdict, comment_verdict
 from moderation.services import verdicts_apply
 from moderation.tasks import SCORING_QUEUED, scoring_task_send
 
@@ -79,6 +79,7 @@ def claimed_comments_score(comments: list[Comment]) -> int:
         for comment in comments
     ]
     scored = model.scores_and_reasons(texts) if model else [(None, [])] * len(comments)
+    joined = campaigns.comments_group(comments, lists)
     decisions, shadowed = [], []
     for comment, text, (probability, reasons) in zip(comments, texts, scored, strict=True):
         hits = rules.rule_hits(
@@ -94,11 +95,14 @@ def claimed_comments_score(comments: list[Comment]) -> int:
                 "model_version": model.version,
                 "spam_reasons": reasons,
             }
-        status, cause, reason = comment_verdict(
-            article=comment.article,
-            spam_probability=probability,
-            hits=hits,
-            standing=standings[comment.author_email],
+        status, cause, reason = campaign_verdict(
+            joined.get(comment.pk),
+            *comment_verdict(
+                article=comment.article,
+                spam_probability=probability,
+                hits=hits,
+                standing=standings[comment.author_email],
+            ),
         )
         verdict = Verdict(status, cause, reason, rule_hits=[hit.reason for hit in hits], **scores)
         decisions.append((comment, verdict))

@@ -14,7 +14,7 @@ from rest_framework.exceptions import PermissionDenied, ValidationError
 from articles.models import Article
 from moderation import domains, flood, rules
 from moderation.flood import poster_network
-from moderation.models import Cause, Comment, Decision
+from moderation.models import Campaign, Cause, Comment, Decision
 from moderation.policy import Verdict
 from moderation.tasks import scoring_task_send_on_commit
 
@@ -107,6 +107,30 @@ def comment_decide(
     Returns False when nothing changed; see verdicts_apply."""
     verdict = Verdict(status=status, cause=cause, reason=reason)
     return verdicts_apply([(comment, verdict)], decided_by=decided_by) == 1
+
+
+CAMPAIGN_DECISIONS = {
+    Campaign.State.BINNED: Status.SPAM,
+    Campaign.State.HELD: Status.HELD,
+    Campaign.State.PUBLISHED: Status.PUBLISHED,
+}
+
+
+def campaign_decide(*, campaign: Campaign, state: str, decided_by) -> int:
+    """A moderator's decision on a whole campaign: every comment of it moves through
+    verdicts_apply (one audit record each), and the campaign remembers it, so the worker
+    treats comments that join it later the same way (policy.campaign_verdict). Returns how
+    many comments changed."""
+    status = CAMPAIGN_DECISIONS[state]
+    reason = f"{campaign}: {Campaign.State(state).label.split(':')[0].lower()} by a moderator."
+    with transaction.atomic():
+        Campaign.objects.filter(pk=campaign.pk).update(
+            state=state, decided_by=decided_by, decided_at=timezone.now()
+        )
+        campaign.state = state
+        members = campaign.comments.exclude(status__in=[status, Status.PENDING])
+        verdict = Verdict(status=status, cause=Cause.CAMPAIGN, reason=reason)
+        return verdicts_apply([(c, verdict) for c in members], decided_by=decided_by)
 
 
 def verdicts_apply(decisions: list[tuple[Comment, Verdict]], *, decided_by=None) -> int:

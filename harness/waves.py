@@ -1,0 +1,97 @@
+"""Real comments for tests and benchmarks of campaigns: the news comments of news-comments-dev
+once each, and a spam wave built from a real spam row as a campaign varies it (rotated names,
+emails and addresses; synonyms, spacing, case; links through shorteners)."""
+
+import csv
+import html
+import random
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+# The SFU file lists some comments twice: once plain, once as a reply with the quote of its
+# parent in front ("(In reply to:… -- Name)"), with other quote marks or entities, or with the
+# page's "Reply" button scraped at the end, or cut short. One reader wrote each, so each is
+# posted once: two rows are one comment when the letters of one contain the other's.
+SAME_LETTERS_MIN = 30
+SYNONYMS = {
+    "great": ["awesome", "excellent", "wonderful"], "good": ["nice", "fine", "great"],
+    "post": ["article", "write-up", "piece"], "article": ["post", "piece", "write-up"],
+    "thanks": ["thank you", "many thanks", "thx"], "really": ["truly", "very"],
+    "very": ["really", "quite"], "blog": ["site", "website"], "information": ["info", "content"],
+    "check": ["look at", "see"], "visit": ["check out", "see"], "helpful": ["useful", "handy"],
+}  # fmt: skip
+# The blog spam row the tests' and the bench's wave is made from: generic praise asking to share
+# the blog, long enough to be told from readers who agree.
+WAVE_ROW = 9
+SHORTENERS = ["bit.ly", "tinyurl.com", "goo.gl", "ow.ly", "is.gd"]
+FIRST = ["Anna", "Brian", "Chen", "Dana", "Elif", "Farah", "Goran", "Hana", "Ivan", "Jia", "Kofi",
+         "Lena", "Marco", "Nadia", "Omar", "Priya", "Quinn", "Rosa", "Sven", "Tara"]  # fmt: skip
+MAIL = ["gmail.com", "yahoo.com", "outlook.com", "mail.ru", "proton.me", "hotmail.com"]
+
+
+def news_comments(datasets_dir: Path) -> list[str]:
+    """Every comment of news-comments-dev, once."""
+    path = datasets_dir / "news-comments-dev" / "sfu_ctc_dev.csv"
+    with path.open(encoding="utf-8") as f:
+        texts = [row["comment"].strip() for row in csv.DictReader(f) if row["comment"].strip()]
+    kept, once = [], []
+    for text in texts:
+        letters = "".join(c for c in html.unescape(text).casefold() if c.isalpha())
+        if not any(_same_comment(letters, other) for other in kept):
+            kept.append(letters)
+            once.append(text)
+    return once
+
+
+def _same_comment(a: str, b: str) -> bool:
+    short, long = sorted((a, b), key=len)
+    return len(short) >= SAME_LETTERS_MIN and short in long or a == b
+
+
+def blog_spam(datasets_dir: Path) -> list[dict]:
+    with (datasets_dir / "blog-spam-wordpress" / "wordpress_spam.csv").open(encoding="utf-8") as f:
+        return list(csv.DictReader(f))
+
+
+@dataclass(frozen=True)
+class WaveComment:
+    author_name: str
+    author_email: str
+    ip_address: str
+    body: str
+    article: int  # which of the wave's articles, 0-based
+
+
+def spam_wave(base: str, *, size: int, authors: int, articles: int, seed: int = 0):
+    """`size` variants of one spam text from `authors` rotating senders over `articles`."""
+    rng = random.Random(seed)
+    senders = [
+        (f"{rng.choice(FIRST)} {rng.choice(FIRST)[0]}.", f"{rng.choice(FIRST).lower()}{n}"
+         f"{rng.randrange(100, 999)}@{rng.choice(MAIL)}", f"{rng.randrange(11, 223)}."
+         f"{rng.randrange(256)}.{rng.randrange(256)}.{rng.randrange(1, 255)}")
+        for n in range(authors)
+    ]  # fmt: skip
+    wave = []
+    for n in range(size):
+        name, email, address = senders[n % authors]
+        wave.append(WaveComment(name, email, address, variant(base, rng), n % articles))
+    return wave
+
+
+def variant(text: str, rng: random.Random) -> str:
+    """The text as a spam tool varies it: a synonym or two, spacing, case, a new short link."""
+    words = text.split(" ")
+    swappable = [i for i, w in enumerate(words) if re.sub(r"\W", "", w.lower()) in SYNONYMS]
+    for i in rng.sample(swappable, min(len(swappable), rng.randint(1, 2))):
+        bare = re.sub(r"\W", "", words[i].lower())
+        words[i] = words[i].lower().replace(bare, rng.choice(SYNONYMS[bare]))
+    text = " ".join(words)
+    if rng.random() < 0.3:
+        text = text.replace(", ", ",")
+    if rng.random() < 0.3:
+        text = text.replace(" ", "  ", 2)
+    if rng.random() < 0.3:
+        text = text.upper() if rng.random() < 0.2 else text.lower()
+    link = f"http://{rng.choice(SHORTENERS)}/{rng.getrandbits(40):x}"
+    return f"{text} {link}" if rng.random() < 0.5 else f"{link} {text}"
