@@ -52,6 +52,19 @@ class Article(models.Model):
         related_name="followed_articles",
         help_text="Moderators who get a digest email of the comments held on this article.",
     )
+
+    # Storm mode (moderation.storms): pre-moderation switched on by itself while comments pour
+    # in far above the article's usual rate or a campaign targets it, until storm_until; a
+    # moderator's pin ("on" / "off") overrides it either way.
+    class StormPin(models.TextChoices):
+        AUTOMATIC = "", "Automatic"
+        ON = "on", "Pinned on: pre-moderate"
+        OFF = "off", "Pinned off: never switch by itself"
+
+    storm_until = models.DateTimeField(null=True, blank=True, editable=False)
+    storm_pin = models.CharField(
+        max_length=3, choices=StormPin.choices, blank=True, default="", editable=False
+    )
     # The thread pages' ETag and cache key: moderation.services moves it.
     thread_version = models.PositiveBigIntegerField(default=0, editable=False)
 
@@ -78,6 +91,15 @@ class Article(models.Model):
         if days is None:
             days = settings.REPLYGUARD_CLOSE_COMMENTS_AFTER_DAYS
         return self.published_at + timedelta(days=days) if days else None
+
+    def in_storm(self) -> bool:
+        if self.storm_pin:
+            return self.storm_pin == self.StormPin.ON
+        return self.storm_until is not None and timezone.now() < self.storm_until
+
+    def premoderated(self) -> bool:
+        """Every comment waits for a moderator: by its policy, or while a storm lasts."""
+        return self.moderation_mode == self.ModerationMode.PREMODERATED or self.in_storm()
 
     def thresholds(self) -> tuple[float, float]:
         """(publish_below, spam_above): this article's override, else the site default."""

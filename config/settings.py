@@ -256,6 +256,11 @@ CELERY_BEAT_SCHEDULE["held-comments-digest"] = {
     "schedule": REPLYGUARD_DIGEST_EVERY,
     "options": {"expires": REPLYGUARD_DIGEST_EVERY},
 }
+CELERY_BEAT_SCHEDULE["storms-calm"] = {
+    "task": "moderation.tasks.storms_calm_task",
+    "schedule": 60.0,
+    "options": {"expires": 60.0},
+}
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 
 # --- ReplyGuard --------------------------------------------------------------------------------
@@ -315,6 +320,15 @@ REPLYGUARD_CAMPAIGN_WINDOW_HOURS = env.float("REPLYGUARD_CAMPAIGN_WINDOW_HOURS",
 REPLYGUARD_CAMPAIGN_SIMILARITY = env.float("REPLYGUARD_CAMPAIGN_SIMILARITY", default=0.5)
 REPLYGUARD_CAMPAIGN_MIN_CHARS = env.int("REPLYGUARD_CAMPAIGN_MIN_CHARS", default=40)
 REPLYGUARD_CAMPAIGN_CANDIDATES = env.int("REPLYGUARD_CAMPAIGN_CANDIDATES", default=50)
+# Storm mode (moderation.storms): an article pre-moderates itself for STORM_MINUTES when it
+# gets at least MIN_COMMENTS comments within WINDOW_MINUTES and FACTOR times its usual rate
+# over the BASELINE_HOURS before, or CAMPAIGN_COMMENTS comments of campaigns in the window.
+REPLYGUARD_STORM_WINDOW_MINUTES = env.float("REPLYGUARD_STORM_WINDOW_MINUTES", default=10.0)
+REPLYGUARD_STORM_BASELINE_HOURS = env.float("REPLYGUARD_STORM_BASELINE_HOURS", default=24.0)
+REPLYGUARD_STORM_MIN_COMMENTS = env.int("REPLYGUARD_STORM_MIN_COMMENTS", default=30)
+REPLYGUARD_STORM_FACTOR = env.float("REPLYGUARD_STORM_FACTOR", default=5.0)
+REPLYGUARD_STORM_CAMPAIGN_COMMENTS = env.int("REPLYGUARD_STORM_CAMPAIGN_COMMENTS", default=5)
+REPLYGUARD_STORM_MINUTES = env.float("REPLYGUARD_STORM_MINUTES", default=30.0)
 REPLYGUARD_RATE_AKISMET = env("REPLYGUARD_RATE_AKISMET", default="6000/minute")
 # How long a web process answering checks keeps the word rules and domain lists it read.
 REPLYGUARD_AKISMET_RULES_SECONDS = env.float("REPLYGUARD_AKISMET_RULES_SECONDS", default=5.0)

@@ -13,7 +13,7 @@ from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.http import url_has_allowed_host_and_scheme
 
-from moderation import shadow
+from moderation import shadow, storms
 from moderation.external import external_checks_label, site_key_create
 from moderation.models import (
     AuthorDataRequest,
@@ -28,6 +28,7 @@ from moderation.models import (
     Report,
     ShadowScore,
     SiteKey,
+    StormSwitch,
     WordRule,
 )
 from moderation.privacy import author_erase, author_export
@@ -109,8 +110,22 @@ class ReasonFilter(admin.SimpleListFilter):
         return queryset.filter(cause=self.value()) if self.value() else queryset
 
 
+class StormBanner:
+    """A banner over the list while any article is in storm mode (moderation.storms)."""
+
+    def changelist_view(self, request, extra_context=None):
+        for article in storms.articles_in_storm():
+            until = article.storm_until and f" until {article.storm_until:%H:%M} UTC" or ""
+            messages.warning(
+                request,
+                f"Storm mode on {article.title}: every new comment waits for a moderator{until}"
+                f"{' (pinned)' if article.storm_pin else ''}.",
+            )
+        return super().changelist_view(request, extra_context)
+
+
 @admin.register(Comment)
-class CommentAdmin(admin.ModelAdmin):
+class CommentAdmin(StormBanner, admin.ModelAdmin):
     list_display = [
         "id",
         "short_body",
@@ -626,7 +641,7 @@ def campaign_action(state: str, label: str):
 
 
 @admin.register(Campaign)
-class CampaignAdmin(admin.ModelAdmin):
+class CampaignAdmin(StormBanner, admin.ModelAdmin):
     """Spam waves, decided whole: each action moves every comment of the campaign through the
     one decision path (an audit record each) and tells the worker what to do with new ones."""
 
@@ -700,3 +715,10 @@ class CampaignAdmin(admin.ModelAdmin):
             campaign.shared,
             format_html_join("", "<li>{} ({}): {}</li>", rows),
         )
+
+
+@admin.register(StormSwitch)
+class StormSwitchAdmin(AuditRecordAdmin):
+    list_display = ["created_at", "article", "on", "reason", "switched_by"]
+    list_filter = ["on", "article"]
+    list_select_related = ["article", "switched_by"]

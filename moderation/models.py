@@ -517,3 +517,24 @@ class TextSignature(models.Model):
 
     def __str__(self):
         return f"signature of comment {self.comment_id}"
+
+
+class StormSwitch(models.Model):
+    """Storm mode switched on or off for an article (moderation.storms): the audit trail."""
+
+    article = models.ForeignKey(
+        "articles.Article", on_delete=models.CASCADE, related_name="storm_switches"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    on = models.BooleanField(help_text="On: every new comment waits for a moderator.")
+    reason = models.CharField(max_length=300)
+    switched_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name_plural = "storm switches"
+
+    def __str__(self):
+        return f"{self.article}: storm mode {'on' if self.on else 'off'}"

@@ -11,6 +11,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from moderation.models import Comment, HeldDigest
+from moderation.storms import articles_in_storm
 
 DIGEST_MAX_COMMENTS = 50  # the rest are counted, not listed: the queue has them all
 
@@ -37,9 +38,10 @@ def held_digest_send() -> int:
         if not count:
             continue
         listed = held.select_related("article").order_by("article__title", "decided_at")
+        stormy = [a.title for a in articles_in_storm().filter(followers=user)]
         send_mail(
             subject=f"[ReplyGuard] {count} comment(s) held on articles you follow",
-            message=digest_text(listed[:DIGEST_MAX_COMMENTS], count),
+            message=digest_text(listed[:DIGEST_MAX_COMMENTS], count, stormy),
             from_email=None,
             recipient_list=[user.email],
         )
@@ -48,10 +50,13 @@ def held_digest_send() -> int:
     return sent
 
 
-def digest_text(comments, count: int) -> str:
-    """The mail body: article, author name (never the email), the start of the text, and why."""
+def digest_text(comments, count: int, stormy: list[str] = ()) -> str:
+    """The mail body: articles in storm mode, then per article the comments held: author name
+    (never the email), the start of the text, and why."""
     queue = settings.REPLYGUARD_SITE_URL + reverse("admin:moderation_heldcomment_changelist")
     lines = [f"{count} comment(s) are waiting for a moderator. The queue: {queue}", ""]
+    for title in stormy:
+        lines.append(f"Storm mode is on for {one_line(title)}: every new comment is held.")
     article = None
     for comment in comments:
         if comment.article_id != article:

@@ -37,7 +37,7 @@ def comment_verdict(
     if spam_probability is None:
         return Status.HELD, Cause.NO_MODEL, "No spam model is installed."
     status, reason = policy_decision(article=article, spam_probability=spam_probability)
-    if status == Status.SPAM or article.moderation_mode == Article.ModerationMode.PREMODERATED:
+    if status == Status.SPAM or article.premoderated():
         cause = Cause.MODEL if status == Status.SPAM else Cause.PREMODERATED
         return status, cause, reason
     if hits:
@@ -57,7 +57,9 @@ def comment_verdict(
 def policy_decision(*, article: Article, spam_probability: float) -> tuple[str, str]:
     """The status the article's policy gives a comment with this spam probability, and why."""
     publish_below, spam_above = article.thresholds()
-    if article.moderation_mode == Article.ModerationMode.PREMODERATED:
+    if article.in_storm():
+        return Status.HELD, "Storm mode: the article is pre-moderated while comments pour in."
+    if article.premoderated():
         return Status.HELD, "The article is pre-moderated: every comment waits for a moderator."
     if spam_probability >= spam_above:
         return Status.SPAM, f"Spam probability {spam_probability:.2f} ≥ {spam_above:.2f}."

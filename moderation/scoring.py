@@ -7,7 +7,7 @@ from datetime import timedelta
 from django.db import transaction
 from django.utils import timezone
 
-from moderation import campaigns, domains, rules, shadow
+from moderation import campaigns, domains, rules, shadow, storms
 from moderation.models import Comment
 from moderation.outages import cache_delete
 from moderation.policy import Verdict, campaign_verdict, comment_verdict
@@ -80,6 +80,10 @@ def claimed_comments_score(comments: list[Comment]) -> int:
     ]
     scored = model.scores_and_reasons(texts) if model else [(None, [])] * len(comments)
     joined = campaigns.comments_group(comments, lists)
+    articles = {comment.article_id: comment.article for comment in comments}
+    storms.storms_check(list(articles.values()))
+    for comment in comments:  # one object per article, as storms_check updated them
+        comment.article = articles[comment.article_id]
     decisions, shadowed = [], []
     for comment, text, (probability, reasons) in zip(comments, texts, scored, strict=True):
         hits = rules.rule_hits(

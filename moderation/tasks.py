@@ -53,6 +53,13 @@ def ip_retention_task() -> int:
 
 
 @shared_task
+def storms_calm_task() -> int:
+    from moderation.storms import storms_calm
+
+    return storms_calm()
+
+
+@shared_task
 def held_digest_send_task() -> int:
     from moderation.notifications import held_digest_send
 

@@ -1,0 +1,80 @@
+"""Storm mode: an article switches itself to pre-moderation while comments pour in far above
+its usual rate, or while a campaign targets it, and back once it is calm. Every switch is a
+StormSwitch record; a moderator's pin (Article.storm_pin) overrides it either way."""
+
+from datetime import timedelta
+
+from django.conf import settings
+from django.db.models import Count, Q
+from django.utils import timezone
+
+from articles.models import Article
+from moderation.models import Comment, StormSwitch
+
+
+def storm_reason(article: Article, now) -> str:
+    """Why the article is in a storm now, in words, or "" if it is not."""
+    window = timedelta(minutes=settings.REPLYGUARD_STORM_WINDOW_MINUTES)
+    baseline = timedelta(hours=settings.REPLYGUARD_STORM_BASELINE_HOURS)
+    counts = Comment.objects.filter(article=article, created_at__gte=now - baseline).aggregate(
+        recent=Count("pk", filter=Q(created_at__gte=now - window)),
+        before=Count("pk", filter=Q(created_at__lt=now - window)),
+        campaign=Count("pk", filter=Q(created_at__gte=now - window, campaign__isnull=False)),
+    )
+    usual = counts["before"] / max(1.0, (baseline - window) / window)  # comments per window
+    recent, minutes = counts["recent"], f"{settings.REPLYGUARD_STORM_WINDOW_MINUTES:g}"
+    if counts["campaign"] >= settings.REPLYGUARD_STORM_CAMPAIGN_COMMENTS:
+        return f"a campaign: {counts['campaign']} of its comments in {minutes} minutes"
+    if recent >= settings.REPLYGUARD_STORM_MIN_COMMENTS and recent >= (
+        settings.REPLYGUARD_STORM_FACTOR * usual
+    ):
+        return f"{recent} comments in {minutes} minutes, about {usual:.0f} usually"
+    return ""
+
+
+def storms_check(articles: list[Article]) -> None:
+    """Switch storm mode on (or keep it on) for each of these articles in a storm; the worker
+    asks for the articles of each batch it scores. The Article objects are updated too."""
+    now = timezone.now()
+    for article in articles:
+        if article.storm_pin:
+            continue
+        reason = storm_reason(article, now)
+        if not reason:
+            continue
+        until = now + timedelta(minutes=settings.REPLYGUARD_STORM_MINUTES)
+        if not article.in_storm():
+            StormSwitch.objects.create(article=article, on=True, reason=f"Storm: {reason}.")
+        Article.objects.filter(pk=article.pk).update(storm_until=until)
+        article.storm_until = until
+
+
+def storms_calm() -> int:
+    """Switch storm mode off where it has run its time with no new storm; the beat runs it."""
+    now = timezone.now()
+    calm = Article.objects.filter(storm_pin="", storm_until__lte=now)
+    switched = 0
+    for article in calm:
+        StormSwitch.objects.create(article=article, on=False, reason="Calm again: storm ended.")
+        switched += 1
+    calm.update(storm_until=None)
+    return switched
+
+
+def storm_pin_set(*, article: Article, pin: str, moderator) -> None:
+    """A moderator pins storm mode on or off, or hands it back to the automatic switch."""
+    was = article.in_storm()
+    Article.objects.filter(pk=article.pk).update(storm_pin=pin, storm_until=None)
+    article.storm_pin, article.storm_until = pin, None
+    label = Article.StormPin(pin).label
+    StormSwitch.objects.create(
+        article=article, on=article.in_storm(), switched_by=moderator,
+        reason=f"{label} by a moderator (was {'on' if was else 'off'}).",
+    )  # fmt: skip
+
+
+def articles_in_storm():
+    now = timezone.now()
+    return Article.objects.filter(
+        Q(storm_pin=Article.StormPin.ON) | Q(storm_pin="", storm_until__gt=now)
+    )

@@ -1,0 +1,122 @@
+"""Storm mode: an article pre-moderates itself in a burst or under a campaign, says so, and
+calms down by itself; a moderator's pin wins either way; every switch is recorded."""
+
+from datetime import timedelta
+
+import pytest
+from django.core import mail
+from django.utils import timezone
+
+from articles.models import Article
+from moderation.models import Comment, StormSwitch
+from moderation.notifications import held_digest_send
+from moderation.scoring import pending_comments_score
+from moderation.storms import storm_pin_set, storms_calm
+from tests.factories import ArticleFactory, CommentFactory
+
+
+def comments(article, count: int, *, minutes_ago: float = 0, status="pending", **fields):
+    made = [
+        CommentFactory(article=article, status=status, body=f"My own view, number {n}.", **fields)
+        for n in range(count)
+    ]
+    if minutes_ago:
+        then = timezone.now() - timedelta(minutes=minutes_ago)
+        Comment.objects.filter(pk__in=[c.pk for c in made]).update(created_at=then)
+    return made
+
+
+def score_all() -> None:
+    pending_comments_score(batch_size=10_000, batch_chars=10_000_000)
+
+
+@pytest.fixture
+def article(db, spam_model, settings):
+    settings.REPLYGUARD_STORM_MIN_COMMENTS = 30
+    settings.REPLYGUARD_STORM_FACTOR = 5
+    return ArticleFactory()
+
+
+def test_a_burst_far_above_the_usual_rate_switches_the_article_to_premoderation(article):
+    comments(article, 35)
+
+    score_all()
+
+    article.refresh_from_db()
+    assert article.in_storm() and article.premoderated()
+    switch = StormSwitch.objects.get()
+    assert switch.on and "35 comments in 10 minutes" in switch.reason
+    assert set(Comment.objects.values_list("status", flat=True)) <= {"held", "spam"}
+    assert "Storm mode" in Comment.objects.filter(status="held").first().decisions.get().reason
+
+
+def test_the_usual_rate_of_a_busy_article_is_no_storm(article):
+    for hour in range(1, 24):  # 60 comments an hour all day: 10 every 10 minutes
+        comments(article, 60, minutes_ago=hour * 60, status="published")
+    comments(article, 35)
+
+    score_all()
+
+    article.refresh_from_db()
+    assert not article.in_storm() and not StormSwitch.objects.exists()
+
+
+def test_a_campaign_targeting_the_article_switches_it(article, settings):
+    settings.REPLYGUARD_STORM_CAMPAIGN_COMMENTS = 3
+    text = ("Would you mind if I share your blog with my facebook group? There's a lot of folks "
+            "that I think would really enjoy your content, number {}.")  # fmt: skip
+    for n in range(4):
+        CommentFactory(article=article, status="pending", body=text.format(n),
+                       author_email=f"wave{n}@mail.example")  # fmt: skip
+
+    score_all()
+
+    article.refresh_from_db()
+    assert article.in_storm()
+    assert "a campaign" in StormSwitch.objects.get().reason
+
+
+def test_a_storm_calms_down_by_itself_and_says_so(article):
+    comments(article, 35)
+    score_all()
+    Article.objects.filter(pk=article.pk).update(storm_until=timezone.now() - timedelta(seconds=1))
+
+    assert storms_calm() == 1
+
+    article.refresh_from_db()
+    assert not article.in_storm() and article.storm_until is None
+    assert list(StormSwitch.objects.order_by("id").values_list("on", flat=True)) == [True, False]
+
+
+def test_a_moderators_pin_wins_either_way(article, admin_user):
+    storm_pin_set(article=article, pin="off", moderator=admin_user)
+    comments(article, 35)
+    score_all()
+    article.refresh_from_db()
+    assert not article.in_storm()
+
+    storm_pin_set(article=article, pin="on", moderator=admin_user)
+
+    assert article.in_storm() and article.premoderated()
+    assert [s.switched_by for s in StormSwitch.objects.all()] == [admin_user, admin_user]
+
+
+def test_the_admin_shows_a_banner_and_pins_from_the_article_list(article, admin_client):
+    admin_client.post("/admin/articles/article/",
+                      {"action": "pin_storm_on", "_selected_action": [article.pk]})  # fmt: skip
+
+    queue = admin_client.get("/admin/moderation/heldcomment/").content.decode()
+
+    assert f"Storm mode on {article.title}" in queue
+    article.refresh_from_db()
+    assert article.storm_pin == "on"
+    assert StormSwitch.objects.get().switched_by.username == "admin"
+
+
+def test_the_digest_says_which_followed_articles_are_in_storm(article, admin_user):
+    admin_user.followed_articles.add(article)
+    comments(article, 35)
+    score_all()
+
+    assert held_digest_send() == 1
+    assert f"Storm mode is on for {article.title}" in mail.outbox[0].body
