@@ -34,16 +34,28 @@ from moderation.models import (
 from moderation.privacy import author_erase, author_export
 from moderation.rules import authors_standing
 from moderation.services import campaign_decide, comment_decide, comment_edit, comments_delete
+from moderation.words import decider, percent
 
 Status = Comment.Status
 
 
 class DecisionInline(admin.TabularInline):
+    """The comment's decisions, newest first."""
+
     model = Decision
     extra = 0
     can_delete = False
-    fields = ["created_at", "decided_by", "from_status", "to_status", "spam_score", "reason"]
+    ordering = ["-created_at", "-id"]
+    fields = ["created_at", "who", "from_status", "to_status", "score", "reason"]
     readonly_fields = fields
+
+    @admin.display(description="decided by")
+    def who(self, decision):
+        return decider(decision)
+
+    @admin.display(description="score")
+    def score(self, decision):
+        return percent(decision.spam_score)
 
     def has_add_permission(self, request, obj=None):
         return False
@@ -127,20 +139,18 @@ class StormBanner:
 @admin.register(Comment)
 class CommentAdmin(StormBanner, admin.ModelAdmin):
     list_display = [
-        "id",
         "short_body",
         "author_name",
         "article",
         "status",
-        "spam_score",
+        "score",
         "cause_and_reasons",
-        "model_version",
         "created_at",
         "decide_buttons",
     ]
     list_filter = ["status", ReasonFilter, "article", "created_at"]
     search_fields = ["body", "author_name", "author_email"]
-    list_select_related = ["article"]
+    list_select_related = ["article", "parent"]
     date_hierarchy = "created_at"
     ordering = ["-created_at", "-id"]
     actions = [
@@ -157,7 +167,7 @@ class CommentAdmin(StormBanner, admin.ModelAdmin):
         "thread",
         "status",
         "decide_buttons",
-        "spam_score",
+        "score",
         "cause_and_reasons",
         "model_version",
         "author_history",
@@ -188,7 +198,7 @@ class CommentAdmin(StormBanner, admin.ModelAdmin):
                 "fields": [
                     "status",
                     "decide_buttons",
-                    "spam_score",
+                    "score",
                     "cause_and_reasons",
                     "model_version",
                     "created_at",
@@ -235,9 +245,6 @@ class CommentAdmin(StormBanner, admin.ModelAdmin):
     def delete_model(self, request, obj):
         comments_delete(Comment.objects.filter(pk=obj.pk))
 
-    def delete_queryset(self, request, queryset):
-        comments_delete(queryset)
-
     @admin.display(description="decide")
     def decide_buttons(self, comment):
         if comment.pk is None:
@@ -280,10 +287,21 @@ class CommentAdmin(StormBanner, admin.ModelAdmin):
 
     @admin.display(description="comment")
     def short_body(self, comment):
-        return truncatechars(comment.body, 80)
+        body = truncatechars(comment.body, 80)
+        return f"↳ {comment.parent.author_name}: {body}" if comment.parent_id else body
 
     def has_moderate_permission(self, request):
         return request.user.has_perm("moderation.moderate_comment")
+
+    def get_actions(self, request):
+        # Deleting is not a moderation decision: it is on a comment's own page, away from these.
+        actions = super().get_actions(request)
+        actions.pop("delete_selected", None)
+        return actions
+
+    @admin.display(description="spam score", ordering="spam_score")
+    def score(self, comment):
+        return percent(comment.spam_score)
 
     @admin.display(description="why")
     def cause_and_reasons(self, comment):
@@ -311,28 +329,31 @@ class CommentAdmin(StormBanner, admin.ModelAdmin):
 class ModerationQueueAdmin(CommentAdmin):
     """Held comments only, what to look at next on top, with everything needed to decide."""
 
+    # What a decision needs, and no more, so it fits 1,440 px with the sidebar open; the
+    # comment's page has the rest. No column sorts: the queue has one order (get_queryset).
     list_display = [
-        "id",
         "short_body",
-        "decide_buttons",
         "cause_and_reasons",
-        "spam_score",
+        "score",
         "report_count",
         "author_history",
-        "in_reply_to",
         "article_title",
-        "model_version",
-        "created_at",
+        "decide_buttons",
     ]
+    list_display_links = ["short_body"]
+    sortable_by = ()
     list_filter = [ReasonFilter, "article", "created_at"]
     list_per_page = 50
+
+    class Media:
+        js = ["moderation/queue-keys.js"]
+        css = {"all": ["moderation/queue-keys.css"]}
 
     def get_queryset(self, request):
         return self.model.objects.queue()
 
     def get_ordering(self, request):
-        # The admin re-orders what get_queryset gives it: by the queue's own order, unless the
-        # moderator sorts by a column.
+        # The admin re-orders what get_queryset gives it: by the queue's own order.
         return self.model.objects.queue().query.order_by
 
     def get_changelist(self, request, **kwargs):
@@ -349,14 +370,6 @@ class ModerationQueueAdmin(CommentAdmin):
     @admin.display(description="article", ordering="article__title")
     def article_title(self, comment):
         return truncatechars(comment.article.title, 40)
-
-    @admin.display(description="in reply to")
-    def in_reply_to(self, comment):
-        if comment.parent is None:
-            return "—"
-        return f"#{comment.parent_id} {comment.parent.author_name}: " + truncatechars(
-            comment.parent.body, 60
-        )
 
 
 class QueuePage(ChangeList):
@@ -387,8 +400,17 @@ class AuditRecordAdmin(admin.ModelAdmin):
 
 @admin.register(Decision)
 class DecisionAdmin(AuditRecordAdmin):
-    list_display = ["created_at", "comment", "decided_by", "from_status", "to_status", "reason"]
+    list_display = ["created_at", "comment", "who", "from_status", "to_status", "score", "reason"]
     list_filter = ["to_status", "decided_by"]
+
+    @admin.display(description="decided by")
+    def who(self, decision):
+        return decider(decision)
+
+    @admin.display(description="score", ordering="spam_score")
+    def score(self, decision):
+        return percent(decision.spam_score)
+
     list_select_related = ["comment", "decided_by"]
     date_hierarchy = "created_at"
 
@@ -480,7 +502,7 @@ class ShadowScoreAdmin(AuditRecordAdmin):
         report = shadow.shadow_report(version) if version else None
         context = {
             "shadow_report": report,
-            "agreement": shadow.percent(report["agreement"], most=100) if report else None,
+            "agreement": percent(report["agreement"], most=100) if report else None,
             "can_activate": request.user.is_superuser,
         }
         return super().changelist_view(request, context | (extra_context or {}))
@@ -513,11 +535,11 @@ class ShadowScoreAdmin(AuditRecordAdmin):
 
     @admin.display(description="active score", ordering="active_score")
     def active_percent(self, score):
-        return shadow.percent(score.active_score)
+        return percent(score.active_score)
 
     @admin.display(description="candidate score", ordering="spam_score")
     def candidate_percent(self, score):
-        return shadow.percent(score.spam_score)
+        return percent(score.spam_score)
 
     @admin.display(description="agrees", boolean=True)
     def agrees(self, score):

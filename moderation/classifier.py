@@ -480,7 +480,16 @@ PUNCTUATION = ".,;:!?\"'()[]*"
 
 
 def _quoted(word: str) -> str:
-    return f"'{word.strip(PUNCTUATION)[:30]}'"
+    """A word as the moderator reads it: quoted, or what it is when that says more."""
+    word = word.strip(PUNCTUATION)
+    if PHONE.fullmatch(word):
+        return "phone number"
+    if "@" in word and "." in word.split("@")[-1]:
+        return "an email address"
+    return f"'{word[:30]}'"
+
+
+PHONE = re.compile(r"\+?\d[\d\-\s().]{5,}\d")
 
 
 def _columns(groups: list, n_features: int) -> list[set[int]]:

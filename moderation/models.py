@@ -116,7 +116,9 @@ class Comment(models.Model):
     decided_at = models.DateTimeField(null=True, blank=True)
     published_at = models.DateTimeField(null=True, blank=True)
 
-    ip_address = models.GenericIPAddressField(null=True, blank=True, help_text="Private.")
+    ip_address = models.GenericIPAddressField(
+        "IP address", null=True, blank=True, help_text="Private."
+    )
     # What flood control and rate limits count as one poster (flood.poster_network): the
     # IPv4 address, or the IPv6 address's /64, which one subscriber can rotate through freely.
     poster_network = models.GenericIPAddressField(null=True, blank=True, editable=False)
@@ -425,7 +427,9 @@ class ExternalCheck(models.Model):
     author_url = models.CharField(max_length=200, blank=True)
     body = models.TextField(blank=True)
     body_fingerprint = models.CharField(max_length=64, blank=True, editable=False)
-    ip_address = models.GenericIPAddressField(null=True, blank=True, help_text="Private.")
+    ip_address = models.GenericIPAddressField(
+        "IP address", null=True, blank=True, help_text="Private."
+    )
     poster_network = models.GenericIPAddressField(null=True, blank=True, editable=False)
     ip_truncated = models.BooleanField(default=False)
     user_agent = models.CharField(max_length=512, blank=True, help_text="Private.")

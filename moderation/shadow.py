@@ -5,7 +5,6 @@ classifier is imported inside the functions that load a model: services and the 
 this module in web processes, which must not load scikit-learn (tests/test_settings.py)."""
 
 import logging
-import math
 import re
 from pathlib import Path
 from typing import NamedTuple
@@ -184,11 +183,3 @@ def _example(score: ShadowScore) -> dict:
         "status": score.status,
         "spam_score": score.spam_score,
     }
-
-
-def percent(fraction: float | None, *, most: int = 99) -> str:
-    """ "97%". Floored, so "99%" means at least the default 0.99 spam threshold; a score is
-    capped at 99% (most=100 for a rate), as no model's score is a certainty."""
-    if fraction is None:
-        return "—"
-    return f"{min(math.floor(fraction * 100 + 1e-9), most)}%"

@@ -34,7 +34,9 @@ def test_only_staff_reach_the_admin(client, django_user_model):
     assert "/admin/login/" in response["Location"]
 
 
-def test_the_list_shows_status_score_reasons_version_and_email(moderator):
+def test_the_list_shows_status_score_as_a_percentage_and_reasons_the_page_version_and_email(
+    moderator,
+):
     CommentFactory(
         status="held",
         spam_score=0.73,
@@ -45,10 +47,11 @@ def test_the_list_shows_status_score_reasons_version_and_email(moderator):
 
     page = moderator.get(CHANGELIST).content.decode()
 
-    assert "0.73" in page and "20261128-a1" in page and "Held for a moderator" in page
+    assert "73%" in page and "0.73" not in page and "Held for a moderator" in page
     assert "model: link to bit.ly, word &#x27;subscribe&#x27;" in page
     change_page = moderator.get(f"{CHANGELIST}{Comment.objects.get().pk}/change/")
     assert "m@ex.org" in change_page.content.decode()
+    assert "20261128-a1" in change_page.content.decode() and "73%" in change_page.content.decode()
 
 
 def test_the_list_filters_by_status_and_searches_text(moderator):
@@ -246,3 +249,36 @@ def test_create_moderator_makes_a_login_that_decides_but_cannot_change_policy(cl
         b'name="_save"'
         not in client.get(f"/admin/articles/article/{held.article.pk}/change/").content
     )
+
+
+def test_deleting_is_not_among_the_moderation_actions(moderator):
+    CommentFactory(status="held")
+
+    page = moderator.get(CHANGELIST).content.decode()
+
+    assert 'value="decide_spam"' in page and 'value="delete_selected"' not in page
+
+
+def test_a_comments_decisions_read_newest_first_and_say_who_decided(moderator, admin_user):
+    from moderation.services import comment_decide
+    from moderation.words import decider
+
+    comment = CommentFactory(status="pending", model_version="20261129-120000-abc")
+    comment_decide(comment=comment, status="held", reason="Spam probability 0.80 ≥ 0.70.")
+    comment_decide(comment=comment, status="published", decided_by=admin_user, reason="By hand.")
+    Decision.objects.filter(decided_by=None).update(model_version="20261129-120000-abc")
+
+    page = moderator.get(f"{CHANGELIST}{comment.pk}/change/").content.decode()
+
+    assert page.index("By hand.") < page.index("Spam probability 0.80")  # newest first
+    assert page.index(">admin<") < page.index("model 20261129-120000-abc")
+    rule = Decision(reason="Rule: banned 'pills'.", model_version="x")
+    assert decider(rule) == "rule"
+
+
+def test_the_ip_address_is_labelled_as_people_write_it(moderator):
+    comment = CommentFactory(ip_address="203.0.113.9")
+
+    page = moderator.get(f"{CHANGELIST}{comment.pk}/change/").content.decode()
+
+    assert "IP address" in page and "Ip address" not in page

@@ -264,3 +264,12 @@ def test_adversarial_runs_of_dots_score_in_linear_time(pipeline):
     model.spam_probabilities(texts)
 
     assert time.perf_counter() - started < 3.0
+
+
+@pytest.mark.parametrize(
+    ("word", "shown"),
+    [("555-123-4567", "phone number"), ("+44 20 7946 0958", "phone number"),
+     ("deals@cheap.example", "an email address"), ("free!", "'free'")],
+)  # fmt: skip
+def test_reasons_name_what_a_word_is_when_that_says_more(word, shown):
+    assert classifier._quoted(word) == shown

@@ -12,6 +12,7 @@ from moderation import classifier, shadow
 from moderation.models import ShadowScore
 from moderation.services import comment_create
 from moderation.tasks import pending_comments_score_task
+from moderation.words import percent
 from tests.factories import ArticleFactory
 
 pytestmark = pytest.mark.django_db
@@ -200,7 +201,7 @@ def test_the_report_reads_in_two_queries(article, versions, django_assert_num_qu
     "score, shown", [(None, "—"), (0.0, "0%"), (0.29, "29%"), (0.974, "97%"), (1.0, "99%")]
 )
 def test_scores_show_as_whole_percentages_of_at_most_two_digits(score, shown):
-    assert shadow.percent(score) == shown
+    assert percent(score) == shown
 
 
 # --- The admin ----------------------------------------------------------------------------------

@@ -47,13 +47,6 @@ def delete_in_the_admin(comment, moderator, api_client):
     moderator.post(f"{CHANGELIST}{comment.pk}/delete/", {"post": "yes"})
 
 
-def bulk_delete(comment, moderator, api_client):
-    moderator.post(
-        CHANGELIST,
-        {"action": "delete_selected", "_selected_action": [comment.pk], "post": "yes"},
-    )
-
-
 def readers_report_it(comment, moderator, api_client):
     for n in range(3):
         api_client.post(
@@ -78,7 +71,6 @@ WRITES = [
     bulk_hold,
     edit_in_the_admin,
     delete_in_the_admin,
-    bulk_delete,
     readers_report_it,
     erase_the_author,
     erase_the_author_in_the_admin,

@@ -5,6 +5,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from moderation import classifier, shadow
+from moderation.words import percent
 
 
 class Command(BaseCommand):
@@ -110,7 +111,7 @@ def report_lines(report: dict) -> list[str]:
         return [f"{report['version']} has scored no comment in shadow mode yet."]
     lines = [
         f"{report['version']} scored {report['total']} comment(s) in shadow mode and agreed with "
-        f"the decision on {report['agreeing']} ({shadow.percent(report['agreement'], most=100)}).",
+        f"the decision on {report['agreeing']} ({percent(report['agreement'], most=100)}).",
         "Decided -> candidate would decide: comments",
     ]
     for pair in report["matrix"]:
@@ -120,8 +121,8 @@ def report_lines(report: dict) -> list[str]:
         lines.append("Latest disagreements (decided score/status -> candidate's):")
     for example in report["disagreements"]:
         lines.append(
-            f"  #{example['comment_id']} {shadow.percent(example['active_score'])} "
-            f"{example['active_status']} -> {shadow.percent(example['spam_score'])} "
+            f"  #{example['comment_id']} {percent(example['active_score'])} "
+            f"{example['active_status']} -> {percent(example['spam_score'])} "
             f"{example['status']}: {example['body']}"
         )
     return lines

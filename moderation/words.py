@@ -1,0 +1,24 @@
+"""What the moderators' desk says, in words: scores as percentages, who decided."""
+
+import math
+
+from moderation.models import Decision
+
+
+def percent(fraction: float | None, *, most: int = 99) -> str:
+    """ "97%". Floored, so "99%" means at least the default 0.99 spam threshold; a score is
+    capped at 99% (most=100 for a rate), as no model's score is a certainty."""
+    if fraction is None:
+        return "—"
+    return f"{min(math.floor(fraction * 100 + 1e-9), most)}%"
+
+
+def decider(decision: Decision) -> str:
+    """Who decided: the moderator, a rule, or the model by its version; never a blank."""
+    if decision.decided_by_id is not None:
+        return str(decision.decided_by)
+    if decision.reason.startswith("Rule:"):
+        return "rule"
+    if decision.model_version:
+        return f"model {decision.model_version}"
+    return "the service"
