@@ -669,7 +669,10 @@ class CampaignAdmin(StormBanner, admin.ModelAdmin):
 
     list_display = ["__str__", "state", "size", "authors", "first_seen", "last_seen", "touched"]
     list_filter = ["state"]
-    readonly_fields = ["shared", "state", "decided_by", "decided_at", "samples"]
+    readonly_fields = [
+        "shared", "state", "size", "authors", "first_seen", "last_seen", "touched",
+        "decided_by", "decided_at", "samples",
+    ]  # fmt: skip
     fields = readonly_fields
     actions = [
         campaign_action(Campaign.State.BINNED, "Bin"),
@@ -720,7 +723,9 @@ class CampaignAdmin(StormBanner, admin.ModelAdmin):
 
     @admin.display(description="articles", ordering="articles_total")
     def touched(self, campaign):
-        titles = campaign.comments.values_list("article__title", flat=True).distinct()[:3]
+        titles = (
+            campaign.comments.order_by().values_list("article__title", flat=True).distinct()[:3]
+        )
         more = campaign.articles_total - len(titles)
         return "; ".join(truncatechars(t, 40) for t in titles) + (
             f" and {more} more" if more > 0 else ""
@@ -732,11 +737,7 @@ class CampaignAdmin(StormBanner, admin.ModelAdmin):
         rows = (
             (c.author_name, c.get_status_display(), truncatechars(c.body, 160)) for c in comments
         )
-        return format_html(
-            "<p>They share: {}</p><ul>{}</ul>",
-            campaign.shared,
-            format_html_join("", "<li>{} ({}): {}</li>", rows),
-        )
+        return format_html("<ul>{}</ul>", format_html_join("", "<li>{} ({}): {}</li>", rows))
 
 
 @admin.register(StormSwitch)

@@ -20,6 +20,9 @@ from tests.conftest import require
 from tests.factories import CommentFactory
 
 CHROMIUM = shutil.which("chromium")
+# The live server answers from another thread, so each test's data is committed, and what the
+# migrations made (the Moderators group) is restored after each.
+pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 PASSWORD = "pw-desk-123456"
 
 
@@ -140,3 +143,84 @@ def test_a_moderator_clears_the_queue_in_a_browser(
         for c in Comment.objects.filter(pk__in=[reader.pk, spam.pk])
     }
     assert decided == {reader.pk: ("published", "desk"), spam.pk: ("spam", "desk")}
+
+
+def login(page, url: str, next_path: str) -> None:
+    page.goto(f"{url}/admin/login/?next={next_path}")
+    page.fill("#id_username", "desk")
+    page.fill("#id_password", PASSWORD)
+    page.keyboard.press("Enter")
+
+
+def test_the_queue_fits_1440_pixels_with_the_sidebar_open(
+    live_server, browser_page, desk_scene, screenshots
+):
+    page = browser_page
+    page.set_viewport_size({"width": 1440, "height": 900})
+    page.add_init_script("localStorage.setItem('django.admin.navSidebarIsOpen', 'true')")
+
+    login(page, live_server.url, "/admin/moderation/heldcomment/")
+    page.wait_for_selector("#result_list")
+    page.screenshot(path=screenshots / "queue-1440.png")
+
+    assert page.locator("#nav-sidebar").is_visible()
+    assert page.evaluate("document.documentElement.scrollWidth") <= 1440
+    for column in ("comment", "why", "spam score", "reports", "author", "article", "decide"):
+        header = page.locator("#result_list thead th", has_text=column).first
+        box = header.bounding_box()
+        assert box and box["x"] + box["width"] <= 1440, column
+    assert page.locator("#result_list thead th.sortable").count() == 0
+
+
+def test_a_moderator_clears_a_queue_of_10_with_the_keyboard_only(
+    live_server, browser_page, desk_scene
+):
+    article = desk_scene[0]
+    Comment.objects.filter(status=Comment.Status.HELD).delete()
+    wanted = {}
+    for n in range(10):
+        spam = n % 2 == 0
+        body = f"WIN CASH NOW number {n} http://bit.ly/{n}" if spam else f"A fair point, {n}."
+        wanted[held(article, body, 0.5 + n / 100, Cause.MODEL).pk] = "spam" if spam else "published"
+    page = browser_page
+
+    login(page, live_server.url, "/admin/moderation/heldcomment/")
+    page.wait_for_selector("#result_list tr.rg-selected")
+    page.keyboard.press("?")
+    assert page.locator("#rg-keys").is_visible()
+    page.keyboard.press("Escape")
+    for _ in range(10):
+        selected = page.locator("#result_list tr.rg-selected")
+        text = selected.locator("td.field-short_body, th.field-short_body").inner_text()
+        page.keyboard.press("s" if "WIN CASH" in text else "p")
+        page.wait_for_selector(".messagelist .success")
+        page.wait_for_load_state()
+
+    assert page.locator("#result_list").count() == 0  # the queue is empty
+    decided = dict(Comment.objects.filter(pk__in=wanted).values_list("pk", "status"))
+    assert decided == wanted
+
+
+def test_screenshot_of_a_campaign(live_server, browser_page, desk_scene, screenshots):
+    from moderation.models import Campaign
+
+    article = desk_scene[0]
+    campaign = Campaign.objects.create(shared="near-identical text")
+    ask = "Would you mind if I share your {} with my facebook group?"
+    texts = [f"{ask.format('blog')} http://bit.ly/3kx", f"{ask.format('site')} http://ow.ly/9Qa",
+             f"{ask.format('blog').lower()}  http://is.gd/v2p"]  # fmt: skip
+    for n, text in enumerate(texts * 3):
+        CommentFactory(article=article, body=text, status="held", campaign=campaign,
+                       author_name=f"Reader {n}", author_email=f"w{n}@mail{n}.example")  # fmt: skip
+    page = browser_page
+    page.set_viewport_size({"width": 1440, "height": 900})
+
+    login(page, live_server.url, "/admin/moderation/campaign/")
+    page.wait_for_selector("#result_list")
+    page.screenshot(path=screenshots / "campaigns.png")
+    page.goto(f"{live_server.url}/admin/moderation/campaign/{campaign.pk}/change/")
+    page.wait_for_selector("text=Sample comments")
+    page.screenshot(path=screenshots / "campaign.png", full_page=True)
+
+    assert "near-identical text" in page.content() and "Reader 0" in page.content()
+    assert page.content().count(article.title[:30]) == 1  # each article it touched, once
