@@ -320,6 +320,9 @@ REPLYGUARD_CAMPAIGN_WINDOW_HOURS = env.float("REPLYGUARD_CAMPAIGN_WINDOW_HOURS",
 REPLYGUARD_CAMPAIGN_SIMILARITY = env.float("REPLYGUARD_CAMPAIGN_SIMILARITY", default=0.5)
 REPLYGUARD_CAMPAIGN_MIN_CHARS = env.int("REPLYGUARD_CAMPAIGN_MIN_CHARS", default=40)
 REPLYGUARD_CAMPAIGN_CANDIDATES = env.int("REPLYGUARD_CAMPAIGN_CANDIDATES", default=50)
+# Also group one sender's fingerprint (mail domain + /24 or /48 network + user agent) across
+# articles. Behind a carrier's shared addresses (CGNAT) many phones look alike: turn it off there.
+REPLYGUARD_CAMPAIGN_BY_SENDER = env.bool("REPLYGUARD_CAMPAIGN_BY_SENDER", default=True)
 # Storm mode (moderation.storms): an article pre-moderates itself for STORM_MINUTES when it
 # gets at least MIN_COMMENTS comments within WINDOW_MINUTES and FACTOR times its usual rate
 # over the BASELINE_HOURS before, or CAMPAIGN_COMMENTS comments of campaigns in the window.

@@ -1,7 +1,7 @@
 """Spam waves as one thing: comments from different authors grouped into a Campaign when their
 text is nearly the same (MinHash over character 5-grams, with quotes, the article's own
-sentences and links taken out first) or they give the same website (not a trusted source),
-within a time window.
+sentences and links taken out first), they give the same website (not a trusted source), or one
+sender's fingerprint (mail domain, network, browser) recurs across articles, within a window.
 
 MinHash comes from datasketch (the standard implementation; its update_batch hashes a text's
 shingles in one numpy pass). The LSH index is ours, in the database (CampaignKey: one row per
@@ -23,6 +23,7 @@ from django.db.models import F, Window
 from django.db.models.functions import RowNumber
 
 from moderation import domains
+from moderation.flood import network_address
 from moderation.models import Campaign, CampaignKey, Comment, TextSignature
 
 PERMUTATIONS, BANDS = 64, 16  # 4 values a band: texts ~0.6 alike meet in a band 89% of the time
@@ -103,13 +104,34 @@ class Fingerprint:
     text_keys: list[int]
     link_keys: dict[int, str]  # key -> the Website's host, for the moderator's words
     values: np.ndarray | None
+    sender_keys: list[int] = ()  # its sender's fingerprint (sender_key), when it has one
+
+    @property
+    def keys(self) -> list[int]:
+        return [*self.text_keys, *self.link_keys, *self.sender_keys]
 
 
 def fingerprint(comment: Comment, lists: domains.DomainLists) -> Fingerprint:
     values = signature(campaign_text(comment.body, comment.article.body))
     host = website_host(comment, lists)
     links = {_key("link:", host.encode()): host} if host else {}
-    return Fingerprint(band_keys(values) if values is not None else [], links, values)
+    sender = sender_key(comment)
+    return Fingerprint(
+        band_keys(values) if values is not None else [], links, values, [sender] if sender else []
+    )
+
+
+def sender_key(comment: Comment) -> int | None:
+    """One sender behind several names: the same email domain, network (/24, /48) and browser.
+    Only counted across articles (a family or an office on one story is not a campaign), and
+    only with all three known."""
+    domain = comment.author_email.rpartition("@")[2]
+    if not (settings.REPLYGUARD_CAMPAIGN_BY_SENDER and domain and comment.ip_address):
+        return None
+    if not comment.user_agent:
+        return None
+    network = network_address(comment.ip_address, ipv4_prefix=24, ipv6_prefix=48)
+    return _key("sender:", f"{domain}|{network}|{comment.user_agent}".encode())
 
 
 def similarity(a: np.ndarray, b: np.ndarray) -> float:
@@ -161,7 +183,7 @@ class _Index:
     signatures, and the batch's own comments as they are added."""
 
     def __init__(self, comments: list[Comment], prints: dict[int, Fingerprint]):
-        keys = {key for p in prints.values() for key in (*p.text_keys, *p.link_keys)}
+        keys = {key for p in prints.values() for key in p.keys}
         since = min(c.created_at for c in comments) - timedelta(
             hours=settings.REPLYGUARD_CAMPAIGN_WINDOW_HOURS
         )
@@ -177,10 +199,10 @@ class _Index:
             self.by_key.setdefault(key, []).append(cid)
         found = {cid for ids in self.by_key.values() for cid in ids}
         self.people = {
-            pk: (email, campaign_id)
-            for pk, email, campaign_id in Comment.objects.filter(pk__in=found).values_list(
-                "pk", "author_email", "campaign_id"
-            )
+            pk: (email, campaign_id, article_id)
+            for pk, email, campaign_id, article_id in Comment.objects.filter(
+                pk__in=found
+            ).values_list("pk", "author_email", "campaign_id", "article_id")
         }
         self.values = {
             cid: np.frombuffer(bytes(values), dtype=np.uint32)
@@ -201,10 +223,16 @@ class _Index:
             alike = (np.stack([self.values[c] for c in by_text]) == prints.values).mean(axis=1)
             by_text = {c for c, share in zip(by_text, alike, strict=True) if share >= limit}
         by_text = set(by_text)
-        matches = sorted((by_link | by_text) - {comment.pk})
+        by_sender = {
+            c for key in prints.sender_keys for c in self.by_key.get(key, [])
+            if self.people[c][2] != comment.article_id
+        }  # fmt: skip
+        matches = sorted((by_link | by_text | by_sender) - {comment.pk})
         if by_link - {comment.pk}:
             return matches, f"the website {next(iter(prints.link_keys.values()))}"
-        return matches, "near-identical text"
+        if by_text - {comment.pk}:
+            return matches, "near-identical text"
+        return matches, "one sender (mail domain, network and browser) across articles"
 
     def author(self, cid: int) -> str:
         return self.people[cid][0]
@@ -213,8 +241,8 @@ class _Index:
         return assigned.get(cid, self.people[cid][1])
 
     def add(self, comment: Comment, prints: Fingerprint) -> None:
-        self.people[comment.pk] = (comment.author_email, comment.campaign_id)
-        for key in (*prints.text_keys, *prints.link_keys):
+        self.people[comment.pk] = (comment.author_email, comment.campaign_id, comment.article_id)
+        for key in prints.keys:
             self.by_key.setdefault(key, []).append(comment.pk)
             self.new_keys.append((key, comment.pk, comment.created_at))
         if prints.values is not None:

@@ -88,6 +88,32 @@ def test_the_same_website_across_authors_is_a_campaign(articles):
     assert Comment.objects.filter(campaign__isnull=False).count() == 3
 
 
+SENDER = {"ip_address": "198.51.100.23", "user_agent": "Mozilla/5.0 (X11; Linux) Bot/1.2"}
+
+
+def test_one_sender_behind_several_names_across_articles_is_a_campaign(articles):
+    texts = ["Nice one.", "Thanks for sharing this.", "Interesting, will read more later."]
+    for n, text in enumerate(texts):
+        CommentFactory(article=articles[n], body=text, status="pending",
+                       author_email=f"name{n}@sender-mail.example", **SENDER)  # fmt: skip
+
+    score_all()
+
+    assert Campaign.objects.get().shared.startswith("one sender")
+    assert Comment.objects.filter(campaign__isnull=False).count() == 3
+
+
+def test_one_office_on_one_article_is_not_a_campaign(articles):
+    texts = ["Nice one.", "Thanks for sharing this.", "Interesting, will read more later."]
+    for n, text in enumerate(texts):
+        CommentFactory(article=articles[0], body=text, status="pending",
+                       author_email=f"name{n}@sender-mail.example", **SENDER)  # fmt: skip
+
+    score_all()
+
+    assert not Campaign.objects.exists()
+
+
 def test_readers_citing_the_same_source_in_their_text_are_not_a_campaign(articles):
     ruling = "https://pca-cpa.org/en/cases/7/"
     texts = [f"The court's ruling is here {ruling} and it is clear.",
