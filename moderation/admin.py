@@ -573,7 +573,7 @@ class SiteKeyAdmin(admin.ModelAdmin):
     def save_model(self, request, obj, form, change):
         if change:
             return super().save_model(request, obj, form, change)
-        site, key = site_key_create(name=obj.name, blogs=obj.blogs.split())
+        site, key = site_key_create(name=obj.name, blogs=obj.blogs.split(), active=obj.active)
         obj.pk, obj.key_hint = site.pk, site.key_hint
         messages.warning(
             request,
@@ -639,7 +639,7 @@ class ExternalCheckAdmin(admin.ModelAdmin):
 
     @admin.display(description="Score", ordering="spam_score")
     def score(self, check):
-        return "—" if check.spam_score is None else f"{check.spam_score:.0%}"
+        return percent(check.spam_score)
 
     @admin.display(description="Why")
     def why(self, check):

@@ -3,7 +3,6 @@ POSTs in, `text/plain` out, as every Akismet client expects (rest.akismet.com's 
 The views parse the form and present the answer; moderation.external does the work."""
 
 import ipaddress
-import logging
 import re
 
 from django.conf import settings
@@ -15,9 +14,7 @@ from rest_framework.throttling import SimpleRateThrottle
 
 from moderation.external import Submission, external_check_run, external_label_record, site_for
 from moderation.models import ExternalCheck
-from moderation.outages import CACHE_ERRORS
-
-logger = logging.getLogger(__name__)
+from moderation.outages import FailOpenThrottle
 
 THANKS = "Thanks for making the web a better place."
 # What a reader typed, and the key: never in an error report's copy of the request.
@@ -58,9 +55,8 @@ def request_key(request, field: str) -> str:
     return key
 
 
-class SiteKeyThrottle(SimpleRateThrottle):
-    """REPLYGUARD_RATE_AKISMET per site key. Fails open while the cache is down, as the public
-    API's limits do."""
+class SiteKeyThrottle(FailOpenThrottle, SimpleRateThrottle):
+    """REPLYGUARD_RATE_AKISMET per site key."""
 
     scope = "akismet"
 
@@ -71,13 +67,6 @@ class SiteKeyThrottle(SimpleRateThrottle):
 
     def get_cache_key(self, request, view):
         return self.cache_format % {"scope": self.scope, "ident": self.site_id}
-
-    def allow_request(self, request, view):
-        try:
-            return super().allow_request(request, view)
-        except CACHE_ERRORS as error:
-            logger.warning("Rate limit not applied, cache unavailable (%s)", type(error).__name__)
-            return True
 
 
 def site_request(view):
@@ -118,7 +107,7 @@ def submission_from(form) -> Submission:
     Raises ValueError for a user_ip that is no IP address."""
 
     def text(name: str, limit: int) -> str:
-        return form.get(name, "").strip()[:limit]
+        return clean(form.get(name, "")).strip()[:limit]
 
     honeypot = form.get("honeypot_field_name", "").strip()
     return Submission(
@@ -129,13 +118,19 @@ def submission_from(form) -> Submission:
         author_email=text("comment_author_email", 254),
         author_url=text("comment_author_url", 200),
         # Cut as our own API limits a comment: the cost of scoring grows with the text.
-        body=form.get("comment_content", "")[: settings.REPLYGUARD_BODY_MAX_LENGTH],
+        body=clean(form.get("comment_content", ""))[: settings.REPLYGUARD_BODY_MAX_LENGTH],
         permalink=text("permalink", 500),
         comment_type=text("comment_type", 40),
         user_role=text("user_role", 40),
         is_test=form.get("is_test", "").strip().lower() in TRUE_VALUES,
         honeypot_filled=bool(honeypot and form.get(honeypot, "").strip()),
+        recheck=bool(form.get("recheck_reason", "").strip()),
     )
+
+
+def clean(value: str) -> str:
+    # NUL: no database text column takes it (PostgreSQL refuses it), and no reader typed it.
+    return value.replace("\x00", "")
 
 
 @csrf_exempt

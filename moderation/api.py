@@ -2,7 +2,6 @@
 explicitly: a reader's email, IP and user agent are never among them."""
 
 import ipaddress
-import logging
 import unicodedata
 
 from django.conf import settings
@@ -27,13 +26,11 @@ from config.api import DETAIL, ERRORS, PagePagination
 from moderation import botcheck
 from moderation.flood import poster_network
 from moderation.models import Comment, Report, attach_published_replies
-from moderation.outages import CACHE_ERRORS
+from moderation.outages import FailOpenThrottle
 from moderation.receipts import author_status, comment_for_receipt, comment_receipt
 from moderation.reports import comment_report
 from moderation.services import comment_create
 from moderation.threads import thread_page_response
-
-logger = logging.getLogger(__name__)
 
 
 @extend_schema_field(OpenApiTypes.STR)
@@ -229,17 +226,9 @@ class CommentListQuery(serializers.Serializer):
     )
 
 
-class PublicWriteThrottle(ScopedRateThrottle):
+class PublicWriteThrottle(FailOpenThrottle, ScopedRateThrottle):
     """Per client IP, one rate per kind of write (the view's throttle_scope). Fails open while
-    the cache is down: a reader's comment matters more than the limit, and flood control (in
-    the database) still holds."""
-
-    def allow_request(self, request, view):
-        try:
-            return super().allow_request(request, view)
-        except CACHE_ERRORS as error:
-            logger.warning("Rate limit not applied, cache unavailable (%s)", type(error).__name__)
-            return True
+    the cache is down (flood control, in the database, still holds)."""
 
     def get_ident(self, request):
         # One poster: an IPv6 client by its /64, as flood control counts it.

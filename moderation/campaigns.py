@@ -21,10 +21,13 @@ from django.conf import settings
 from django.db import connection
 from django.db.models import F, Window
 from django.db.models.functions import RowNumber
+from django.template.defaultfilters import truncatechars
+from django.utils import timezone
 
 from moderation import domains
 from moderation.flood import network_address
 from moderation.models import Campaign, CampaignKey, Comment, TextSignature
+from moderation.privacy import private_sha256
 
 PERMUTATIONS, BANDS = 64, 16  # 4 values a band: texts ~0.6 alike meet in a band 89% of the time
 SHINGLE = 5
@@ -53,7 +56,7 @@ def campaign_text(body: str, article_body: str = "") -> str:
 @lru_cache(maxsize=64)  # a batch's comments are on a few articles
 def article_sentences(article_body: str, min_chars: int) -> tuple[str, ...]:
     sentences = (" ".join(WORD.findall(s.casefold())) for s in SENTENCE.split(article_body))
-    return tuple(s for s in sentences if len(s) >= min_chars)
+    return tuple(re.sub(r"\d", "0", s) for s in sentences if len(s) >= min_chars)
 
 
 def signature(text: str) -> np.ndarray | None:
@@ -131,7 +134,8 @@ def sender_key(comment: Comment) -> int | None:
     if not comment.user_agent:
         return None
     network = network_address(comment.ip_address, ipv4_prefix=24, ipv6_prefix=48)
-    return _key("sender:", f"{domain}|{network}|{comment.user_agent}".encode())
+    # Keyed (privacy.private_sha256): a plain hash of these would confirm a guessed sender.
+    return _key("sender:", private_sha256(f"{domain}|{network}|{comment.user_agent}").encode())
 
 
 def similarity(a: np.ndarray, b: np.ndarray) -> float:
@@ -145,6 +149,7 @@ def comments_group(comments: list[Comment], lists: domains.DomainLists) -> dict[
     fixed handful of queries however many comments it has; its comments find each other too,
     in order."""
     prints = {comment.pk: fingerprint(comment, lists) for comment in comments}
+    _campaigns_lock()
     index = _Index(comments, prints)
     assigned: dict[int, int] = {}  # comment id -> campaign id, for what this batch changes
     for comment in comments:
@@ -164,6 +169,15 @@ def comments_group(comments: list[Comment], lists: domains.DomainLists) -> dict[
     return {c.pk: campaigns[assigned[c.pk]] for c in comments if c.pk in assigned}
 
 
+def _campaigns_lock() -> None:
+    """One batch at a time groups campaigns, until it commits: two workers scoring one wave
+    would otherwise each found a campaign of their own, and each write the other's comments.
+    PostgreSQL: a transaction-level advisory lock; SQLite runs one transaction at a time."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(hashtext('replyguard-campaigns'))")
+
+
 def _campaign_of(comment, matches, index, assigned, shared: str) -> int | None:
     """The campaign it joins (the oldest its matches are in), or a new one if its matches are
     another author's; None if it stands alone."""
@@ -174,7 +188,7 @@ def _campaign_of(comment, matches, index, assigned, shared: str) -> int | None:
         return joined[0]
     if all(index.author(m) == comment.author_email for m in matches):
         return None
-    return Campaign.objects.create(shared=shared).pk
+    return Campaign.objects.create(shared=truncatechars(shared, 200)).pk
 
 
 class _Index:
@@ -266,3 +280,11 @@ class _Index:
                 sql = f"INSERT INTO {table} (key, comment_id, created_at) VALUES (%s, %s, %s)"
                 cursor.executemany(sql, self.new_keys)
         TextSignature.objects.bulk_create(self.new_values, ignore_conflicts=True)
+
+
+def campaign_keys_forget_old() -> int:
+    """Drop the index rows of comments older than the campaign window: no new comment can
+    join them any more, and they say things of their senders (the retention task runs it)."""
+    since = timezone.now() - timedelta(hours=settings.REPLYGUARD_CAMPAIGN_WINDOW_HOURS)
+    TextSignature.objects.filter(comment__created_at__lt=since).delete()
+    return CampaignKey.objects.filter(created_at__lt=since).delete()[0]

@@ -7,7 +7,6 @@ import secrets
 import time
 from dataclasses import dataclass
 from datetime import timedelta
-from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.db import transaction
@@ -35,18 +34,21 @@ def key_sha256(key: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()
 
 
-def site_key_create(*, name: str, blogs: list[str]) -> tuple[SiteKey, str]:
+def site_key_create(*, name: str, blogs: list[str], active: bool = True) -> tuple[SiteKey, str]:
     """A new key for a site: (the SiteKey, the key itself, to show once and never again)."""
     key = secrets.token_hex(16)  # 32 hex characters: also a valid host-name label
     site = SiteKey.objects.create(
-        name=name, blogs="\n".join(blogs), key_sha256=key_sha256(key), key_hint=key[:4]
+        name=name,
+        blogs="\n".join(blogs),
+        active=active,
+        key_sha256=key_sha256(key),
+        key_hint=key[:4],
     )
     return site, key
 
 
 def blog_host(url: str) -> str:
-    url = url.strip().lower()
-    return urlsplit(url if "://" in url else f"//{url}").hostname or ""
+    return domains.host_of(url.strip().lower())
 
 
 def site_for(*, key: str, blog: str) -> SiteKey | None:
@@ -73,6 +75,7 @@ class Submission:
     user_role: str = ""
     is_test: bool = False
     honeypot_filled: bool = False
+    recheck: bool = False  # recheck_reason: a comment the site checked before, not a repeat
 
     def stored_fields(self) -> dict:
         return {
@@ -138,7 +141,9 @@ def external_check_run(*, site: SiteKey, submission: Submission) -> ExternalChec
             trusted_domains=lists.trusted,
         )
         ((probability, reasons),) = model.scores_and_reasons([text])
-    verdict = _forced_verdict(submission) or _recent_verdict(site, stored)
+    verdict = _forced_verdict(submission)
+    if verdict is None and not submission.recheck:
+        verdict = _recent_verdict(site, stored)
     if verdict is None:
         verdict = Verdict(
             *comment_verdict(

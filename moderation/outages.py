@@ -49,3 +49,15 @@ def cache_delete(key: str) -> None:
 def _log(error: Exception) -> None:
     # The type only: a message may name the server's address, never a reader's.
     logger.warning("Cache unavailable (%s): going on without it", type(error).__name__)
+
+
+class FailOpenThrottle:
+    """A DRF throttle (mixed in first) that lets the request through while the cache is down:
+    a reader's comment, or another site's check, matters more than the limit."""
+
+    def allow_request(self, request, view):
+        try:
+            return super().allow_request(request, view)
+        except CACHE_ERRORS as error:
+            logger.warning("Rate limit not applied, cache unavailable (%s)", type(error).__name__)
+            return True

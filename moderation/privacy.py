@@ -13,7 +13,15 @@ from django.utils.crypto import salted_hmac
 
 from moderation import domains
 from moderation.flood import network_address
-from moderation.models import AuthorDataRequest, Comment, Decision, ExternalCheck, Report
+from moderation.models import (
+    AuthorDataRequest,
+    CampaignKey,
+    Comment,
+    Decision,
+    ExternalCheck,
+    Report,
+    TextSignature,
+)
 from moderation.services import comments_update
 
 ERASED_NAME = "Anonymous"
@@ -152,6 +160,9 @@ def author_erase(*, email: str, remove_bodies: bool = False, done_by=None) -> in
         erased |= {"body": REMOVED_BODY, "body_fingerprint": ""}  # a hash can confirm a guess
     comments = author_comments(email)
     _erase_website_from_rules_and_decisions(comments)
+    # The campaign index keys their text and sender; the comments keep their campaign.
+    CampaignKey.objects.filter(comment__in=comments).delete()
+    TextSignature.objects.filter(comment__in=comments).delete()
     count = comments_update(comments, **erased)
     author_reports(email).update(reporter_email_sha256="")
     # Other sites' checks of its comments: the same fields, and their rule hits, which may name

@@ -129,6 +129,8 @@ def campaign_decide(*, campaign: Campaign, state: str, decided_by) -> int:
         )
         campaign.state = state
         members = campaign.comments.exclude(status__in=[status, Status.PENDING])
+        if status == Status.PUBLISHED:  # a banned word or a moderator's rejection stands
+            members = members.exclude(status=Status.REJECTED)
         verdict = Verdict(status=status, cause=Cause.CAMPAIGN, reason=reason)
         return verdicts_apply([(c, verdict) for c in members], decided_by=decided_by)
 

@@ -5,11 +5,12 @@ StormSwitch record; a moderator's pin (Article.storm_pin) overrides it either wa
 from datetime import timedelta
 
 from django.conf import settings
+from django.db import transaction
 from django.db.models import Count, Q
 from django.utils import timezone
 
 from articles.models import Article
-from moderation.models import Comment, StormSwitch
+from moderation.models import Campaign, Comment, StormSwitch
 
 
 def storm_reason(article: Article, now) -> str:
@@ -19,7 +20,11 @@ def storm_reason(article: Article, now) -> str:
     counts = Comment.objects.filter(article=article, created_at__gte=now - baseline).aggregate(
         recent=Count("pk", filter=Q(created_at__gte=now - window)),
         before=Count("pk", filter=Q(created_at__lt=now - window)),
-        campaign=Count("pk", filter=Q(created_at__gte=now - window, campaign__isnull=False)),
+        campaign=Count(
+            "pk",
+            filter=Q(created_at__gte=now - window, campaign__isnull=False)
+            & ~Q(campaign__state=Campaign.State.PUBLISHED),
+        ),
     )
     usual = counts["before"] / max(1.0, (baseline - window) / window)  # comments per window
     recent, minutes = counts["recent"], f"{settings.REPLYGUARD_STORM_WINDOW_MINUTES:g}"
@@ -34,7 +39,10 @@ def storm_reason(article: Article, now) -> str:
 
 def storms_check(articles: list[Article]) -> None:
     """Switch storm mode on (or keep it on) for each of these articles in a storm; the worker
-    asks for the articles of each batch it scores. The Article objects are updated too."""
+    asks for the articles of each batch it scores. The Article objects are updated at once, for
+    this batch's verdicts; the rows once the batch commits, each in a statement of its own (in
+    the batch, an article row locked early would deadlock with the thread versions that
+    services lock, in id order, at the end)."""
     now = timezone.now()
     for article in articles:
         if article.storm_pin:
@@ -43,21 +51,32 @@ def storms_check(articles: list[Article]) -> None:
         if not reason:
             continue
         until = now + timedelta(minutes=settings.REPLYGUARD_STORM_MINUTES)
-        if not article.in_storm():
-            StormSwitch.objects.create(article=article, on=True, reason=f"Storm: {reason}.")
-        Article.objects.filter(pk=article.pk).update(storm_until=until)
         article.storm_until = until
+        transaction.on_commit(lambda pk=article.pk, u=until, r=reason: _storm_save(pk, u, r))
+
+
+def _storm_save(article_id: int, until, reason: str) -> None:
+    """Start the storm (and record it) if it is not on, else extend it: each conditional, so
+    two workers seeing one storm record it once."""
+    now = timezone.now()
+    article = Article.objects.filter(pk=article_id, storm_pin="")
+    if article.filter(Q(storm_until__isnull=True) | Q(storm_until__lte=now)).update(
+        storm_until=until
+    ):
+        StormSwitch.objects.create(article_id=article_id, on=True, reason=f"Storm: {reason}.")
+    else:
+        article.filter(storm_until__lt=until).update(storm_until=until)
 
 
 def storms_calm() -> int:
     """Switch storm mode off where it has run its time with no new storm; the beat runs it."""
     now = timezone.now()
-    calm = Article.objects.filter(storm_pin="", storm_until__lte=now)
     switched = 0
-    for article in calm:
-        StormSwitch.objects.create(article=article, on=False, reason="Calm again: storm ended.")
-        switched += 1
-    calm.update(storm_until=None)
+    for article in Article.objects.filter(storm_pin="", storm_until__lte=now).only("pk"):
+        # Only if no worker extended it meanwhile: the record says what happened.
+        if Article.objects.filter(pk=article.pk, storm_until__lte=now).update(storm_until=None):
+            StormSwitch.objects.create(article=article, on=False, reason="Calm again: storm ended.")
+            switched += 1
     return switched
 
 

@@ -45,10 +45,12 @@ def stale_pending_requeue_task() -> int:
 
 @shared_task
 def ip_retention_task() -> int:
+    from moderation.campaigns import campaign_keys_forget_old
     from moderation.privacy import comment_truncate_old_ips, report_forget_old_reporters
 
     retention = timedelta(days=settings.REPLYGUARD_IP_RETENTION_DAYS)
     report_forget_old_reporters(older_than=retention)
+    campaign_keys_forget_old()
     return comment_truncate_old_ips(older_than=retention)
 
 

@@ -85,6 +85,28 @@ def test_a_user_ip_that_is_no_address_is_named(client, key):
     assert response.content == b"Invalid field: user_ip."
 
 
+def test_a_blog_that_is_no_url_is_invalid_not_an_error(client, key):
+    assert client.post("/1.1/verify-key", {"key": key, "blog": "http://[x"}).content == b"invalid"
+    assert check(client, key, blog="http://[x", comment_content=READER).content == b"invalid"
+
+
+def test_nul_characters_are_dropped_not_stored(client, key):
+    response = check(client, key, comment_content=f"{READER}\x00", user_agent="Agent\x00/1")
+
+    assert response.status_code == 200
+    stored = ExternalCheck.objects.get()
+    assert "\x00" not in stored.body and "\x00" not in stored.user_agent
+
+
+def test_a_recheck_of_the_same_comment_is_not_its_own_duplicate(client, key, settings):
+    settings.REPLYGUARD_FLOOD_SECONDS = 15
+    assert check(client, key, comment_content=READER).content == b"false"
+
+    again = check(client, key, comment_content=READER, recheck_reason="edit")
+
+    assert again.content == b"false"
+
+
 def test_only_post_is_answered(client, key):
     assert client.get("/1.1/comment-check").status_code == 405
 
@@ -314,6 +336,14 @@ def test_api_key_create_prints_a_working_key_stored_only_hashed(client, key, cap
     assert verified.content == b"valid"
 
 
+def test_a_key_made_inactive_in_the_admin_is_inactive(admin_client, key):
+    admin_client.post(
+        "/admin/moderation/sitekey/add/", {"name": "Off", "blogs": "https://off.example"}
+    )
+
+    assert not SiteKey.objects.get(name="Off").active
+
+
 def test_the_admin_shows_a_new_key_once_and_lists_checks(admin_client, client, key):
     response = admin_client.post(
         "/admin/moderation/sitekey/add/",
@@ -362,19 +392,19 @@ FIELDS = ["comment_author", "comment_author_email", "comment_author_url", "comme
     form=st.dictionaries(st.sampled_from(FIELDS), st.text(max_size=300), max_size=len(FIELDS)),
     endpoint=st.sampled_from(["comment-check", "submit-spam", "submit-ham"]),
     ip=st.one_of(st.ip_addresses().map(str), st.text(max_size=40)),
+    blog=st.one_of(st.just(BLOG), st.text(max_size=60)),
 )
 @hypothesis_settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck))
-def test_any_form_gets_an_answer_never_a_5xx_nor_an_echo(client, key, form, endpoint, ip):
+def test_any_form_gets_an_answer_never_a_5xx_nor_an_echo(client, key, form, endpoint, ip, blog):
     private = {"comment_author_email": "fuzz.private@example.org"}
-    form = {k: v.replace("\x00", "") for k, v in form.items()} | private
-    response = client.post(
-        f"/1.1/{endpoint}", {"api_key": key, "blog": BLOG, "user_ip": ip.replace("\x00", "")} | form
-    )
+    form = form | private
+    response = client.post(f"/1.1/{endpoint}", {"api_key": key, "blog": blog, "user_ip": ip} | form)
 
     assert response.status_code in (200, 429)
     text = response.content.decode()
-    assert text in {"true", "false", "Thanks for making the web a better place.",
-                    "Invalid field: user_ip.", "Missing required field: user_ip."}  # fmt: skip
+    assert text in {"true", "false", "Thanks for making the web a better place.", "invalid",
+                    "Invalid field: user_ip.", "Missing required field: user_ip.",
+                    "Missing required field: blog."}  # fmt: skip
     assert "fuzz.private" not in text and (len(ip.strip()) < 6 or ip.strip() not in text)
 
 

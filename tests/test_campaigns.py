@@ -173,7 +173,7 @@ def test_a_campaign_published_as_legitimate_holds_nothing_back(articles, admin_u
     score_all()
 
     late.refresh_from_db()
-    assert late.cause != "campaign"
+    assert late.campaign_id == Campaign.objects.get().pk and late.cause != "campaign"
     assert Comment.objects.filter(campaign__isnull=False, status="published").count() >= 3
 
 
@@ -218,6 +218,57 @@ def test_a_wave_from_a_real_spam_row_is_one_campaign(articles):
 
     assert Campaign.objects.count() == 1
     assert Comment.objects.filter(campaign__isnull=False).count() == 60
+
+
+def test_readers_quoting_an_article_sentence_with_numbers_are_not_a_campaign(db, no_model):
+    line = "The 1965 treaty normalized relations between the two countries after 35 years."
+    article = ArticleFactory(body=f"{ARTICLE_LINE} {line} More.")
+    for n, take in enumerate(["Exactly right.", "I doubt it.", "About time!", "Is that so?"]):
+        post(article, f"{line} {take}", n)
+
+    score_all()
+
+    assert not Campaign.objects.exists()
+
+
+def test_publishing_a_campaign_leaves_what_was_rejected_rejected(articles, admin_user):
+    for n, text in enumerate(VARIANTS[:3]):
+        post(articles[n], text, n)
+    score_all()
+    campaign = Campaign.objects.get()
+    rejected = campaign.comments.first()
+    Comment.objects.filter(pk=rejected.pk).update(status="rejected")
+
+    campaign_decide(campaign=campaign, state="published", decided_by=admin_user)
+
+    rejected.refresh_from_db()
+    assert rejected.status == "rejected"
+    assert campaign.comments.filter(status="published").count() == 2
+
+
+def test_a_very_long_website_host_still_names_the_campaign(articles):
+    host = "a" * 63 + "." + "b" * 63 + "." + "c" * 60 + ".info"
+    for n in range(3):
+        post(articles[n], f"Comment number {n} here.", n, author_url=f"http://{host}/")
+
+    score_all()
+
+    assert len(Campaign.objects.get().shared) <= 200
+
+
+def test_erasing_an_author_forgets_their_campaign_keys(articles):
+    from moderation.models import CampaignKey, TextSignature
+    from moderation.privacy import author_erase
+
+    for n, text in enumerate(VARIANTS[:3]):
+        post(articles[n], text, n)
+    score_all()
+    gone = Comment.objects.first()
+
+    author_erase(email=gone.author_email)
+
+    assert not CampaignKey.objects.filter(comment=gone).exists()
+    assert not TextSignature.objects.filter(comment=gone).exists()
 
 
 def test_campaign_text_drops_links_digits_and_the_articles_own_sentences():

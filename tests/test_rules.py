@@ -349,7 +349,8 @@ def test_the_comment_form_tells_the_widget_the_newsrooms_length_limit(client, ar
     form = client.get(f"/api/articles/{article.slug}/comment-form/").json()
 
     assert form["body_max_length"] == 1200
-    assert post(client, article, body="x" * 1201).json()["body"]
+    refused = post(client, article, body="x" * 1201)
+    assert refused.status_code == 400 and "1200" in refused.json()["body"][0]
 
 
 def test_a_filled_honeypot_is_answered_as_pending_and_filed_as_spam(client, article, no_model):

@@ -50,6 +50,8 @@
     var target = event.target;
     if (event.ctrlKey || event.metaKey || event.altKey) return;
     if (/^(INPUT|TEXTAREA|SELECT)$/.test(target.tagName) || target.isContentEditable) return;
+    // Enter on a focused button or link (the actions' "Go") does what it says.
+    if (event.key === "Enter" && /^(BUTTON|A)$/.test(target.tagName)) return;
     var key = event.key, row = rows()[current];
     if (key === "?") help();
     else if (key === "Escape") { var box = document.getElementById("rg-keys"); if (box) box.hidden = true; }
