@@ -319,7 +319,7 @@ REPLYGUARD_RATE_REPORT_POST = env("REPLYGUARD_RATE_REPORT_POST", default="20/min
 REPLYGUARD_CAMPAIGN_WINDOW_HOURS = env.float("REPLYGUARD_CAMPAIGN_WINDOW_HOURS", default=72.0)
 REPLYGUARD_CAMPAIGN_SIMILARITY = env.float("REPLYGUARD_CAMPAIGN_SIMILARITY", default=0.5)
 REPLYGUARD_CAMPAIGN_MIN_CHARS = env.int("REPLYGUARD_CAMPAIGN_MIN_CHARS", default=40)
-REPLYGUARD_CAMPAIGN_CANDIDATES = env.int("REPLYGUARD_CAMPAIGN_CANDIDATES", default=50)
+REPLYGUARD_CAMPAIGN_CANDIDATES = env.int("REPLYGUARD_CAMPAIGN_CANDIDATES", default=20)
 # Also group one sender's fingerprint (mail domain + /24 or /48 network + user agent) across
 # articles. Behind a carrier's shared addresses (CGNAT) many phones look alike: turn it off there.
 REPLYGUARD_CAMPAIGN_BY_SENDER = env.bool("REPLYGUARD_CAMPAIGN_BY_SENDER", default=True)

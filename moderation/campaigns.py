@@ -149,24 +149,44 @@ def comments_group(comments: list[Comment], lists: domains.DomainLists) -> dict[
     fixed handful of queries however many comments it has; its comments find each other too,
     in order."""
     prints = {comment.pk: fingerprint(comment, lists) for comment in comments}
-    _campaigns_lock()
-    index = _Index(comments, prints)
+    index, matched = _all_matches(comments, prints)
+    if _may_group(index, matched):
+        # Another author's comment or a campaign is involved: group one batch at a time, on
+        # what was committed up to now (other batches go on in parallel as long as theirs
+        # are readers' own comments).
+        _campaigns_lock()
+        index, matched = _all_matches(comments, prints)
     assigned: dict[int, int] = {}  # comment id -> campaign id, for what this batch changes
-    for comment in comments:
-        matches, shared = index.matches(comment, prints[comment.pk])
+    for comment, matches, shared in matched:
         campaign_id = _campaign_of(comment, matches, index, assigned, shared)
         if campaign_id is not None:
             for cid in [comment.pk, *(m for m in matches if index.campaign(m, assigned) is None)]:
                 assigned[cid] = campaign_id
-        index.add(comment, prints[comment.pk])
     by_campaign: dict[int, list[int]] = {}
     for cid, campaign_id in assigned.items():
         by_campaign.setdefault(campaign_id, []).append(cid)
-    for campaign_id, ids in by_campaign.items():  # no reader sees it: not through services
+    for campaign_id, ids in sorted(by_campaign.items()):  # no reader sees it: not via services
         Comment.objects.filter(pk__in=ids).update(campaign_id=campaign_id)
     index.save()
     campaigns = Campaign.objects.in_bulk(set(assigned.values()))
     return {c.pk: campaigns[assigned[c.pk]] for c in comments if c.pk in assigned}
+
+
+def _all_matches(comments, prints):
+    """The index as committed now plus this batch, and each comment's matches, in order."""
+    index, matched = _Index(comments, prints), []
+    for comment in comments:
+        matched.append((comment, *index.matches(comment, prints[comment.pk])))
+        index.add(comment, prints[comment.pk])
+    return index, matched
+
+
+def _may_group(index, matched) -> bool:
+    return any(
+        index.author(m) != comment.author_email or index.campaign(m, {}) is not None
+        for comment, matches, _ in matched
+        for m in matches
+    )
 
 
 def _campaigns_lock() -> None:
