@@ -1,5 +1,5 @@
 """End to end, as a reader and the worker see it: POST → broker → real Celery worker → decision
-→ GET. One run on PostgreSQL + Redis (production), one on the embedded default."""
+→ GET. On PostgreSQL with Redis and with RabbitMQ (production), and on the embedded default."""
 
 import json
 import os
@@ -35,6 +35,7 @@ POSTGRES_ADMIN_URL = os.environ.get(
 )
 REDIS_URL = os.environ.get("REPLYGUARD_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 REDIS_CACHE_URL = REDIS_URL.rsplit("/", 1)[0] + "/13"  # apart from the broker, as in production
+RABBITMQ_URL = os.environ.get("REPLYGUARD_TEST_RABBITMQ_URL", "amqp://guest:guest@127.0.0.1:5672//")
 
 READER = {
     "author_name": "Mina Park",
@@ -108,6 +109,37 @@ def redis_broker():
     redis.Redis.from_url(REDIS_URL).flushdb()
 
 
+def rabbitmq_available() -> bool:
+    from kombu import Connection
+
+    try:
+        with Connection(RABBITMQ_URL, connect_timeout=2) as connection:
+            connection.connect()
+        return True
+    except OSError:
+        return False
+
+
+@pytest.fixture
+def rabbitmq_broker():
+    """RabbitMQ with an empty task queue (no wake-up left over from an earlier run)."""
+    from kombu import Connection
+
+    require(
+        rabbitmq_available(),
+        f"RabbitMQ is not reachable at {RABBITMQ_URL}: start rabbitmq-server "
+        "or set REPLYGUARD_TEST_RABBITMQ_URL",
+    )
+
+    def purge():  # Celery's default queue, declared again by the worker as it starts
+        with Connection(RABBITMQ_URL, connect_timeout=2) as connection:
+            connection.channel().queue_delete("celery")
+
+    purge()
+    yield RABBITMQ_URL
+    purge()
+
+
 def demo_comments_url(base_url: str) -> str:
     [article] = http("GET", f"{base_url}/api/articles/")[1]["results"]
     return f"{base_url}/api/articles/{article['slug']}/comments/"
@@ -165,6 +197,21 @@ def test_a_real_worker_decides_comments_on_postgres_and_redis(
         return row[0]
 
     env = stack_env(tmp_path, postgres_database, redis_broker, trained_model_dir)
+    with running_stack(env_overrides=env, logs=tmp_path) as stack:
+        assert_reader_published_and_spam_not(stack.url, read_status)
+
+
+def test_a_real_worker_decides_comments_on_postgres_and_rabbitmq(
+    tmp_path, postgres_database, rabbitmq_broker, trained_model_dir
+):
+    def read_status(comment_id):
+        with psycopg.connect(postgres_database) as db:
+            row = db.execute(
+                "SELECT status FROM moderation_comment WHERE id = %s", [comment_id]
+            ).fetchone()
+        return row[0]
+
+    env = stack_env(tmp_path, postgres_database, rabbitmq_broker, trained_model_dir)
     with running_stack(env_overrides=env, logs=tmp_path) as stack:
         assert_reader_published_and_spam_not(stack.url, read_status)
 
