@@ -43,7 +43,15 @@ import psycopg
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from harness.stack import http, manage, running_stack  # noqa: E402
+from harness.stack import (  # noqa: E402
+    PYTHON,
+    SECRET_KEY,
+    free_port,
+    http,
+    manage,
+    running_stack,
+    wait_for,
+)
 
 RESULTS = ROOT / "bench" / "results" / "load.json"
 PERFORMANCE_DOC = ROOT / "docs" / "performance.md"
@@ -120,6 +128,8 @@ def bench_env(workdir: Path, database_url: str, broker_url: str, model_dir: Path
         "NUM_PROXIES": "1",  # X-Forwarded-For names the reader, as behind a real proxy
         "REPLYGUARD_RATE_COMMENT_POST": "1000000/second",
         "LOG_LEVEL": "WARNING",
+        # Beyond SQLite on localhost the service refuses its built-in key, as in production.
+        "SECRET_KEY": SECRET_KEY,
     }
 
 
@@ -224,6 +234,7 @@ def run_postgres(seconds: int, workdir: Path, model_dir: Path, scenarios: set[st
                 figures |= {"post": post, "decision_at_end_of_load": postgres_decisions(url)}
                 wait_for_drain(lambda: postgres_decisions(url)["pending_at_end"])
                 figures["decision"] = postgres_decisions(url)
+                figures["bare_drf_post"] = bare_drf_post(url, seconds, workdir)
             if "worker" in scenarios:
                 queue = max(5000, seconds * 200)
                 figures["worker"] = worker_throughput(url, env, comments=queue)
@@ -244,6 +255,34 @@ def run_postgres(seconds: int, workdir: Path, model_dir: Path, scenarios: set[st
     finally:
         with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True) as admin:
             admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def bare_drf_post(database_url: str, seconds: int, workdir: Path) -> dict:
+    """The same POSTs, in the same run, against the barest DRF create endpoint (bench/bare_drf:
+    a ModelSerializer and one INSERT into the same table), on as many gunicorn processes with
+    the same gunicorn settings, after ReplyGuard's worker has drained its backlog."""
+    port = free_port()
+    env = os.environ | {
+        "DATABASE_URL": database_url,
+        "DJANGO_SETTINGS_MODULE": "bench.bare_drf.settings",
+        "WEB_CONCURRENCY": str(WEB_WORKERS),
+    }
+    command = [PYTHON, "-m", "gunicorn", "-c", "config/gunicorn.py", "-b", f"127.0.0.1:{port}",
+               "bench.bare_drf.wsgi"]  # fmt: skip
+    peer = subprocess.Popen(command, cwd=ROOT, env=env, stderr=subprocess.DEVNULL)
+    try:
+        wait_for(lambda: _listening(port), timeout=30, what="the bare DRF peer to listen")
+        return wrk(f"http://127.0.0.1:{port}/api/articles/{SLUG}/comments/", seconds, workdir)
+    finally:
+        peer.terminate()
+        peer.wait(timeout=20)
+
+
+def _listening(port: int) -> bool:
+    import socket
+
+    with socket.socket() as probe:
+        return probe.connect_ex(("127.0.0.1", port)) == 0
 
 
 # Pending comments written straight into the table, as if posted while no worker ran.
@@ -293,8 +332,9 @@ THREAD_COMMENTS = 10_000  # published: 8,000 threads, the first 1,000 with two r
 # A copy of the demo article, and its published comments written straight into the tables.
 SEED_THREAD = """
 INSERT INTO articles_article (title, slug, section, byline, dateline, body, published_at,
-    comments_open, moderation_mode, thread_version)
-SELECT title, %(slug)s, section, byline, dateline, body, published_at, true, moderation_mode, 0
+    comments_open, moderation_mode, thread_version, storm_pin)
+SELECT title, %(slug)s, section, byline, dateline, body, published_at, true, moderation_mode, 0,
+    ''
 FROM articles_article LIMIT 1;
 
 INSERT INTO moderation_comment (article_id, depth, author_name, author_email, author_url, body,
@@ -508,6 +548,12 @@ def table(results: dict) -> list[tuple]:
         lines.append(row("POST p50 ms, PostgreSQL", "", round(post["p50_ms"], 1)))
         lines.append(at_most("POST p99 ms, PostgreSQL", 100, round(post["p99_ms"], 1)))
         lines.append(at_most("POST errors, PostgreSQL", 0, post["errors"]))
+    if "bare_drf_post" in pg:
+        peer = pg["bare_drf_post"]
+        ratio = round(pg["post"]["per_second"] / max(1, peer["per_second"]), 2)
+        lines.append(row("bare DRF create req/s, same run (the peer)", "", peer["per_second"]))
+        lines.append(row("bare DRF create p99 ms", "", round(peer["p99_ms"], 1)))
+        lines.append(at_least("POST / bare DRF create, req/s ratio", 0.8, ratio))
     if "post" in emb:
         lines.append(at_least("POST req/s, embedded default", 250, emb["post"]["per_second"]))
         lines.append(at_most("POST errors, embedded default", 0, emb["post"]["errors"]))
