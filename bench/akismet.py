@@ -45,6 +45,7 @@ from bench.load import (  # noqa: E402
     SLUG,
     bench_env,
     memory,
+    model_trained,
     percentile,
     wrk,
 )
@@ -267,16 +268,7 @@ def main() -> None:
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="replyguard-bench-") as tmp:
         workdir = Path(tmp)
-        model_dir = args.model_dir or workdir / "models"
-        if args.model_dir is None:
-            training = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
-            training |= {
-                "REPLYGUARD_VAR_DIR": str(workdir / "training"),
-                "REPLYGUARD_MODEL_DIR": str(model_dir),
-                "DJANGO_SETTINGS_MODULE": "config.settings",
-            }
-            manage("migrate", "--noinput", env=training)
-            manage("train_classifier", env=training)
+        model_dir = args.model_dir or model_trained(workdir)
         results = {
             "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
             "machine": {"cores": os.cpu_count(), "python": platform.python_version()},

@@ -32,7 +32,7 @@ import psycopg
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.load import POSTGRES_ADMIN_URL  # noqa: E402
+from bench.load import POSTGRES_ADMIN_URL, model_trained  # noqa: E402
 from harness.stack import SECRET_KEY, manage  # noqa: E402
 from harness.waves import WAVE_ROW, blog_spam, news_comments, spam_wave  # noqa: E402
 
@@ -254,14 +254,7 @@ def main() -> None:
     try:
         with tempfile.TemporaryDirectory(prefix="replyguard-bench-") as tmp:
             workdir = Path(tmp)
-            model_dir = args.model_dir or workdir / "models"
-            if args.model_dir is None:
-                training = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
-                training |= {"REPLYGUARD_VAR_DIR": str(workdir / "training"),
-                             "REPLYGUARD_MODEL_DIR": str(model_dir),
-                             "DJANGO_SETTINGS_MODULE": "config.settings"}  # fmt: skip
-                manage("migrate", "--noinput", env=training)
-                manage("train_classifier", env=training)
+            model_dir = args.model_dir or model_trained(workdir)
             url = POSTGRES_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
             results = {
                 "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),

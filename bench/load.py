@@ -514,6 +514,20 @@ def run_embedded(seconds: int, workdir: Path, model_dir: Path) -> dict:
     return figures
 
 
+def model_trained(workdir: Path) -> Path:
+    """A model trained for a bench run, on a scratch SQLite database of its own; its folder."""
+    model_dir = workdir / "models"
+    training = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
+    training |= {
+        "REPLYGUARD_VAR_DIR": str(workdir / "training"),
+        "REPLYGUARD_MODEL_DIR": str(model_dir),
+        "DJANGO_SETTINGS_MODULE": "config.settings",
+    }
+    manage("migrate", "--noinput", env=training)
+    manage("train_classifier", env=training)
+    return model_dir
+
+
 def machine() -> dict:
     return {
         "cores": os.cpu_count(),
@@ -679,16 +693,7 @@ def main() -> None:
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="replyguard-bench-") as tmp:
         workdir = Path(tmp)
-        model_dir = workdir / "models"
-        # The model is trained once, on a scratch SQLite database of its own.
-        training = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
-        training |= {"REPLYGUARD_VAR_DIR": str(workdir / "training")}
-        training |= {
-            "REPLYGUARD_MODEL_DIR": str(model_dir),
-            "DJANGO_SETTINGS_MODULE": "config.settings",
-        }
-        manage("migrate", "--noinput", env=training)
-        manage("train_classifier", env=training)
+        model_dir = model_trained(workdir)
         results = {
             "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
             "machine": machine(),

@@ -186,34 +186,33 @@ def assert_reader_published_and_spam_not(base_url, read_status):
     assert READER["author_email"].encode() not in str(thread).encode()
 
 
-def test_a_real_worker_decides_comments_on_postgres_and_redis(
-    tmp_path, postgres_database, redis_broker, trained_model_dir
-):
+def assert_a_real_worker_decides_on_postgres(tmp_path, database_url, broker_url, model_dir):
     def read_status(comment_id):
-        with psycopg.connect(postgres_database) as db:
+        with psycopg.connect(database_url) as db:
             row = db.execute(
                 "SELECT status FROM moderation_comment WHERE id = %s", [comment_id]
             ).fetchone()
         return row[0]
 
-    env = stack_env(tmp_path, postgres_database, redis_broker, trained_model_dir)
+    env = stack_env(tmp_path, database_url, broker_url, model_dir)
     with running_stack(env_overrides=env, logs=tmp_path) as stack:
         assert_reader_published_and_spam_not(stack.url, read_status)
+
+
+def test_a_real_worker_decides_comments_on_postgres_and_redis(
+    tmp_path, postgres_database, redis_broker, trained_model_dir
+):
+    assert_a_real_worker_decides_on_postgres(
+        tmp_path, postgres_database, redis_broker, trained_model_dir
+    )
 
 
 def test_a_real_worker_decides_comments_on_postgres_and_rabbitmq(
     tmp_path, postgres_database, rabbitmq_broker, trained_model_dir
 ):
-    def read_status(comment_id):
-        with psycopg.connect(postgres_database) as db:
-            row = db.execute(
-                "SELECT status FROM moderation_comment WHERE id = %s", [comment_id]
-            ).fetchone()
-        return row[0]
-
-    env = stack_env(tmp_path, postgres_database, rabbitmq_broker, trained_model_dir)
-    with running_stack(env_overrides=env, logs=tmp_path) as stack:
-        assert_reader_published_and_spam_not(stack.url, read_status)
+    assert_a_real_worker_decides_on_postgres(
+        tmp_path, postgres_database, rabbitmq_broker, trained_model_dir
+    )
 
 
 def test_a_real_worker_decides_comments_on_the_embedded_default(tmp_path, trained_model_dir):
