@@ -35,6 +35,7 @@ import time
 import urllib.parse
 import urllib.request
 import uuid
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -292,22 +293,26 @@ def _listening(port: int) -> bool:
 INSERT_PENDING = """
 INSERT INTO moderation_comment (article_id, depth, author_name, author_email, author_url, body,
     status, spam_reasons, rule_hits, cause, model_version, created_at, ip_truncated, user_agent)
-SELECT (SELECT id FROM articles_article LIMIT 1), 0, 'Reader ' || n, 'w' || n || '@bench.example',
+SELECT (SELECT id FROM articles_article LIMIT 1), 0, 'Reader ' || n,
+    'w' || n || '@' || %(run)s || '.bench.example',
     '', 'Queued comment ' || n || ' about the summit and what it means for the region.',
     'pending', '[]', '[]', '', '', now(), false, ''
-FROM generate_series(1, %s) AS n
+FROM generate_series(1, %(comments)s) AS n
 """
 
 
 def worker_throughput(url: str, env: dict, *, comments: int) -> dict:
     """Comments decided per second by the running worker (2 processes) from a standing queue:
     the POSTs' cost is out of the picture."""
+    run = uuid.uuid4().hex[:8]  # this run's comments only: an earlier run's may be pending
     with psycopg.connect(url, autocommit=True) as db:
-        db.execute(INSERT_PENDING, (comments,))
+        db.execute(INSERT_PENDING, {"run": run, "comments": comments})
 
         def pending() -> int:
             return db.execute(
-                "SELECT count(*) FROM moderation_comment WHERE status = 'pending'"
+                "SELECT count(*) FROM moderation_comment WHERE status = 'pending' "
+                "AND author_email LIKE %s",
+                (f"%@{run}.bench.example",),
             ).fetchone()[0]
 
         subprocess.Popen(  # wakes the workers; timed from the first decision, not its start-up
@@ -671,11 +676,25 @@ def performance_doc(results: dict) -> str:
 SCENARIOS = ["post", "worker", "reads", "admin", "embedded"]
 
 
+@contextmanager
+def work_folder(*, keep: bool):
+    if keep:
+        folder = Path(tempfile.mkdtemp(prefix="replyguard-bench-"))
+        print(f"work folder (kept, with every process's log): {folder}")
+        yield folder
+    else:
+        with tempfile.TemporaryDirectory(prefix="replyguard-bench-") as tmp:
+            yield Path(tmp)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="10 s per scenario")
     parser.add_argument(
         "--only", action="append", choices=SCENARIOS, help="run this scenario (repeatable)"
+    )
+    parser.add_argument(
+        "--keep", action="store_true", help="keep the work folder (logs, databases) and print it"
     )
     parser.add_argument(
         "--docs-only",
@@ -691,8 +710,7 @@ def main() -> None:
     if shutil.which("wrk") is None:
         sys.exit("wrk is not installed: apt-get install wrk")
     started = time.monotonic()
-    with tempfile.TemporaryDirectory(prefix="replyguard-bench-") as tmp:
-        workdir = Path(tmp)
+    with work_folder(keep=args.keep) as workdir:
         model_dir = model_trained(workdir)
         results = {
             "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),

@@ -211,6 +211,33 @@ def _campaign_of(comment, matches, index, assigned, shared: str) -> int | None:
     return Campaign.objects.create(shared=truncatechars(shared, 200)).pk
 
 
+def _newest_by_key(keys: set[int], since) -> list[tuple[int, int]]:
+    """(key, comment id) of the newest REPLYGUARD_CAMPAIGN_CANDIDATES comments indexed under
+    each key since `since`. A wave's keys each hold thousands of rows: on PostgreSQL each key
+    reads only its newest few from the index (a LATERAL join with a LIMIT), where ranking them
+    all in a window grew every batch's lookup with the wave (0.02 to 0.25 s at 11,000)."""
+    if not keys:
+        return []
+    limit = settings.REPLYGUARD_CAMPAIGN_CANDIDATES
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT k.key, newest.comment_id FROM unnest(%s::bigint[]) AS k(key) "
+                "CROSS JOIN LATERAL (SELECT comment_id FROM moderation_campaignkey "
+                "WHERE key = k.key AND created_at >= %s ORDER BY created_at DESC LIMIT %s) "
+                "AS newest",
+                [sorted(keys), since, limit],
+            )
+            return cursor.fetchall()
+    newest = Window(RowNumber(), partition_by=F("key"), order_by=F("created_at").desc())
+    return list(
+        CampaignKey.objects.filter(key__in=keys, created_at__gte=since)
+        .annotate(rank=newest)
+        .filter(rank__lte=limit)
+        .values_list("key", "comment_id")
+    )
+
+
 class _Index:
     """The keys of recent comments that share a key with this batch (from CampaignKey, at most
     REPLYGUARD_CAMPAIGN_CANDIDATES a key, newest first), their authors, campaigns and
@@ -221,15 +248,8 @@ class _Index:
         since = min(c.created_at for c in comments) - timedelta(
             hours=settings.REPLYGUARD_CAMPAIGN_WINDOW_HOURS
         )
-        newest = Window(RowNumber(), partition_by=F("key"), order_by=F("created_at").desc())
-        rows = (
-            CampaignKey.objects.filter(key__in=keys, created_at__gte=since)
-            .annotate(rank=newest)
-            .filter(rank__lte=settings.REPLYGUARD_CAMPAIGN_CANDIDATES)
-            .values_list("key", "comment_id")
-        )
         self.by_key: dict[int, list[int]] = {}
-        for key, cid in rows if keys else []:
+        for key, cid in _newest_by_key(keys, since):
             self.by_key.setdefault(key, []).append(cid)
         found = {cid for ids in self.by_key.values() for cid in ids}
         self.people = {

@@ -1,7 +1,11 @@
 import hashlib
 import os
+import subprocess
+import sys
+import uuid
 from pathlib import Path
 
+import psycopg
 import pytest
 from rest_framework.test import APIClient
 
@@ -25,6 +29,52 @@ def require(condition: bool, what_to_start: str) -> None:
     if ON_CI:
         pytest.fail(f"CI=true and {what_to_start}", pytrace=False)
     pytest.skip(what_to_start)
+
+
+POSTGRES_ADMIN_URL = os.environ.get(
+    "REPLYGUARD_TEST_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/postgres"
+)
+
+
+def postgres_available() -> bool:
+    try:
+        psycopg.connect(POSTGRES_ADMIN_URL, connect_timeout=2).close()
+        return True
+    except psycopg.Error:
+        return False
+
+
+@pytest.fixture
+def postgres_database():
+    """The URL of a new, empty PostgreSQL database, dropped after the test."""
+    require(
+        postgres_available(),
+        f"PostgreSQL is not reachable at {POSTGRES_ADMIN_URL}: "
+        "start it (pg_ctlcluster <version> main start) or set REPLYGUARD_TEST_POSTGRES_URL",
+    )
+    name = f"replyguard_test_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    yield POSTGRES_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+    with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True) as admin:
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def django_in_a_subprocess(code: str, *, timeout: float = 20, **env) -> subprocess.CompletedProcess:
+    """Run `code` with Django set up in a process of its own, under these environment variables
+    (the suite's own process stays on its SQLite test database)."""
+    from harness.stack import SECRET_KEY
+
+    environment = os.environ | {"DJANGO_SETTINGS_MODULE": "config.settings", **env}
+    environment.setdefault("SECRET_KEY", SECRET_KEY)
+    script = f"import django; django.setup(); {code}"
+    return subprocess.run(
+        [sys.executable, "-c", script],
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
 
 
 @pytest.fixture(autouse=True, scope="session")

@@ -1,20 +1,23 @@
 """A Redis outage (cache and rate limits on it, as in production) must not cost a comment:
 a real redis-server is started on a free port and killed by the test, never mocked."""
 
-import os
 import shutil
 import socket
 import subprocess
-import sys
 import time
 
 import pytest
 import redis
 
-from harness.stack import SECRET_KEY, free_port
+from harness.stack import free_port
 from moderation.middleware import ServiceUnavailableMiddleware
 from moderation.models import Comment
-from tests.conftest import require
+from tests.conftest import (
+    POSTGRES_ADMIN_URL,
+    django_in_a_subprocess,
+    postgres_available,
+    require,
+)
 from tests.factories import ArticleFactory, CommentFactory
 
 pytestmark = pytest.mark.django_db
@@ -145,15 +148,6 @@ def silent_server():
     listener.close()
 
 
-def django_in_a_subprocess(code: str, **env) -> subprocess.CompletedProcess:
-    environment = os.environ | {"DJANGO_SETTINGS_MODULE": "config.settings", **env}
-    environment.setdefault("SECRET_KEY", SECRET_KEY)
-    script = f"import django; django.setup(); {code}"
-    return subprocess.run(
-        [sys.executable, "-c", script], env=environment, capture_output=True, text=True, timeout=20
-    )
-
-
 def test_a_database_that_accepts_and_never_answers_fails_within_the_connect_timeout(
     silent_server,
 ):
@@ -184,7 +178,5 @@ def test_a_statement_that_runs_too_long_is_cancelled(postgres_url):
 
 @pytest.fixture
 def postgres_url():
-    from tests.test_pipeline import POSTGRES_ADMIN_URL, postgres_available
-
     require(postgres_available(), f"PostgreSQL is not reachable at {POSTGRES_ADMIN_URL}")
     return POSTGRES_ADMIN_URL

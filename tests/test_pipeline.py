@@ -10,7 +10,6 @@ import threading
 import time
 import urllib.error
 import urllib.request
-import uuid
 from contextlib import ExitStack, contextmanager
 
 import psycopg
@@ -30,9 +29,6 @@ from tests.conftest import require
 
 pytestmark = pytest.mark.e2e
 
-POSTGRES_ADMIN_URL = os.environ.get(
-    "REPLYGUARD_TEST_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/postgres"
-)
 REDIS_URL = os.environ.get("REPLYGUARD_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 REDIS_CACHE_URL = REDIS_URL.rsplit("/", 1)[0] + "/13"  # apart from the broker, as in production
 RABBITMQ_URL = os.environ.get("REPLYGUARD_TEST_RABBITMQ_URL", "amqp://guest:guest@127.0.0.1:5672//")
@@ -71,30 +67,6 @@ def redis_available() -> bool:
         return redis.Redis.from_url(REDIS_URL, socket_connect_timeout=1).ping()
     except redis.RedisError:
         return False
-
-
-def postgres_available() -> bool:
-    try:
-        psycopg.connect(POSTGRES_ADMIN_URL, connect_timeout=2).close()
-        return True
-    except psycopg.Error:
-        return False
-
-
-@pytest.fixture
-def postgres_database():
-    require(
-        postgres_available(),
-        f"PostgreSQL is not reachable at {POSTGRES_ADMIN_URL}: "
-        "start it (pg_ctlcluster <version> main start) or set REPLYGUARD_TEST_POSTGRES_URL",
-    )
-    name = f"replyguard_e2e_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True) as admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-    url = POSTGRES_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
-    yield url
-    with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True) as admin:
-        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 @pytest.fixture
