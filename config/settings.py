@@ -378,6 +378,10 @@ REPLYGUARD_MAX_PAGE_SIZE = env.int("REPLYGUARD_MAX_PAGE_SIZE", default=100)
 # How long a rendered page of threads stays in the cache (0: not cached). Any change to a
 # published comment gives its article's pages new keys at once, so this only bounds memory.
 REPLYGUARD_THREAD_CACHE_SECONDS = env.int("REPLYGUARD_THREAD_CACHE_SECONDS", default=300)
+# How long a POST takes its article (open for comments or not) from the cache (0: never).
+# Saving the article forgets it at once where the cache is shared (Redis); with the default
+# per-process cache, the other web processes see it within this time.
+REPLYGUARD_ARTICLE_CACHE_SECONDS = env.float("REPLYGUARD_ARTICLE_CACHE_SECONDS", default=5.0)
 
 # --- Email (the moderators' digest) ---------------------------------------------------------------
 # Printed to the console by default; production sets EMAIL_URL, e.g. smtp+tls://user:pass@host:587

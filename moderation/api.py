@@ -26,7 +26,7 @@ from config.api import DETAIL, ERRORS, PagePagination
 from moderation import botcheck
 from moderation.flood import poster_network
 from moderation.models import Comment, Report, attach_published_replies
-from moderation.outages import FailOpenThrottle
+from moderation.outages import FailOpenThrottle, cache_delete, cache_get, cache_set
 from moderation.receipts import author_status, comment_for_receipt, comment_receipt
 from moderation.reports import comment_report
 from moderation.services import comment_create
@@ -271,6 +271,30 @@ def article_or_404(slug: str) -> Article:
     return article
 
 
+def article_cache_key(slug: str) -> str:
+    return f"replyguard:article:{slug}"
+
+
+def article_forget(sender, instance: Article, **signal) -> None:
+    cache_delete(article_cache_key(instance.slug))
+
+
+def article_to_post_to(slug: str) -> Article:
+    """The article a comment is posted to, from the cache for REPLYGUARD_ARTICLE_CACHE_SECONDS
+    (its query was a sixth of a POST). A save or delete of the article forgets it
+    (articles.apps); with the per-process default cache, other processes see a change within
+    that time. Only whether it takes comments is read from it: its thread version and storm
+    state are read fresh wherever they count."""
+    seconds = settings.REPLYGUARD_ARTICLE_CACHE_SECONDS
+    key = article_cache_key(slug)
+    article = cache_get(key) if seconds else None
+    if article is None:
+        article = article_or_404(slug)
+        if seconds:
+            cache_set(key, article, seconds)
+    return article
+
+
 class ThreadPagination(PagePagination):
     """A page of threads, with how many published comments the article has in all (replies
     included): what a reader expects to read as "12 Comments"."""
@@ -300,6 +324,8 @@ class ArticleCommentsApi(generics.ListAPIView):
 
     @cached_property
     def article(self) -> Article:
+        if self.request.method == "POST":
+            return article_to_post_to(self.kwargs["slug"])
         return article_or_404(self.kwargs["slug"])
 
     def get_queryset(self):

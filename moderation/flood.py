@@ -3,14 +3,12 @@ only; services.comment_create runs it under the poster's lock, just before the I
 
 import ipaddress
 import math
-from datetime import timedelta
-from functools import reduce
-from operator import or_
+from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
 from django.db import connection
-from django.db.models import Count, Max, Q
 from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 from rest_framework.exceptions import APIException, Throttled
 
 from moderation.models import Cause, Comment
@@ -71,24 +69,20 @@ def poster_recent_check(*, author_email: str, poster_network: str | None, body_f
     now = timezone.now()
     window = timedelta(hours=settings.REPLYGUARD_DUPLICATE_WINDOW_HOURS)
     flood = timedelta(seconds=settings.REPLYGUARD_FLOOD_SECONDS)
-    by_ip = Q(poster_network=poster_network) if poster_network else Q(pk__in=[])
-    by_email = Q(author_email=author_email)
-    recent = Q(created_at__gte=now - window) & Q(body_fingerprint=body_fingerprint)
-    soon = Q(created_at__gt=now - flood)
-    # Each branch on its own index (email or IP, then time), not a scan of every comment of
-    # the last seconds, which under load are thousands.
-    checks, rows = {}, []
-    if window:
-        checks |= {"ip_repeats": Count("pk", filter=by_ip & recent)}
-        checks |= {"email_repeats": Count("pk", filter=by_email & recent)}
-        rows += [by_ip & recent, by_email & recent]
-    if flood:
-        checks |= {"ip_latest": Max("created_at", filter=by_ip & soon)}
-        checks |= {"email_latest": Max("created_at", filter=by_email & soon)}
-        rows += [by_ip & soon, by_email & soon]
-    if not checks:
+    if not window and not flood:
         return None
-    found = Comment.objects.filter(reduce(or_, rows)).aggregate(**checks)
+    found = _poster_recent(
+        ip=poster_network,
+        email=author_email,
+        fingerprint=body_fingerprint,
+        repeats_since=now - window,
+        flood_since=now - flood,
+        since=now - max(window, flood),
+    )
+    if not window:
+        found |= {"ip_repeats": 0, "email_repeats": 0}
+    if not flood:
+        found |= {"ip_latest": None, "email_latest": None}
     if found.get("ip_latest") is not None:
         wait = (found["ip_latest"] + flood - now).total_seconds()
         raise Flooding(wait=max(1, math.ceil(wait)))
@@ -100,3 +94,43 @@ def poster_recent_check(*, author_email: str, poster_network: str | None, body_f
         reason = "Too soon after its email's last comment, from another address."
         return Verdict(Status.HELD, Cause.FLOOD, reason)
     return None
+
+
+# Written out, not built with the ORM: it runs in every POST, and compiling the filtered
+# aggregates cost more than PostgreSQL spent answering (a profile of POSTs under load: 20% of
+# a web process against 10% waiting for this query). It reads the poster's own rows only, each
+# side on its own index (IP or email, then time): a branch on time alone ("anyone in the last
+# seconds") read every comment of the flood window, thousands under load, on each POST.
+POSTER_RECENT = """
+SELECT
+    count(*) FILTER (WHERE poster_network = %(ip)s AND created_at >= %(repeats_since)s
+                     AND body_fingerprint = %(fingerprint)s),
+    count(*) FILTER (WHERE author_email = %(email)s AND created_at >= %(repeats_since)s
+                     AND body_fingerprint = %(fingerprint)s),
+    max(created_at) FILTER (WHERE poster_network = %(ip)s AND created_at > %(flood_since)s),
+    max(created_at) FILTER (WHERE author_email = %(email)s AND created_at > %(flood_since)s)
+FROM moderation_comment
+WHERE (poster_network = %(ip)s AND created_at >= %(since)s)
+   OR (author_email = %(email)s AND created_at >= %(since)s)
+"""
+
+
+def _poster_recent(**values) -> dict:
+    as_sql = connection.ops.adapt_datetimefield_value
+    params = {k: as_sql(v) if isinstance(v, datetime) else v for k, v in values.items()}
+    with connection.cursor() as cursor:
+        cursor.execute(POSTER_RECENT, params)
+        ip_repeats, email_repeats, ip_latest, email_latest = cursor.fetchone()
+    return {
+        "ip_repeats": ip_repeats,
+        "email_repeats": email_repeats,
+        "ip_latest": _datetime(ip_latest),
+        "email_latest": _datetime(email_latest),
+    }
+
+
+def _datetime(value) -> datetime | None:
+    # PostgreSQL answers a datetime; SQLite the text Django stored (UTC).
+    if isinstance(value, str):
+        return parse_datetime(value).replace(tzinfo=UTC)
+    return value

@@ -177,6 +177,34 @@ def test_closed_article_refuses_comments_with_403(api_client):
     assert not Comment.objects.exists()
 
 
+def test_a_post_takes_its_article_from_the_cache(api_client, article):
+    post_comment(api_client, article)
+
+    with CaptureQueriesContext(connection) as queries:
+        second = post_comment(api_client, article, body="A second thought on the summit.")
+
+    assert second.status_code == 202
+    assert not [q["sql"] for q in queries if "articles_article" in q["sql"]]
+
+
+def test_closing_comments_in_the_admin_refuses_the_very_next_post(
+    api_client, article, admin_client
+):
+    assert post_comment(api_client, article).status_code == 202  # the article is now cached
+    form = {
+        "title": article.title, "slug": article.slug, "section": article.section,
+        "byline": article.byline, "dateline": article.dateline, "body": article.body,
+        "published_at_0": article.published_at.date(), "published_at_1": "00:00:00",
+        "moderation_mode": article.moderation_mode, "storm_pin": "",
+    }  # fmt: skip
+    saved = admin_client.post(f"/admin/articles/article/{article.pk}/change/", form)
+    assert saved.status_code == 302, saved.content[:2000]
+
+    refused = post_comment(api_client, article, body="One more thought after closing.")
+
+    assert refused.status_code == 403
+
+
 def test_unknown_article_gets_404_naming_the_article(api_client):
     post = api_client.post("/api/articles/no-such-story/comments/", valid_comment(), format="json")
     get = api_client.get("/api/articles/no-such-story/comments/")

@@ -1,8 +1,6 @@
 """Campaigns: which comments are grouped (and which must never be), and what a moderator's
 decision on a whole campaign does, now and to the comments that join it later."""
 
-import json
-
 import pytest
 
 from harness.waves import WAVE_ROW, blog_spam, news_comments, spam_wave
@@ -10,7 +8,7 @@ from moderation.campaigns import campaign_text
 from moderation.models import Campaign, Comment, Decision
 from moderation.scoring import pending_comments_score
 from moderation.services import campaign_decide
-from tests.conftest import DATASETS_DIR, django_in_a_subprocess, require
+from tests.conftest import DATASETS_DIR, require
 from tests.factories import ArticleFactory, CommentFactory
 
 TEMPLATE = (
@@ -277,42 +275,3 @@ def test_campaign_text_drops_links_digits_and_the_articles_own_sentences():
     text = campaign_text(f"Call 555-1234 now! {ARTICLE_LINE} See https://x.example/a", ARTICLE_LINE)
 
     assert text == "call 000 0000 now see"
-
-
-LOOKUP_UNDER_A_BIG_WAVE = """
-import json
-from datetime import timedelta
-from django.core.management import call_command
-from django.db import connection, transaction
-from django.utils import timezone
-from moderation import campaigns
-from moderation.models import CampaignKey
-from tests.factories import CommentFactory
-
-call_command("migrate", verbosity=0)
-comment, now = CommentFactory(), timezone.now()
-CampaignKey.objects.bulk_create(
-    CampaignKey(key=7, comment=comment, created_at=now - timedelta(seconds=n)) for n in range(3000)
-)
-with transaction.atomic(), connection.cursor() as cursor:
-    cursor.execute("ANALYZE moderation_campaignkey")  # as autovacuum does to a busy table
-    found = campaigns._newest_by_key({7, 8}, now - timedelta(hours=1))
-    cursor.execute(
-        "SELECT coalesce(idx_tup_fetch, 0) + coalesce(seq_tup_read, 0) "
-        "FROM pg_stat_xact_user_tables WHERE relname = 'moderation_campaignkey'"
-    )
-    print(json.dumps({"found": len(found), "rows_read": cursor.fetchone()[0]}))
-"""
-
-
-def test_a_lookup_reads_a_few_index_rows_a_key_however_big_the_wave(postgres_database):
-    # Each batch of a wave looked its keys up by ranking every row under them: on PostgreSQL
-    # the worker slowed with the wave's size (0.2 to 0.4 s a batch over 5,000 comments, a
-    # standing queue of 12,000 not drained in two minutes).
-    result = django_in_a_subprocess(
-        LOOKUP_UNDER_A_BIG_WAVE, DATABASE_URL=postgres_database, timeout=120
-    )
-    figures = json.loads(result.stdout.strip().splitlines()[-1]) if result.stdout else {}
-
-    assert figures.get("found") == 20, result.stderr[-3000:]  # REPLYGUARD_CAMPAIGN_CANDIDATES
-    assert figures["rows_read"] <= 2 * 20
