@@ -273,13 +273,18 @@ def bare_drf_post(database_url: str, seconds: int, workdir: Path) -> dict:
     }
     command = [PYTHON, "-m", "gunicorn", "-c", "config/gunicorn.py", "-b", f"127.0.0.1:{port}",
                "bench.bare_drf.wsgi"]  # fmt: skip
-    peer = subprocess.Popen(command, cwd=ROOT, env=env, stderr=subprocess.DEVNULL)
+    log = workdir / "bare-drf.log"
+    with log.open("w") as output:
+        peer = subprocess.Popen(command, cwd=ROOT, env=env, stdout=output, stderr=output)
     try:
         wait_for(lambda: _listening(port), timeout=30, what="the bare DRF peer to listen")
-        return wrk(f"http://127.0.0.1:{port}/api/articles/{SLUG}/comments/", seconds, workdir)
+        figures = wrk(f"http://127.0.0.1:{port}/api/articles/{SLUG}/comments/", seconds, workdir)
     finally:
         peer.terminate()
         peer.wait(timeout=20)
+    if figures["errors"] or not figures["requests"]:  # a ratio against a dead peer means nothing
+        sys.exit(f"the bare DRF peer failed ({figures}):\n{log.read_text()[-3000:]}")
+    return figures
 
 
 def _listening(port: int) -> bool:

@@ -23,10 +23,10 @@ from rest_framework.views import APIView
 
 from articles.models import Article
 from config.api import DETAIL, ERRORS, PagePagination
-from moderation import botcheck
+from moderation import article_cache, botcheck
 from moderation.flood import poster_network
 from moderation.models import Comment, Report, attach_published_replies
-from moderation.outages import FailOpenThrottle, cache_delete, cache_get, cache_set
+from moderation.outages import FailOpenThrottle
 from moderation.receipts import author_status, comment_for_receipt, comment_receipt
 from moderation.reports import comment_report
 from moderation.services import comment_create
@@ -271,27 +271,13 @@ def article_or_404(slug: str) -> Article:
     return article
 
 
-def article_cache_key(slug: str) -> str:
-    return f"replyguard:article:{slug}"
-
-
-def article_forget(sender, instance: Article, **signal) -> None:
-    cache_delete(article_cache_key(instance.slug))
-
-
 def article_to_post_to(slug: str) -> Article:
-    """The article a comment is posted to, from the cache for REPLYGUARD_ARTICLE_CACHE_SECONDS
-    (its query was a sixth of a POST). A save or delete of the article forgets it
-    (articles.apps); with the per-process default cache, other processes see a change within
-    that time. Only whether it takes comments is read from it: its thread version and storm
-    state are read fresh wherever they count."""
-    seconds = settings.REPLYGUARD_ARTICLE_CACHE_SECONDS
-    key = article_cache_key(slug)
-    article = cache_get(key) if seconds else None
+    """The article a comment is posted to: from the cache (moderation.article_cache), else
+    from the database (its query was a sixth of a POST)."""
+    article = article_cache.article_cached(slug)
     if article is None:
         article = article_or_404(slug)
-        if seconds:
-            cache_set(key, article, seconds)
+        article_cache.article_remember(article)
     return article
 
 

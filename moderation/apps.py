@@ -8,7 +8,7 @@ class ModerationConfig(AppConfig):
 
     def ready(self):
         from articles.models import Article
-        from moderation.api import article_forget
+        from moderation.article_cache import article_forget
         from moderation.external import rules_forget
         from moderation.models import LinkDomain, WordRule
 
@@ -16,6 +16,6 @@ class ModerationConfig(AppConfig):
         for model in (WordRule, LinkDomain):
             post_save.connect(rules_forget, sender=model, dispatch_uid=f"forget-{model.__name__}")
             post_delete.connect(rules_forget, sender=model, dispatch_uid=f"del-{model.__name__}")
-        # A POST reads its article from the cache (api.article_to_post_to).
+        # A POST reads its article from the cache (moderation.article_cache).
         post_save.connect(article_forget, sender=Article, dispatch_uid="forget-article")
         post_delete.connect(article_forget, sender=Article, dispatch_uid="del-article")
