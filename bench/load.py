@@ -325,7 +325,7 @@ FROM generate_series(1, %(comments)s) AS n
 
 
 def worker_throughput(url: str, env: dict, *, comments: int) -> dict:
-    """Comments decided per second by the running worker (2 processes) from a standing queue:
+    """Comments decided per second by the running worker processes from a standing queue:
     the POSTs' cost is out of the picture."""
     run = uuid.uuid4().hex[:8]  # this run's comments only: an earlier run's may be pending
     with psycopg.connect(url, autocommit=True) as db:

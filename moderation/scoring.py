@@ -128,3 +128,31 @@ def stale_pending_requeue(*, older_than: timedelta) -> int:
         cache_delete(SCORING_QUEUED)  # whatever task that flag stood for did not come
         scoring_task_send(wait=0)
     return stale
+
+
+def pipeline_status(*, minutes: float = 5) -> dict:
+    """What an operator watches (docs/deployment.md): comments waiting for a worker, how long
+    the oldest has waited, and how long the comments posted in the last `minutes` and decided
+    since waited from POST to decision (median and 99th percentile, seconds). Each on an index:
+    cheap to ask every minute."""
+    now = timezone.now()
+    pending = Comment.objects.filter(status=Status.PENDING)
+    oldest = pending.order_by("created_at").values_list("created_at", flat=True).first()
+    waits = sorted(
+        (decided - created).total_seconds()
+        for created, decided in Comment.objects.filter(
+            created_at__gte=now - timedelta(minutes=minutes), decided_at__isnull=False
+        ).values_list("created_at", "decided_at")[:100_000]
+    )
+
+    def percentile(q: float) -> float | None:
+        return round(waits[min(len(waits) - 1, int(q * len(waits)))], 3) if waits else None
+
+    return {
+        "pending": pending.count(),
+        "oldest_pending_seconds": round((now - oldest).total_seconds(), 1) if oldest else 0,
+        "posted_last_minutes": minutes,
+        "decided": len(waits),
+        "decision_p50_seconds": percentile(0.5),
+        "decision_p99_seconds": percentile(0.99),
+    }

@@ -1,5 +1,7 @@
 """The comment state machine: policy thresholds, scoring, and every decision recorded."""
 
+import io
+
 import pytest
 from django.core.exceptions import ValidationError
 
@@ -275,6 +277,35 @@ def test_the_sweep_wakes_the_workers_only_when_a_comment_waited_too_long(article
     statuses = dict(Comment.objects.values_list("pk", "status"))
     # Woken, a worker scores every pending comment, oldest first; decided ones stay as they are.
     assert statuses == {lost.pk: "published", fresh.pk: "published", decided.pk: "held"}
+
+
+def test_pipeline_status_tells_the_backlog_its_oldest_wait_and_decision_times(article):
+    import json
+    from datetime import timedelta
+
+    from django.core.management import call_command
+    from django.utils import timezone
+
+    now = timezone.now()
+    for seconds_ago, waited in ((30, 0.2), (20, 0.4), (10, 3.0)):
+        comment = CommentFactory(article=article, status="published")
+        created = now - timedelta(seconds=seconds_ago)
+        Comment.objects.filter(pk=comment.pk).update(
+            created_at=created, decided_at=created + timedelta(seconds=waited)
+        )
+    waiting = CommentFactory(article=article, status="pending")
+    Comment.objects.filter(pk=waiting.pk).update(created_at=now - timedelta(seconds=90))
+    CommentFactory(article=article, status="pending")
+    out = io.StringIO()
+
+    call_command("pipeline_status", "--minutes", "5", stdout=out)
+
+    status = json.loads(out.getvalue())
+    assert status["pending"] == 2
+    assert 89 <= status["oldest_pending_seconds"] < 120
+    assert status["decided"] == 3
+    assert status["decision_p50_seconds"] == pytest.approx(0.4, abs=0.01)
+    assert status["decision_p99_seconds"] == pytest.approx(3.0, abs=0.01)
 
 
 CITING_READERS = [
