@@ -174,9 +174,28 @@ def sizing_section(results: dict) -> str:
         "| setup | measured |",
         "|---|---|",
         *[f"| {setup} | {measured} |" for setup, measured in table(results)],
+        "",
+        *guide(results),
         "<!-- /sizing -->",
     ]
     return "\n".join(lines)
+
+
+def guide(results: dict) -> list[str]:
+    """Per process figures, and what a story drawing 50 comments a second needs."""
+    worker = results["workers"]["1"]["per_second"]
+    web = results["web"]["1"]["per_second"] / results["instance_processes"]
+    return [
+        f"Per process, from these figures: a worker process decides about {worker:,} "
+        f"comments a second from a backlog, and a web process takes about {web:,.0f} comment "
+        "POSTs a second with every check in force. A story drawing 50 comments a second needs "
+        f"{50 / web:.2f} of a web process and {50 / worker:.2f} of a worker process for them; "
+        "plan a core for each process and keep the rest as headroom for readers' page loads "
+        "(a cached thread page or a 304 costs a fraction of a POST: see performance.md). "
+        f"Processes past the cores a host has add little (here, {results['machine']['cores']} "
+        f"cores: 4 worker processes decided {results['workers']['4']['per_second']:,} a second, "
+        f"2 decided {results['workers']['2']['per_second']:,}): add hosts instead.",
+    ]
 
 
 def write_doc(results: dict) -> None:

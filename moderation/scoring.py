@@ -51,7 +51,10 @@ def _claim(comments):
         comments.filter(status=Status.PENDING)
         .select_related("article")
         .select_for_update(skip_locked=True, of=("self",))
-        .order_by("pk")
+        # Oldest first along the (status, created_at) index. By id alone PostgreSQL walked the
+        # primary key past every decided comment to find the pending ones (70 ms a batch with
+        # 100,000 comments in the table), or sorted the whole backlog.
+        .order_by("created_at", "pk")
     )
 
 

@@ -119,3 +119,35 @@ def check():
 
     assert figures["found"] == "'DuplicateComment'"  # the check still finds the repeat
     assert figures["rows_read"] <= 10
+
+
+def test_a_worker_claims_its_batch_without_reading_the_decided_comments(postgres_database):
+    # The claim ordered by id: PostgreSQL walked the primary key through every decided comment
+    # before the first pending one, in each batch.
+    figures = rows_read(
+        postgres_database,
+        fill="""
+from moderation.models import Comment
+from tests.test_rows_read import OLDER_COMMENTS
+article = ArticleFactory()
+with connection.cursor() as cursor:
+    cursor.execute(OLDER_COMMENTS, [article.pk])
+    cursor.execute("UPDATE moderation_comment SET created_at = now() - interval '1 minute' "
+                   "WHERE id % 2 = 0")  # ids and times in different orders, as in real life
+Comment.objects.bulk_create(
+    Comment(article=article, author_name="R", author_email=f"p{n}@readers.example",
+            body=f"Pending {n}", status="pending")
+    for n in range(2000)
+)
+analyze()
+
+def claim():
+    from moderation.scoring import _claim
+    return len(list(_claim(Comment.objects.all())[:100]))
+""",
+        lookup="claim()",
+        table="moderation_comment",
+    )
+
+    assert figures["found"] == "100"
+    assert figures["rows_read"] <= 300
