@@ -332,6 +332,8 @@ REPLYGUARD_STORM_MIN_COMMENTS = env.int("REPLYGUARD_STORM_MIN_COMMENTS", default
 REPLYGUARD_STORM_FACTOR = env.float("REPLYGUARD_STORM_FACTOR", default=5.0)
 REPLYGUARD_STORM_CAMPAIGN_COMMENTS = env.int("REPLYGUARD_STORM_CAMPAIGN_COMMENTS", default=5)
 REPLYGUARD_STORM_MINUTES = env.float("REPLYGUARD_STORM_MINUTES", default=30.0)
+# A worker process counts an article's comments for storm mode at most this often.
+REPLYGUARD_STORM_CHECK_SECONDS = env.float("REPLYGUARD_STORM_CHECK_SECONDS", default=10.0)
 REPLYGUARD_RATE_AKISMET = env("REPLYGUARD_RATE_AKISMET", default="6000/minute")
 # How long a web process answering checks keeps the word rules and domain lists it read.
 REPLYGUARD_AKISMET_RULES_SECONDS = env.float("REPLYGUARD_AKISMET_RULES_SECONDS", default=5.0)

@@ -137,6 +137,14 @@ def fresh_rules_for_external_checks():
 
 
 @pytest.fixture(autouse=True)
+def fresh_storm_checks():
+    # Each worker process counts an article at most every few seconds; a new test, a new count.
+    from moderation.storms import storm_checks_forget
+
+    storm_checks_forget()
+
+
+@pytest.fixture(autouse=True)
 def no_flood_control(settings):
     # Most tests post several comments from one client at once; tests/test_rules.py turns
     # flood control back on where it is the subject.

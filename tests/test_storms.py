@@ -141,3 +141,20 @@ def test_the_digest_says_which_followed_articles_are_in_storm(article, admin_use
 
     assert held_digest_send() == 1
     assert f"Storm mode is on for {article.title}" in mail.outbox[0].body
+
+
+def test_a_worker_counts_an_articles_comments_once_per_check_interval(article, settings, score_all):
+    # The storm count covers a day of the article's comments; on a busy story, counted for
+    # every batch of 100, it was a third of a worker's time.
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    settings.REPLYGUARD_STORM_CHECK_SECONDS = 60
+    counts = []
+    for _ in range(3):
+        comments(article, 5)
+        with CaptureQueriesContext(connection) as queries:
+            score_all()
+        counts.append(sum('AS "recent"' in q["sql"] for q in queries))
+
+    assert counts == [1, 0, 0]
