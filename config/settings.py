@@ -124,6 +124,11 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # Rate-limit counters. Per process by default; production: CACHE_URL=redis://host:6379/1
 # (a database of its own, apart from the broker's).
 CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://")}
+# Whether every process (web and worker) shares the cache: what one process writes there is
+# then news to all (moderation.article_cache caches thread versions only then).
+REPLYGUARD_CACHE_SHARED = (
+    CACHES["default"]["BACKEND"] != "django.core.cache.backends.locmem.LocMemCache"
+)
 # A Redis cache that is down or hangs must cost a request at most this long (seconds): the
 # public API then goes on without it (moderation/outages.py).
 REPLYGUARD_CACHE_TIMEOUT = env.float("REPLYGUARD_CACHE_TIMEOUT", default=0.5)
@@ -384,6 +389,9 @@ REPLYGUARD_THREAD_CACHE_SECONDS = env.int("REPLYGUARD_THREAD_CACHE_SECONDS", def
 # Saving the article forgets it at once where the cache is shared (Redis); with the default
 # per-process cache, the other web processes see it within this time.
 REPLYGUARD_ARTICLE_CACHE_SECONDS = env.float("REPLYGUARD_ARTICLE_CACHE_SECONDS", default=5.0)
+# How long a thread's version is answered from a shared cache (moderation.article_cache): a 304
+# or a cached page then needs no query. A reader may see a change this much later at worst.
+REPLYGUARD_THREAD_VERSION_SECONDS = env.float("REPLYGUARD_THREAD_VERSION_SECONDS", default=10.0)
 
 # --- Email (the moderators' digest) ---------------------------------------------------------------
 # Printed to the console by default; production sets EMAIL_URL, e.g. smtp+tls://user:pass@host:587

@@ -263,11 +263,14 @@ def ip_address_or_none(value: str | None) -> str | None:
         return None
 
 
+NO_ARTICLE = {"article": ["No article with this slug."]}
+
+
 def article_or_404(slug: str) -> Article:
     # Its body (the article's text, kilobytes) is not needed to list or take comments.
     article = Article.objects.defer("body").filter(slug=slug).first()
     if article is None:
-        raise NotFound({"article": ["No article with this slug."]})
+        raise NotFound(NO_ARTICLE)
     return article
 
 
@@ -310,9 +313,14 @@ class ArticleCommentsApi(generics.ListAPIView):
 
     @cached_property
     def article(self) -> Article:
-        if self.request.method == "POST":
-            return article_to_post_to(self.kwargs["slug"])
-        return article_or_404(self.kwargs["slug"])
+        return article_to_post_to(self.kwargs["slug"])
+
+    @cached_property
+    def thread(self) -> article_cache.ThreadVersion:
+        version = article_cache.thread_version(self.kwargs["slug"])
+        if version is None:
+            raise NotFound(NO_ARTICLE)
+        return version
 
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):
@@ -322,14 +330,15 @@ class ArticleCommentsApi(generics.ListAPIView):
         newest_first = query.validated_data["order"] == "newest"
         return (
             Comment.objects.published()
-            .filter(article=self.article, parent=None)
+            .filter(article_id=self.thread.pk, parent=None)
             .order_by(*(["-created_at", "-id"] if newest_first else ["created_at", "id"]))
         )
 
     def paginate_queryset(self, queryset):
         threads = super().paginate_queryset(queryset)
         attach_published_replies(threads)
-        self.paginator.comments = Comment.objects.published().filter(article=self.article).count()
+        published = Comment.objects.published().filter(article_id=self.thread.pk)
+        self.paginator.comments = published.count()
         return threads
 
     @extend_schema(
@@ -341,7 +350,7 @@ class ArticleCommentsApi(generics.ListAPIView):
         def render() -> bytes:
             return JSONRenderer().render(self.list(request).data)
 
-        return thread_page_response(request, self.article, render)
+        return thread_page_response(request, self.thread, render)
 
     @extend_schema(
         summary="Post a comment or a reply",

@@ -1,16 +1,31 @@
-"""The article a POST goes to, kept in the cache for REPLYGUARD_ARTICLE_CACHE_SECONDS: only
-whether it takes comments is read from it (its thread version and storm state are read fresh
-wherever they count). A save or delete of the article forgets it (moderation.apps); with the
-per-process default cache, the other processes see a change within that time."""
+"""What requests take about an article from the cache instead of the database.
+
+- The article a POST goes to, for REPLYGUARD_ARTICLE_CACHE_SECONDS: only whether it takes
+  comments is read from it. With the per-process default cache, other processes see a change
+  within that time.
+- A thread page's (article id, thread version), for REPLYGUARD_THREAD_VERSION_SECONDS, and only
+  with a cache every process shares (Redis): the version is what a 304 and a cached page
+  answer from, and the worker that moves it must reach every web process. services moves a
+  version only through thread_versions_moved, which forgets it at once and again once the
+  change commits (a reader who read the old version in between may keep it that long).
+
+A save or delete of the article forgets both (moderation.apps)."""
+
+from dataclasses import dataclass
 
 from django.conf import settings
+from django.db import transaction
 
 from articles.models import Article
-from moderation.outages import cache_delete, cache_get, cache_set
+from moderation.outages import cache_add, cache_delete, cache_get, cache_set
 
 
 def _key(slug: str) -> str:
     return f"replyguard:article:{slug}"
+
+
+def _version_key(slug: str) -> str:
+    return f"replyguard:thread-version:{slug}"
 
 
 def article_cached(slug: str) -> Article | None:
@@ -24,5 +39,41 @@ def article_remember(article: Article) -> None:
         cache_set(_key(article.slug), article, settings.REPLYGUARD_ARTICLE_CACHE_SECONDS)
 
 
+@dataclass(frozen=True)
+class ThreadVersion:
+    pk: int
+    thread_version: int
+
+
+def _versions_cached() -> bool:
+    return settings.REPLYGUARD_CACHE_SHARED and settings.REPLYGUARD_THREAD_VERSION_SECONDS > 0
+
+
+def thread_version(slug: str) -> ThreadVersion | None:
+    """The article's id and thread version, None if there is no such article."""
+    if _versions_cached() and (cached := cache_get(_version_key(slug))) is not None:
+        return ThreadVersion(*cached)
+    row = Article.objects.filter(slug=slug).values_list("pk", "thread_version").first()
+    if row is None:
+        return None
+    if _versions_cached():  # add, not set: a newer version written meanwhile stays
+        cache_add(_version_key(slug), row, settings.REPLYGUARD_THREAD_VERSION_SECONDS)
+    return ThreadVersion(*row)
+
+
+def thread_versions_moved(article_ids) -> None:
+    """These articles' thread versions moved (in the current transaction)."""
+    if not _versions_cached():
+        return
+    keys = [
+        _version_key(slug)
+        for slug in Article.objects.filter(pk__in=article_ids).values_list("slug", flat=True)
+    ]
+    for key in keys:
+        cache_delete(key)
+    transaction.on_commit(lambda: [cache_delete(key) for key in keys])
+
+
 def article_forget(sender, instance: Article, **signal) -> None:
     cache_delete(_key(instance.slug))
+    cache_delete(_version_key(instance.slug))

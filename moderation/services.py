@@ -12,7 +12,7 @@ from django.utils import timezone
 from rest_framework.exceptions import PermissionDenied, ValidationError
 
 from articles.models import Article
-from moderation import domains, flood, rules
+from moderation import article_cache, domains, flood, rules
 from moderation.flood import poster_network
 from moderation.models import Campaign, Cause, Comment, Decision
 from moderation.policy import Verdict
@@ -277,3 +277,4 @@ def _threads_changed(article_ids) -> None:
     Row by row in id order: two deciders touching the same articles lock them in one order."""
     for article_id in sorted(set(article_ids)):
         Article.objects.filter(pk=article_id).update(thread_version=F("thread_version") + 1)
+    article_cache.thread_versions_moved(article_ids)

@@ -1,7 +1,8 @@
 """A page of an article's published threads, as readers fetch it. Whatever changes what readers
-see moves the article's thread_version on (moderation.services), so one query tells whether a
-reader's copy is current (ETag -> 304), and each page is rendered once per version, then served
-from the cache."""
+see moves the article's thread_version on (moderation.services), so the version alone tells
+whether a reader's copy is current (ETag -> 304), and each page is rendered once per version,
+then served from the cache. With a shared cache the version comes from it too
+(moderation.article_cache): a 304 or a cached page then takes no query at all."""
 
 import hashlib
 from collections.abc import Callable
@@ -10,14 +11,16 @@ from django.conf import settings
 from django.http import HttpResponse
 from django.utils.cache import get_conditional_response, patch_cache_control
 
-from articles.models import Article
+from moderation.article_cache import ThreadVersion
 from moderation.outages import cache_get, cache_set
 
 # Every query parameter a thread page reads (the list's order and the pagination's).
 THREAD_PAGE_PARAMETERS = ("order", "page", "page_size")
 
 
-def thread_page_response(request, article: Article, render: Callable[[], bytes]) -> HttpResponse:
+def thread_page_response(
+    request, article: ThreadVersion, render: Callable[[], bytes]
+) -> HttpResponse:
     """A 304 if the reader's copy is current, else the page: cached, or `render`ed."""
     etag = f'"{article.pk}.{article.thread_version}"'
     response = get_conditional_response(request, etag=etag)

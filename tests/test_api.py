@@ -310,6 +310,21 @@ def test_a_page_of_threads_takes_a_constant_number_of_queries(
     assert len(response.json()["results"]) == 10
 
 
+def test_with_a_shared_cache_a_current_copy_or_a_cached_page_takes_no_query(
+    api_client, article, settings, django_assert_num_queries
+):
+    settings.REPLYGUARD_CACHE_SHARED = True  # Redis in production; here one process's cache
+    CommentFactory(article=article)
+    first = api_client.get(comments_url(article))
+
+    with django_assert_num_queries(0):
+        current = api_client.get(comments_url(article), HTTP_IF_NONE_MATCH=first["ETag"])
+        cached = api_client.get(comments_url(article))
+
+    assert (current.status_code, cached.status_code) == (304, 200)
+    assert cached.content == first.content
+
+
 def thread_ids(response) -> list[int]:
     return [c["id"] for c in response.json()["results"]]
 

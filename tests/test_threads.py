@@ -77,10 +77,13 @@ WRITES = [
 ]
 
 
+@pytest.mark.parametrize("shared_cache", [False, True], ids=["cache-per-process", "shared-cache"])
 @pytest.mark.parametrize("write", WRITES, ids=[w.__name__ for w in WRITES])
 def test_every_write_readers_would_see_moves_the_thread_version(
-    write, client, admin_user, api_client, no_model, settings
+    write, shared_cache, client, admin_user, api_client, no_model, settings
 ):
+    # With a shared cache the version itself is read from it (moderation.article_cache).
+    settings.REPLYGUARD_CACHE_SHARED = shared_cache
     settings.REPLYGUARD_REPORTS_TO_HOLD = 3
     comment = CommentFactory(author_name="Mina Park", body="What readers see first.")
     url = f"/api/articles/{comment.article.slug}/comments/"
