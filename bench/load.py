@@ -703,10 +703,16 @@ def performance_doc(results: dict) -> str:
         "",
         "What it runs: gunicorn (2 processes) and a Celery worker (2 processes) on PostgreSQL and "
         "Redis, then the embedded default as `make run` starts it. Each POST is a new reader "
-        "(unique email, text and forwarded address); a standing queue is drained by 2, then 1 "
-        "worker process; a thread of 10,000 published comments is read rendered, from the "
-        "server's page cache, and as a 304; the admin's pages are opened with about 150,000 "
-        "comments in the table. Raw figures: `bench/results/load.json`.",
+        "(unique email, forwarded address and text: 14 words of the demo article at random, as "
+        "unlike one another as real comments); the POSTs run with the worker deciding on the "
+        "same cores, then with the web alone (the workers stopped, as on machines of their "
+        "own), followed by the barest DRF create endpoint (`bench/bare_drf/`: a "
+        "ModelSerializer and one INSERT into the same table, same gunicorn settings and "
+        "processes) for the ratio; a standing queue is drained by 2, then 1 worker process; a "
+        "thread of 10,000 published comments is read rendered, from the server's page cache, "
+        "and as a 304; the admin's pages are opened with over 100,000 more comments in the "
+        "table. Scaling over several worker nodes and web instances: `bench/scaling.py`, in "
+        "[deployment.md](deployment.md). Raw figures: `bench/results/load.json`.",
         "",
         "| figure | target | measured | |",
         "|---|---|---|---|",
