@@ -27,7 +27,6 @@ import tempfile
 import threading
 import time
 import urllib.parse
-import uuid
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from http.client import HTTPConnection
@@ -39,7 +38,6 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench.load import (  # noqa: E402
-    POSTGRES_ADMIN_URL,
     REDIS_CACHE_URL,
     REDIS_URL,
     SLUG,
@@ -47,6 +45,7 @@ from bench.load import (  # noqa: E402
     memory,
     model_trained,
     percentile,
+    scratch_postgres,
     wrk,
 )
 from harness.stack import manage, running_stack  # noqa: E402
@@ -170,16 +169,8 @@ def site_key(env: dict) -> str:
 
 
 def run(workdir: Path, model_dir: Path) -> dict:
-    name = f"replyguard_bench_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True) as admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-    url = POSTGRES_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
-    import redis
-
-    redis.Redis.from_url(REDIS_URL).flushdb()
-    redis.Redis.from_url(REDIS_CACHE_URL).flushdb()
     texts = real_texts()
-    try:
+    with scratch_postgres() as url:
         env = bench_env(workdir, url, REDIS_URL, model_dir) | {
             "CACHE_URL": REDIS_CACHE_URL,
             "REPLYGUARD_RATE_AKISMET": "1000000/second",
@@ -208,10 +199,7 @@ def run(workdir: Path, model_dir: Path) -> dict:
                 figures["checks_recorded"] = db.execute(
                     "SELECT count(*), count(*) FILTER (WHERE spam) FROM moderation_externalcheck"
                 ).fetchone()
-        return figures
-    finally:
-        with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True) as admin:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    return figures
 
 
 def document(results: dict) -> str:

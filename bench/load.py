@@ -237,17 +237,27 @@ def wait_for_drain(count_pending, seconds: float = 60) -> None:
         time.sleep(0.05)
 
 
-def run_postgres(seconds: int, workdir: Path, model_dir: Path, scenarios: set[str]) -> dict:
+@contextmanager
+def scratch_postgres():
+    """A new PostgreSQL database for one bench run, dropped after it (its URL); and the
+    bench's Redis databases (broker and cache) emptied."""
+    import redis
+
     name = f"replyguard_bench_{uuid.uuid4().hex[:8]}"
     with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True) as admin:
         admin.execute(f'CREATE DATABASE "{name}"')
-    url = POSTGRES_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
-    import redis
-
-    redis.Redis.from_url(REDIS_URL).flushdb()
-    redis.Redis.from_url(REDIS_CACHE_URL).flushdb()
-    figures = {}
+    for url in (REDIS_URL, REDIS_CACHE_URL):
+        redis.Redis.from_url(url).flushdb()
     try:
+        yield POSTGRES_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+    finally:
+        with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def run_postgres(seconds: int, workdir: Path, model_dir: Path, scenarios: set[str]) -> dict:
+    figures = {}
+    with scratch_postgres() as url:
         env = bench_env(workdir / "pg", url, REDIS_URL, model_dir) | {"CACHE_URL": REDIS_CACHE_URL}
         (workdir / "pg").mkdir()
         # The admin's pages need the static files' manifest, as `make run` collects them.
@@ -285,10 +295,7 @@ def run_postgres(seconds: int, workdir: Path, model_dir: Path, scenarios: set[st
                 figures["admin"] = admin_pages(stack.url, stack.env, url)
             if "memory" not in figures:
                 figures["memory"] = memory(stack)
-        return figures
-    finally:
-        with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True) as admin:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    return figures
 
 
 def bare_drf_post(database_url: str, seconds: int, workdir: Path) -> dict:

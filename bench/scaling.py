@@ -20,20 +20,15 @@ import re
 import sys
 import tempfile
 import time
-import uuid
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
 from datetime import UTC, datetime
 from pathlib import Path
 
-import psycopg
-import redis
-
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench.load import (  # noqa: E402
-    POSTGRES_ADMIN_URL,
     REDIS_CACHE_URL,
     REDIS_URL,
     SLUG,
@@ -41,6 +36,7 @@ from bench.load import (  # noqa: E402
     machine,
     model_trained,
     post_script,
+    scratch_postgres,
     worker_throughput,
     wrk,
 )
@@ -118,23 +114,14 @@ def _answers(url: str) -> bool:
 
 def run(seconds: int, queue: int, workdir: Path) -> dict:
     model_dir = model_trained(workdir)
-    name = f"replyguard_scaling_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True) as admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-    url = POSTGRES_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
-    redis.Redis.from_url(REDIS_URL).flushdb()
-    redis.Redis.from_url(REDIS_CACHE_URL).flushdb()
-    try:
+    with scratch_postgres() as url:
         env = bench_env(workdir / "pg", url, REDIS_URL, model_dir) | {"CACHE_URL": REDIS_CACHE_URL}
         (workdir / "pg").mkdir()
         with running_stack(env_overrides=env, logs=workdir / "pg", web_workers=1) as stack:
             workers = worker_scaling(stack, url, env, queue)
             web = web_scaling(stack, seconds, workdir)
             stack.start_worker()  # running_stack checks its last worker is alive at the end
-        return {"workers": workers, "web": web}
-    finally:
-        with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True) as admin:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    return {"workers": workers, "web": web}
 
 
 def table(results: dict) -> list[tuple[str, str]]:
