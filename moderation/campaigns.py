@@ -211,31 +211,51 @@ def _campaign_of(comment, matches, index, assigned, shared: str) -> int | None:
     return Campaign.objects.create(shared=truncatechars(shared, 200)).pk
 
 
-def _newest_by_key(keys: set[int], since) -> list[tuple[int, int]]:
-    """(key, comment id) of the newest REPLYGUARD_CAMPAIGN_CANDIDATES comments indexed under
-    each key since `since`. A wave's keys each hold thousands of rows: on PostgreSQL each key
-    reads only its newest few from the index (a LATERAL join with a LIMIT), where ranking them
-    all in a window grew every batch's lookup with the wave (0.02 to 0.25 s at 11,000)."""
+# Each key's newest REPLYGUARD_CAMPAIGN_CANDIDATES comments (a LATERAL join with a LIMIT: a
+# wave's keys each hold thousands of rows, and ranking them all in a window grew every batch's
+# lookup with the wave, 0.02 to 0.25 s at 11,000), with what is compared of each, in one
+# statement: by two more queries with their ids in IN lists (2,000 ids a batch on a busy site)
+# the lookup took twice as long.
+CANDIDATES = """
+SELECT k.key, newest.comment_id, c.author_email, c.campaign_id, c.article_id, s.values
+FROM unnest(%s::bigint[]) AS k(key)
+CROSS JOIN LATERAL (
+    SELECT comment_id FROM moderation_campaignkey
+    WHERE key = k.key AND created_at >= %s ORDER BY created_at DESC LIMIT %s
+) AS newest
+JOIN moderation_comment c ON c.id = newest.comment_id
+LEFT JOIN moderation_textsignature s ON s.comment_id = newest.comment_id
+"""
+
+
+def _candidates(keys: set[int], since) -> list[tuple]:
+    """(key, comment id, author email, campaign id, article id, signature bytes or None) of
+    the newest REPLYGUARD_CAMPAIGN_CANDIDATES comments indexed under each key since `since`."""
     if not keys:
         return []
     limit = settings.REPLYGUARD_CAMPAIGN_CANDIDATES
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
-            cursor.execute(
-                "SELECT k.key, newest.comment_id FROM unnest(%s::bigint[]) AS k(key) "
-                "CROSS JOIN LATERAL (SELECT comment_id FROM moderation_campaignkey "
-                "WHERE key = k.key AND created_at >= %s ORDER BY created_at DESC LIMIT %s) "
-                "AS newest",
-                [sorted(keys), since, limit],
-            )
+            cursor.execute(CANDIDATES, [sorted(keys), since, limit])
             return cursor.fetchall()
     newest = Window(RowNumber(), partition_by=F("key"), order_by=F("created_at").desc())
-    return list(
+    rows = list(
         CampaignKey.objects.filter(key__in=keys, created_at__gte=since)
         .annotate(rank=newest)
         .filter(rank__lte=limit)
         .values_list("key", "comment_id")
     )
+    found = {cid for _, cid in rows}
+    people = {
+        pk: rest
+        for pk, *rest in Comment.objects.filter(pk__in=found).values_list(
+            "pk", "author_email", "campaign_id", "article_id"
+        )
+    }
+    values = dict(
+        TextSignature.objects.filter(comment_id__in=found).values_list("comment_id", "values")
+    )
+    return [(key, cid, *people[cid], values.get(cid)) for key, cid in rows if cid in people]
 
 
 class _Index:
@@ -249,21 +269,14 @@ class _Index:
             hours=settings.REPLYGUARD_CAMPAIGN_WINDOW_HOURS
         )
         self.by_key: dict[int, list[int]] = {}
-        for key, cid in _newest_by_key(keys, since):
+        self.people: dict[int, tuple] = {}
+        self.values: dict[int, np.ndarray] = {}
+        for key, cid, email, campaign_id, article_id, values in _candidates(keys, since):
             self.by_key.setdefault(key, []).append(cid)
-        found = {cid for ids in self.by_key.values() for cid in ids}
-        self.people = {
-            pk: (email, campaign_id, article_id)
-            for pk, email, campaign_id, article_id in Comment.objects.filter(
-                pk__in=found
-            ).values_list("pk", "author_email", "campaign_id", "article_id")
-        }
-        self.values = {
-            cid: np.frombuffer(bytes(values), dtype=np.uint32)
-            for cid, values in TextSignature.objects.filter(comment_id__in=found).values_list(
-                "comment_id", "values"
-            )
-        }
+            if cid not in self.people:
+                self.people[cid] = (email, campaign_id, article_id)
+                if values is not None:
+                    self.values[cid] = np.frombuffer(bytes(values), dtype=np.uint32)
         self.new_keys: list[tuple] = []
         self.new_values: list[TextSignature] = []
 
