@@ -157,9 +157,7 @@ def bench_env(workdir: Path, database_url: str, broker_url: str, model_dir: Path
     }
 
 
-def wrk(
-    url: str, seconds: int, workdir: Path, script_text: str = "", connections: int = CONNECTIONS
-) -> dict:
+def wrk(url: str, seconds: int, workdir: Path, script_text: str = "") -> dict:
     script = workdir / f"wrk-{uuid.uuid4().hex[:6]}.lua"  # two may run at once
     script_text = script_text or post_script()
     script.write_text(script_text + DONE_LUA)
@@ -169,7 +167,7 @@ def wrk(
             "-t",
             "2",
             "-c",
-            str(connections),
+            str(CONNECTIONS),
             "-d",
             f"{seconds}s",
             "--latency",
