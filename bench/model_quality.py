@@ -420,11 +420,14 @@ def write_doc(results: dict) -> None:
 
 
 DATASETS_DIR = Path(settings.REPLYGUARD_DATASETS_DIR)
+EVALUATION_DIR = Path(settings.REPLYGUARD_EVALUATION_DATASETS_DIR)
 
 
 def main() -> None:
     data = training.load_training_data(DATASETS_DIR)
-    news = training.load_news_comments(DATASETS_DIR)
+    news = training.load_news_comments(EVALUATION_DIR)
+    if not news:  # the figures this bench writes are measured on them
+        sys.exit(training.news_missing_note(EVALUATION_DIR))
     started = time.monotonic()
     with tempfile.TemporaryDirectory() as folder:
         results = {name: measure(name, data, news, Path(folder)) for name in MODELS}

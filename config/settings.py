@@ -270,8 +270,17 @@ CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 
 # --- ReplyGuard --------------------------------------------------------------------------------
 REPLYGUARD_MODEL_DIR = Path(env("REPLYGUARD_MODEL_DIR", default=str(VAR_DIR / "models")))
-REPLYGUARD_DATASETS_DIR = Path(
-    env("REPLYGUARD_DATASETS_DIR", default=str(BASE_DIR.parent / "shared" / "datasets"))
+# What the models train on: the data sets shipped in the repository (datasets/README.md), or a
+# newsroom's own folder of the same layout.
+REPLYGUARD_DATASETS_DIR = Path(env("REPLYGUARD_DATASETS_DIR", default=str(BASE_DIR / "datasets")))
+# Evaluation-only data that may not ship (news-comments-dev/: SFU, CC BY-NC-SA): read where
+# present, by default from a `shared/datasets/` folder beside the project; training skips it
+# with a note where it is absent (docs/data.md says where to get it).
+REPLYGUARD_EVALUATION_DATASETS_DIR = Path(
+    env(
+        "REPLYGUARD_EVALUATION_DATASETS_DIR",
+        default=str(BASE_DIR.parent / "shared" / "datasets"),
+    )
 )
 # Default policy, overridable per article: publish below one spam probability, file as spam at
 # or above another, hold for a moderator in between. Chosen on real news comments (see README).
@@ -339,6 +348,9 @@ REPLYGUARD_STORM_CAMPAIGN_COMMENTS = env.int("REPLYGUARD_STORM_CAMPAIGN_COMMENTS
 REPLYGUARD_STORM_MINUTES = env.float("REPLYGUARD_STORM_MINUTES", default=30.0)
 # A worker process counts an article's comments for storm mode at most this often.
 REPLYGUARD_STORM_CHECK_SECONDS = env.float("REPLYGUARD_STORM_CHECK_SECONDS", default=10.0)
+# The Akismet-compatible API (/1.1/...) for other sites. On, gunicorn loads the spam model before
+# it forks (config/gunicorn.py); off, web hosts serving only readers and moderators never do.
+REPLYGUARD_AKISMET_API = env.bool("REPLYGUARD_AKISMET_API", default=True)
 REPLYGUARD_RATE_AKISMET = env("REPLYGUARD_RATE_AKISMET", default="6000/minute")
 # How long a web process answering checks keeps the word rules and domain lists it read.
 REPLYGUARD_AKISMET_RULES_SECONDS = env.float("REPLYGUARD_AKISMET_RULES_SECONDS", default=5.0)

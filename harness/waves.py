@@ -30,9 +30,9 @@ FIRST = ["Anna", "Brian", "Chen", "Dana", "Elif", "Farah", "Goran", "Hana", "Iva
 MAIL = ["gmail.com", "yahoo.com", "outlook.com", "mail.ru", "proton.me", "hotmail.com"]
 
 
-def news_comments(datasets_dir: Path) -> list[str]:
-    """Every comment of news-comments-dev, once."""
-    path = datasets_dir / "news-comments-dev" / "sfu_ctc_dev.csv"
+def news_comments(evaluation_dir: Path) -> list[str]:
+    """Every comment of news-comments-dev (evaluation only, never shipped), once."""
+    path = evaluation_dir / "news-comments-dev" / "sfu_ctc_dev.csv"
     with path.open(encoding="utf-8") as f:
         texts = [row["comment"].strip() for row in csv.DictReader(f) if row["comment"].strip()]
     kept, once = [], []

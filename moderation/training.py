@@ -117,8 +117,17 @@ def training_files(datasets_dir: Path) -> dict[str, Path]:
     }
 
 
-def news_file(datasets_dir: Path) -> Path:
-    return datasets_dir / "news-comments-dev" / "sfu_ctc_dev.csv"
+def news_file(evaluation_dir: Path) -> Path:
+    return evaluation_dir / "news-comments-dev" / "sfu_ctc_dev.csv"
+
+
+def news_missing_note(evaluation_dir: Path) -> str:
+    return (
+        f"news-comments-dev not found in {evaluation_dir}: skipped (SFU Opinion and Comments "
+        "Corpus, CC BY-NC-SA 4.0, evaluation only, so the repository never ships it). The news "
+        "figures read the held-out Civil Comments alone; set REPLYGUARD_EVALUATION_DATASETS_DIR "
+        "to a folder holding news-comments-dev/sfu_ctc_dev.csv to add it (docs/data.md)."
+    )
 
 
 # Civil Comments rows whose id hashes to 0 mod 5 (20%) are never trained on.
@@ -201,9 +210,12 @@ LOADERS = {
 }
 
 
-def load_news_comments(datasets_dir: Path) -> list[str]:
-    """Legitimate news comments for evaluation and choosing thresholds: never train on them."""
-    with news_file(datasets_dir).open(encoding="utf-8", newline="") as f:
+def load_news_comments(evaluation_dir: Path | None) -> list[str]:
+    """Legitimate news comments for evaluation and choosing thresholds: never train on them.
+    None of them where the evaluation-only set is absent (news_missing_note says so)."""
+    if evaluation_dir is None or not news_file(evaluation_dir).is_file():
+        return []
+    with news_file(evaluation_dir).open(encoding="utf-8", newline="") as f:
         return [classifier.comment_text(body=row["comment"]) for row in csv.DictReader(f)]
 
 
@@ -296,7 +308,9 @@ def news_rates(news: np.ndarray, *, publish_below: float, spam_above: float) -> 
     }
 
 
-def datasets_report(datasets_dir: Path, data: LabeledTexts, news_rows: int) -> list[dict]:
+def datasets_report(
+    datasets_dir: Path, data: LabeledTexts, evaluation_dir: Path | None, news_rows: int
+) -> list[dict]:
     rows = Counter(data.sources)
     spam = Counter(s for s, label in zip(data.sources, data.labels, strict=True) if label)
 
@@ -308,13 +322,16 @@ def datasets_report(datasets_dir: Path, data: LabeledTexts, news_rows: int) -> l
         | {"spam_rows": counted(source, spam), "credit": CREDITS[source.split(":")[0]]}
         for source, path in training_files(datasets_dir).items()
     ]
-    news = _file_entry(datasets_dir, news_file(datasets_dir), source="news", rows=news_rows)
+    if not news_rows:
+        missing = news_missing_note(evaluation_dir) if evaluation_dir else "no evaluation folder"
+        return trained + [{"source": "news", "skipped": missing, "credit": CREDITS["news"]}]
+    news = _file_entry(evaluation_dir, news_file(evaluation_dir), source="news", rows=news_rows)
     return trained + [news | {"use": NEWS_USE, "credit": CREDITS["news"]}]
 
 
-def _file_entry(datasets_dir: Path, path: Path, **counts) -> dict:
+def _file_entry(folder: Path, path: Path, **counts) -> dict:
     sha256 = hashlib.sha256(path.read_bytes()).hexdigest()
-    return {"file": str(path.relative_to(datasets_dir)), "sha256": sha256, **counts}
+    return {"file": str(path.relative_to(folder)), "sha256": sha256, **counts}
 
 
 # --- The gate -----------------------------------------------------------------------------------
@@ -341,9 +358,14 @@ def evaluation_groups(held_out: LabeledTexts) -> dict[str, np.ndarray]:
     return {name: mask for name, mask in groups.items() if mask.any()}
 
 
+NEWS_GROUP = "news comments (SFU, evaluation only)"
+
+
 def group_rates(held_out: LabeledTexts, held_p: np.ndarray, news_p: np.ndarray, **thresholds):
     """Published / held / binned shares at the given thresholds, per evaluation group."""
-    rates = {"news comments (SFU, evaluation only)": news_rates(news_p, **thresholds)}
+    rates = {}
+    if len(news_p):
+        rates[NEWS_GROUP] = news_rates(news_p, **thresholds)
     for name, mask in evaluation_groups(held_out).items():
         rates[name] = news_rates(held_p[mask], **thresholds) | {"rows": int(mask.sum())}
     return rates
@@ -404,9 +426,11 @@ def active_model_gate_figures(
     trains on the held-out rows (see train_and_save). The figures are None when no model is
     active or the active one no longer loads (another format version): the gate then lets the
     candidate through, as a format change must be activated to put any model back in service."""
-    active = classifier.load_active_model(model_dir)
+    version = classifier.active_version(model_dir)
+    # load_once, not load_active_model: no "no active model" warning in the middle of training.
+    active = classifier.load_once(model_dir, version, role="active") if version else None
     if active is None:
-        return classifier.active_version(model_dir), None
+        return version, None
     held_p = np.array(active.spam_probabilities(held_out.texts))
     news_p = np.array(active.spam_probabilities(news))
     return active.version, gate_figures(held_out, held_p, news_p, **thresholds)
@@ -466,9 +490,8 @@ def _sources_plot(path: Path, version: str, held_out, held_p, news_p, thresholds
     """One score histogram per evaluation group, with the thresholds: where each source lands."""
     from matplotlib import pyplot as plt
 
-    groups = {"news comments (SFU)": news_p} | {
-        name: held_p[mask] for name, mask in evaluation_groups(held_out).items()
-    }
+    groups = {"news comments (SFU)": news_p} if len(news_p) else {}
+    groups |= {name: held_p[mask] for name, mask in evaluation_groups(held_out).items()}
     figure, panels = plt.subplots(len(groups), 1, figsize=(7, 1.6 * len(groups)), sharex=True)
     bins = np.linspace(0, 1, 51)
     for axes, (name, scores) in zip(np.atleast_1d(panels), groups.items(), strict=True):
@@ -517,6 +540,7 @@ def train_and_save(
     *,
     datasets_dir: Path,
     model_dir: Path,
+    evaluation_dir: Path | None = None,
     publish_below: float,
     spam_above: float,
     extra: list[tuple[str, int]] | None = None,
@@ -539,7 +563,7 @@ def train_and_save(
         {"publish_below": publish_below, "spam_above": spam_above},
     )
     begin(TRAINING_STEPS[0])
-    data, news = load_training_data(datasets_dir), load_news_comments(datasets_dir)
+    data, news = load_training_data(datasets_dir), load_news_comments(evaluation_dir)
     train_rows, test_rows = held_out_split(data)
     held_out = data.subset(test_rows)
     moderators = without_groups(labeled_texts(extra or [], "moderators"), held_out)
@@ -558,7 +582,7 @@ def train_and_save(
     activate = force or (activate_if_not_worse and not worse)
     all_news_p = news_ham(held_out, held_p, news_p)
     report = {
-        "datasets": datasets_report(datasets_dir, data, len(news)),
+        "datasets": datasets_report(datasets_dir, data, evaluation_dir, len(news)),
         "moderator_labels": _label_counts(extra or [], moderators),
         "site_labels": _label_counts(site_labels or [], sites),
         "training_rows": len(training.texts),
@@ -590,10 +614,10 @@ def train_and_save(
 THRESHOLDS_NOTE = (
     "held_out_*: rows never trained on (20% of YouTube + SMS grouped by dedup key, a fixed 20%"
     " of Civil Comments, the latest 30% of the blog spam, one whole Stack Exchange site); this"
-    " very model was scored. news_at_or_above: share of news ham (news-comments-dev, evaluation"
-    " only, plus the held-out Civil Comments; all legitimate) scored at or above the threshold:"
-    " as spam_above the share binned, as publish_below the share not published. The default"
-    " thresholds were chosen on news ham alone."
+    " very model was scored. news_at_or_above: share of news ham (the held-out Civil"
+    " Comments, plus news-comments-dev where present, evaluation only; all legitimate) scored"
+    " at or above the threshold: as spam_above the share binned, as publish_below the share"
+    " not published. The default thresholds were chosen on news ham alone."
 )
 
 

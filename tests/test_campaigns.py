@@ -8,7 +8,7 @@ from moderation.campaigns import campaign_text
 from moderation.models import Campaign, Comment, Decision
 from moderation.scoring import pending_comments_score
 from moderation.services import campaign_decide
-from tests.conftest import DATASETS_DIR, require
+from tests.conftest import DATASETS_DIR, EVALUATION_DIR, require
 from tests.factories import ArticleFactory, CommentFactory
 
 TEMPLATE = (
@@ -198,8 +198,9 @@ def test_a_whole_campaign_is_binned_from_the_admin_with_an_audit_record_each(
 
 
 def test_real_news_comments_form_no_campaign(articles):
-    require(DATASETS_DIR.is_dir(), f"no datasets at {DATASETS_DIR}")
-    for n, text in enumerate(news_comments(DATASETS_DIR)):
+    news = EVALUATION_DIR / "news-comments-dev"
+    require(news.is_dir(), f"no evaluation-only news comments at {news}")
+    for n, text in enumerate(news_comments(EVALUATION_DIR)):
         post(articles[n % 3], text, n)
 
     score_all()
@@ -208,7 +209,6 @@ def test_real_news_comments_form_no_campaign(articles):
 
 
 def test_a_wave_from_a_real_spam_row_is_one_campaign(articles):
-    require(DATASETS_DIR.is_dir(), f"no datasets at {DATASETS_DIR}")
     base = blog_spam(DATASETS_DIR)[WAVE_ROW]["comment"]
     for spam in spam_wave(base, size=60, authors=30, articles=3):
         CommentFactory(article=articles[spam.article], body=spam.body, status="pending",

@@ -32,32 +32,58 @@ class Command(BaseCommand):
             dest="shadow_mode",
             help="Never activate: score live comments beside the active model, deciding nothing.",
         )
-        parser.add_argument("--datasets", type=Path, help="Default: REPLYGUARD_DATASETS_DIR.")
+        parser.add_argument(
+            "--datasets",
+            type=Path,
+            help="Default: REPLYGUARD_DATASETS_DIR (the repository's datasets/).",
+        )
+        parser.add_argument(
+            "--evaluation-datasets",
+            type=Path,
+            help="A folder holding news-comments-dev/ (evaluation only, never shipped); "
+            "default: REPLYGUARD_EVALUATION_DATASETS_DIR. Skipped with a note where absent.",
+        )
         parser.add_argument("--model-dir", type=Path, help="Default: REPLYGUARD_MODEL_DIR.")
 
     def handle(self, *args, if_missing, force, datasets, model_dir, shadow_mode=False, **options):
         if shadow_mode and force:
             raise CommandError("--shadow never activates: leave out --force.")
         datasets_dir = Path(datasets or settings.REPLYGUARD_DATASETS_DIR)
+        evaluation_dir = Path(
+            options.get("evaluation_datasets") or settings.REPLYGUARD_EVALUATION_DATASETS_DIR
+        )
         model_dir = Path(model_dir or settings.REPLYGUARD_MODEL_DIR)
-        if if_missing and (active := classifier.load_active_model(model_dir)):
-            self.stdout.write(f"Model {active.version} is active and loads: nothing to do.")
+        if if_missing and (version := active_model_that_loads(model_dir)):
+            self.stdout.write(f"Model {version} is active and loads: nothing to do.")
             return
         if not datasets_dir.is_dir():
             raise CommandError(
                 f"Datasets directory {datasets_dir} not found: set REPLYGUARD_DATASETS_DIR "
                 "or pass --datasets."
             )
+        if not training.news_file(evaluation_dir).is_file():
+            self.stdout.write(training.news_missing_note(evaluation_dir))
         version, report = self.train(
-            datasets_dir, model_dir, moderator_labels(), site_labels(), force, shadow_mode
+            datasets_dir,
+            evaluation_dir,
+            model_dir,
+            moderator_labels(),
+            site_labels(),
+            force,
+            shadow_mode,
         )
         self.present(version, report, classifier.report_path(model_dir, version))
         if shadow_mode:
             self.start_shadow(model_dir, version)
+        if not active_model_that_loads(model_dir):
+            self.stdout.write(
+                self.style.WARNING(f"No active spam model in {model_dir}: comments will be held.")
+            )
 
     def train(
         self,
         datasets_dir: Path,
+        evaluation_dir: Path,
         model_dir: Path,
         extra: list,
         sites: list,
@@ -74,6 +100,7 @@ class Command(BaseCommand):
             try:
                 trained = training.train_and_save(
                     datasets_dir=datasets_dir,
+                    evaluation_dir=evaluation_dir,
                     model_dir=model_dir,
                     publish_below=settings.REPLYGUARD_PUBLISH_BELOW,
                     spam_above=settings.REPLYGUARD_SPAM_ABOVE,
@@ -136,6 +163,14 @@ class Command(BaseCommand):
                     f"Activate it anyway with: manage.py model_versions activate {version}"
                 )
             )
+
+
+def active_model_that_loads(model_dir: Path) -> str | None:
+    """The active version if it loads, quietly: the command says itself what is missing."""
+    version = classifier.active_version(model_dir)
+    if version and classifier.load_once(model_dir, version, role="active"):
+        return version
+    return None
 
 
 def moderator_labels() -> list[tuple[str, int]]:
