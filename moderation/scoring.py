@@ -53,8 +53,11 @@ def _claim(comments):
         .select_for_update(skip_locked=True, of=("self",))
         # Oldest first along the (status, created_at) index. By id alone PostgreSQL walked the
         # primary key past every decided comment to find the pending ones (70 ms a batch with
-        # 100,000 comments in the table), or sorted the whole backlog.
-        .order_by("created_at", "pk")
+        # 100,000 comments in the table), or sorted the whole backlog. No id to break ties:
+        # with one, the (status, created_at) index needs a sort on top, and PostgreSQL took the
+        # (created_at, id) index instead, walking past every decided comment (50,129 rows read
+        # for a batch of 100 in tests/test_rows_read.py).
+        .order_by("created_at")
     )
 
 
