@@ -2,6 +2,7 @@ import csv
 import io
 import itertools
 import json
+import logging
 import shutil
 from pathlib import Path
 
@@ -10,7 +11,7 @@ from django.core.management import call_command
 
 from moderation import classifier, training
 from moderation.training import LabeledTexts, dedup_key, held_out_split, train_and_save
-from tests.conftest import DATASETS_DIR, require
+from tests.conftest import DATASETS_DIR, EVALUATION_DIR
 
 DISTINCT = "zorblax quuxfeed is the best thing on this page"
 
@@ -31,8 +32,8 @@ def write_slice(source: Path, target: Path, rows: int, per_site: int = 0) -> Non
 
 @pytest.fixture(scope="module")
 def small_datasets(tmp_path_factory) -> Path:
-    """The first rows of each real dataset, in the real layout, to train in seconds."""
-    require(DATASETS_DIR.is_dir(), f"no datasets at {DATASETS_DIR}: set REPLYGUARD_DATASETS_DIR")
+    """The first rows of each real dataset, in the real layout, to train in seconds; with the
+    evaluation-only news comments where they are present (they never ship)."""
     target = tmp_path_factory.mktemp("datasets")
     for path in sorted((DATASETS_DIR / "youtube-spam").glob("Youtube0*-*.csv")):
         write_slice(path, target / "youtube-spam" / path.name, rows=120)
@@ -42,7 +43,8 @@ def small_datasets(tmp_path_factory) -> Path:
         "\n".join(sms.splitlines()[:800]), encoding="utf-8"
     )
     news = "news-comments-dev/sfu_ctc_dev.csv"
-    write_slice(DATASETS_DIR / news, target / news, rows=100)
+    if (EVALUATION_DIR / news).is_file():
+        write_slice(EVALUATION_DIR / news, target / news, rows=100)
     civil = "civil-comments/civil_comments_toxic_spans.csv"
     write_slice(DATASETS_DIR / civil, target / civil, rows=400)
     blog = "blog-spam-wordpress/wordpress_spam.csv"
@@ -54,19 +56,53 @@ def small_datasets(tmp_path_factory) -> Path:
 
 def train(datasets: Path, model_dir: Path, **options) -> tuple[str, dict]:
     return train_and_save(
-        datasets_dir=datasets, model_dir=model_dir, publish_below=0.5, spam_above=0.99, **options
+        datasets_dir=datasets,
+        evaluation_dir=datasets,
+        model_dir=model_dir,
+        publish_below=0.5,
+        spam_above=0.99,
+        **options,
     )
 
 
+# Taught as spam by moderators, by other sites, and never: each model trains once for many tests.
+# Made-up words that share nothing, so what one label teaches cannot lift the others.
+MODERATORS_SPAM = "zorblax quuxfeed wibbleton"
+SITES_SPAM = "plimworth snazzleberry grommetry"
+NEVER_LABELLED = "grondle vexitude thrumbleck"
+
+
 @pytest.fixture(scope="module")
-def trained(small_datasets, tmp_path_factory) -> tuple[Path, str, dict, list[str]]:
+def trained(small_datasets, tmp_path_factory) -> tuple[Path, str, dict, list[str], list[str]]:
+    """The one candidate most tests read: trained into an empty model folder, with moderator
+    and site labels; what it logged at WARNING or above, kept."""
     model_dir, steps = tmp_path_factory.mktemp("models"), []
-    version, report = train(small_datasets, model_dir, progress=steps.append)
-    return model_dir, version, report, steps
+    warnings = WarningsKept()
+    logging.getLogger().addHandler(warnings)
+    try:
+        version, report = train(
+            small_datasets,
+            model_dir,
+            progress=steps.append,
+            extra=[(f"{MODERATORS_SPAM} {i}", 1) for i in range(20)],
+            site_labels=[(f"{SITES_SPAM} {i}", 1) for i in range(20)],
+        )
+    finally:
+        logging.getLogger().removeHandler(warnings)
+    return model_dir, version, report, steps, warnings.messages
+
+
+class WarningsKept(logging.Handler):
+    def __init__(self):
+        super().__init__(level=logging.WARNING)
+        self.messages = []
+
+    def emit(self, record):
+        self.messages.append(record.getMessage())
 
 
 def test_first_model_is_activated_and_scores_spam_above_a_sober_sentence(trained):
-    model_dir, version, report, _ = trained
+    model_dir, version, report, *_ = trained
 
     model = classifier.load_active_model(model_dir)
 
@@ -76,16 +112,19 @@ def test_first_model_is_activated_and_scores_spam_above_a_sober_sentence(trained
     assert model.spam_probability(spam) > model.spam_probability(sober)
 
 
+def test_training_into_an_empty_folder_never_warns_that_no_model_is_active(trained):
+    *_, warnings = trained
+
+    assert not [message for message in warnings if "No active spam model" in message]
+
+
 def test_report_covers_datasets_held_out_metrics_thresholds_and_plots(trained):
-    model_dir, version, report, _ = trained
+    model_dir, version, *_ = trained
 
     saved = json.loads(classifier.report_path(model_dir, version).read_text())
     assert saved["version"] == version
-    assert {entry["file"] for entry in saved["datasets"]} >= {
-        "sms-spam/SMSSpamCollection",
-        "news-comments-dev/sfu_ctc_dev.csv",
-    }
-    assert all(len(entry["sha256"]) == 64 for entry in saved["datasets"])
+    assert "sms-spam/SMSSpamCollection" in {entry.get("file") for entry in saved["datasets"]}
+    assert all(len(entry["sha256"]) == 64 for entry in saved["datasets"] if "file" in entry)
     assert "sms" in saved["held_out"]["per_source"]
     assert [row["threshold"] for row in saved["thresholds"]] == list(training.THRESHOLDS)
     news = saved["news_at_configured_thresholds"]
@@ -95,53 +134,14 @@ def test_report_covers_datasets_held_out_metrics_thresholds_and_plots(trained):
 
 
 def test_training_reports_progress_through_every_step(trained):
-    *_, steps = trained
+    *_, steps, _ = trained
 
     assert steps == list(training.TRAINING_STEPS)
 
 
-def test_gate_keeps_the_active_model_when_the_candidate_is_worse(small_datasets, trained):
-    model_dir, active, _, _ = trained
-    data = training.load_training_data(small_datasets)
-    # Every public text again with the opposite label, twice over: a confused model.
-    flipped = [(text, 1 - label) for text, label in zip(data.texts, data.labels, strict=True)] * 2
-
-    version, report = train(small_datasets, model_dir, extra=flipped)
-
-    assert classifier.active_version(model_dir) == active != version
-    assert not report["gate"]["activated"]
-    assert "held-out F1" in report["gate"]["worse_because"][0]
-
-
-def test_gate_activates_a_candidate_that_is_not_worse(small_datasets, trained, tmp_path):
-    model_dir = shutil.copytree(trained[0], tmp_path / "models")
-    active = classifier.active_version(model_dir)
-
-    version, report = train(small_datasets, model_dir)
-
-    assert report["gate"]["worse_because"] == []
-    assert classifier.active_version(model_dir) == version != active
-
-
-def test_gate_activates_a_candidate_when_the_active_model_has_an_older_format(
-    small_datasets, trained, tmp_path, monkeypatch
-):
-    model_dir = shutil.copytree(trained[0], tmp_path / "models")
-    active = classifier.active_version(model_dir)
-    monkeypatch.setattr(classifier, "MODEL_FORMAT_VERSION", classifier.MODEL_FORMAT_VERSION + 1)
-
-    version, report = train(small_datasets, model_dir)
-
-    assert report["gate"]["active_version"] == active
-    assert report["gate"]["active"] is None
-    assert classifier.active_version(model_dir) == version != active
-
-
-def test_moderator_labels_reach_training(small_datasets, trained, tmp_path):
-    model_dir, plain, _, _ = trained
-    labels = [(f"{DISTINCT} {i}", 1) for i in range(20)]
-
-    taught, report = train(small_datasets, tmp_path, extra=labels)
+def test_moderator_and_site_labels_reach_training_counted_apart(trained):
+    model_dir, version, report, *_ = trained
+    model = load(model_dir, version)
 
     assert report["moderator_labels"] == {
         "rows": 20,
@@ -149,19 +149,24 @@ def test_moderator_labels_reach_training(small_datasets, trained, tmp_path):
         "used": 20,
         "dropped_as_held_out_duplicates": 0,
     }
-    before = load(model_dir, plain).spam_probability(DISTINCT)
-    assert load(tmp_path, taught).spam_probability(DISTINCT) > before + 0.2
+    assert report["site_labels"]["used"] == 20
+    control = model.spam_probability(f"{NEVER_LABELLED} 3")
+    assert model.spam_probability(f"{MODERATORS_SPAM} 3") > control + 0.2
+    assert model.spam_probability(f"{SITES_SPAM} 3") > control + 0.1
 
 
-def test_other_sites_labels_reach_training_counted_apart(small_datasets, trained, tmp_path):
-    model_dir, plain, _, _ = trained
-    labels = [(f"{DISTINCT} {i}", 1) for i in range(20)]
+def test_without_the_evaluation_only_news_comments_training_says_so_and_goes_on(
+    small_datasets, tmp_path
+):
+    datasets = shutil.copytree(small_datasets, tmp_path / "public-clone")
+    shutil.rmtree(datasets / "news-comments-dev", ignore_errors=True)
 
-    taught, report = train(small_datasets, tmp_path, site_labels=labels)
+    version, report = train(datasets, tmp_path / "models")
 
-    assert report["site_labels"]["used"] == 20 and report["moderator_labels"]["rows"] == 0
-    before = load(model_dir, plain).spam_probability(DISTINCT)
-    assert load(tmp_path, taught).spam_probability(DISTINCT) > before + 0.1
+    [news] = [entry for entry in report["datasets"] if entry["source"] == "news"]
+    assert "news-comments-dev not found" in news["skipped"] and "file" not in news
+    assert training.NEWS_GROUP not in report["by_group_at_configured_thresholds"]
+    assert report["gate"]["activated"] and classifier.active_version(tmp_path / "models")
 
 
 def test_a_site_cannot_poison_the_model_past_the_gate(small_datasets, trained, tmp_path):
@@ -175,6 +180,25 @@ def test_a_site_cannot_poison_the_model_past_the_gate(small_datasets, trained, t
 
     assert classifier.active_version(model_dir) == active != version
     assert not report["gate"]["activated"]
+    assert "held-out F1" in report["gate"]["worse_because"][0]
+
+
+def test_the_gate_lets_a_candidate_through_when_the_active_model_no_longer_loads(
+    trained, monkeypatch
+):
+    model_dir, version, report, *_ = trained
+    held_out = training.LabeledTexts(["Fine."], [0], ["fine."], ["civil"], [True])
+    thresholds = {"publish_below": 0.5, "spam_above": 0.99}
+    # Another format version, as after an upgrade: the active model no longer loads.
+    monkeypatch.setattr(classifier, "MODEL_FORMAT_VERSION", classifier.MODEL_FORMAT_VERSION + 1)
+    monkeypatch.setattr(classifier, "_loaded", {})
+
+    active_version, figures = training.active_model_gate_figures(
+        model_dir, held_out, [], **thresholds
+    )
+
+    assert (active_version, figures) == (version, None)
+    assert training.gate(report["gate"]["candidate"], figures) == []
 
 
 def load(model_dir: Path, version: str) -> classifier.SpamModel:
@@ -302,31 +326,18 @@ def test_score_file_prints_one_decision_per_comment(two_versions, tmp_path_facto
     assert lines[0]["spam_probability"] > lines[1]["spam_probability"]
 
 
-def test_train_classifier_learns_from_moderators_not_from_the_model(
-    small_datasets, tmp_path, admin_user
-):
-    from moderation.services import comment_decide
-    from tests.factories import CommentFactory
-
-    for status, person in (("spam", admin_user), ("published", admin_user), ("spam", None)):
-        comment = CommentFactory(status="pending", body=f"{DISTINCT} {status}")
-        comment_decide(comment=comment, status=status, decided_by=person)
-
-    out = run("train_classifier", "--datasets", str(small_datasets), "--model-dir", str(tmp_path))
-
-    version = classifier.active_version(tmp_path)
-    report = json.loads(classifier.report_path(tmp_path, version).read_text())
-    assert report["moderator_labels"]["rows"] == 2
-    assert report["moderator_labels"]["spam_rows"] == 1
-    assert f"Activated spam model {version}" in out
-
-
-def test_train_classifier_takes_sites_labels_and_moderators_corrections_apart(
-    small_datasets, tmp_path, admin_user
+def test_train_classifier_learns_from_moderators_and_sites_and_the_gate_activates_it(
+    small_datasets, trained, tmp_path, admin_user
 ):
     from moderation.external import external_checks_label, site_key_create
     from moderation.models import ExternalCheck
+    from moderation.services import comment_decide
+    from tests.factories import CommentFactory
 
+    model_dir = shutil.copytree(trained[0], tmp_path / "models")
+    for status, person in (("spam", admin_user), ("published", admin_user), ("spam", None)):
+        comment = CommentFactory(status="pending", body=f"{DISTINCT} {status}")
+        comment_decide(comment=comment, status=status, decided_by=person)
     site, _ = site_key_create(name="Partner", blogs=["https://news.example"])
     for n, (label, is_test) in enumerate([("spam", False), ("ham", False), ("spam", True)]):
         ExternalCheck.objects.create(site=site, body=f"{DISTINCT} {n}", label=label,
@@ -336,12 +347,18 @@ def test_train_classifier_takes_sites_labels_and_moderators_corrections_apart(
         ExternalCheck.objects.filter(pk=wrong.pk), label="ham", moderator=admin_user
     )
 
-    run("train_classifier", "--datasets", str(small_datasets), "--model-dir", str(tmp_path))
+    folders = {"--datasets": small_datasets, "--evaluation-datasets": small_datasets}
+    out = run("train_classifier", "--model-dir", str(model_dir),
+              *(str(part) for pair in folders.items() for part in pair))  # fmt: skip
 
-    version = classifier.active_version(tmp_path)
-    report = json.loads(classifier.report_path(tmp_path, version).read_text())
+    version = classifier.active_version(model_dir)
+    report = json.loads(classifier.report_path(model_dir, version).read_text())
+    # Two decisions by a person, one correction; the model's own decision is no label.
+    assert (report["moderator_labels"]["rows"], report["moderator_labels"]["spam_rows"]) == (3, 1)
     assert (report["site_labels"]["rows"], report["site_labels"]["spam_rows"]) == (2, 1)
-    assert (report["moderator_labels"]["rows"], report["moderator_labels"]["spam_rows"]) == (1, 0)
+    assert report["gate"]["worse_because"] == [] and version != trained[1]
+    assert f"Activated spam model {version}" in out
+    assert "No active spam model" not in out
 
 
 def test_the_gate_tolerances_are_settings(settings):
