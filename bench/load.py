@@ -154,6 +154,9 @@ def bench_env(workdir: Path, database_url: str, broker_url: str, model_dir: Path
         # Thousands of comments a minute on one article is a storm (moderation/storms.py): it
         # would pre-moderate the article and hold everything. Throughput is measured without.
         "REPLYGUARD_STORM_MIN_COMMENTS": "1000000000",
+        # The readers' web, as docs/deployment.md lays it out: the Akismet door (and the model
+        # it loads in every web process) runs on hosts of its own; bench/akismet.py measures it.
+        "REPLYGUARD_AKISMET_API": "false",
     }
 
 

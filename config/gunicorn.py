@@ -28,6 +28,26 @@ def write_error_as_json(sock, status_int, reason, mesg):
 # The workers call util.write_error for these; gunicorn has no setting for its error body.
 util.write_error = write_error_as_json
 
+def on_starting(server):
+    """Where the Akismet-compatible API is on, load the active spam model here, in the master,
+    before it forks: every web process starts with it in (copy-on-write) memory, so the first
+    check after start-up answers as fast as the others (loaded on that check, it took 8 s and
+    timed out a client's default 5 s). The comment API and the admin never load it."""
+    import django
+
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    django.setup()
+    from django.conf import settings
+
+    # getattr: bench/bare_drf serves with these gunicorn settings and settings of its own.
+    if getattr(settings, "REPLYGUARD_AKISMET_API", False):
+        from moderation import classifier
+
+        model = classifier.load_active_model()
+        loaded = f"spam model {model.version}" if model else "no spam model (none is active)"
+        server.log.info("Akismet-compatible API: %s loaded before forking", loaded)
+
+
 # gunicorn 25+ opens a control socket for `gunicornc`, by default in the user's home, shared
 # with every other gunicorn there: nothing here uses it.
 control_socket_disable = True

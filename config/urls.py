@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.contrib import admin
 from django.urls import path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
@@ -34,15 +35,18 @@ urlpatterns = [
     path(
         "api/comments/<int:comment_id>/report/", CommentReportApi.as_view(), name="comment-report"
     ),
-    # Akismet-compatible API for other sites, on Akismet's own paths -> moderation.akismet
-    path("1.1/verify-key", akismet.verify_key, name="akismet-verify-key"),
-    path("1.1/comment-check", akismet.comment_check, name="akismet-comment-check"),
-    path("1.1/submit-spam", akismet.submit_spam, name="akismet-submit-spam"),
-    path("1.1/submit-ham", akismet.submit_ham, name="akismet-submit-ham"),
     # OpenAPI schema and its interactive docs (Swagger UI served from our static files)
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
 ]
+if settings.REPLYGUARD_AKISMET_API:
+    # Akismet-compatible API for other sites, on Akismet's own paths -> moderation.akismet
+    urlpatterns += [
+        path("1.1/verify-key", akismet.verify_key, name="akismet-verify-key"),
+        path("1.1/comment-check", akismet.comment_check, name="akismet-comment-check"),
+        path("1.1/submit-spam", akismet.submit_spam, name="akismet-submit-spam"),
+        path("1.1/submit-ham", akismet.submit_ham, name="akismet-submit-ham"),
+    ]
 
 # JSON under /api/, Django's pages elsewhere (config/errors.py).
 handler400 = "config.errors.bad_request"

@@ -4,10 +4,13 @@ import json
 import os
 import subprocess
 import sys
+import urllib.error
+import urllib.request
+from pathlib import Path
 
 import pytest
 
-from harness.stack import PROJECT, SECRET_KEY
+from harness.stack import PROJECT, SECRET_KEY, free_port, http, manage, process, wait_for
 
 READ_SETTINGS = (
     "import django, json; django.setup(); from django.conf import settings as s; "
@@ -155,3 +158,52 @@ def test_a_web_process_never_loads_the_spam_models_libraries(tmp_path):
     )
 
     assert result.stdout.strip().splitlines()[-1] == "[]", result.stderr
+
+
+def status_of(url: str, data: bytes) -> int:
+    try:
+        with urllib.request.urlopen(urllib.request.Request(url, data=data), timeout=10) as answer:
+            return answer.status
+    except urllib.error.HTTPError as error:
+        return error.code
+
+
+def web_processes_loaded(tmp_path, model_dir, *, akismet: str) -> tuple[list[bool], int]:
+    """Start gunicorn as `make run` does; (whether each web process has scikit-learn mapped in
+    memory once it serves, the status of an Akismet request). No check is sent before the
+    processes are read, so a model found there was loaded before any request."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("REPLYGUARD_", "CELERY_"))}
+    env |= {"DJANGO_SETTINGS_MODULE": "config.settings", "REPLYGUARD_VAR_DIR": str(tmp_path)}
+    env |= {"REPLYGUARD_MODEL_DIR": str(model_dir), "REPLYGUARD_AKISMET_API": akismet}
+    manage("migrate", "--noinput", env=env)
+    port = free_port()
+    web = [sys.executable, "-m", "gunicorn", "-c", "config/gunicorn.py", "-b",
+           f"127.0.0.1:{port}", "-w", "2", "config.wsgi"]  # fmt: skip
+    with process(web, env=env, log=tmp_path / "web.log") as server:
+        url = f"http://127.0.0.1:{port}"
+        wait_for(lambda: http("GET", f"{url}/api/articles/")[0] == 200, timeout=60, what="web")
+        children = subprocess.run(
+            ["pgrep", "-P", str(server.pid)], capture_output=True, text=True
+        ).stdout.split()
+        loaded = ["/sklearn/" in Path(f"/proc/{pid}/maps").read_text() for pid in children]
+        status = status_of(f"{url}/1.1/verify-key", data=b"key=x&blog=https://y.example")
+    return loaded, status
+
+
+@pytest.mark.e2e
+def test_with_the_akismet_api_on_every_web_process_starts_with_the_model(
+    tmp_path, trained_model_dir
+):
+    loaded, status = web_processes_loaded(tmp_path, trained_model_dir, akismet="true")
+
+    assert loaded == [True, True]  # loaded once in gunicorn's master, before it forked
+    assert status == 200
+    assert "Akismet-compatible API: spam model" in (tmp_path / "web.log").read_text()
+
+
+@pytest.mark.e2e
+def test_with_the_akismet_api_off_no_web_process_loads_the_model(tmp_path, trained_model_dir):
+    loaded, status = web_processes_loaded(tmp_path, trained_model_dir, akismet="false")
+
+    assert loaded == [False, False]
+    assert status == 404
