@@ -8,6 +8,9 @@ PORT ?= 8000
 VENV := .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
+# The tests that start no servers, on every core, each file's tests in one process (a module's
+# fixtures train once); the end-to-end tests start their own servers and run one at a time.
+UNIT_TESTS := -m "not e2e" -n auto --dist loadfile
 
 .PHONY: run test test-fast setup port-free
 
@@ -26,22 +29,15 @@ setup: $(INSTALLED)
 	be trained (see above), so every comment will be held for a moderator."
 
 # API + admin (gunicorn, as in production) and a real Celery worker, on SQLite and the
-# filesystem broker under ./var/. Ctrl-C stops both: the shell signals the two processes it
-# started, never their process group (Celery's pool children would die mid warm shutdown and
-# leave the worker hanging).
+# filesystem broker under ./var/. harness/run.py starts and stops both: Ctrl-C, SIGTERM, or
+# SIGINT to make's own process (which make does not pass on).
 run: port-free setup
 	@echo
 	@echo "  Demo:   http://$(HOST):$(PORT)/"
 	@echo "  API:    http://$(HOST):$(PORT)/api/articles/   (docs: /api/docs/)"
 	@echo "  Admin:  http://$(HOST):$(PORT)/admin/   (a login: see the README)"
 	@echo
-	@bash -c '\
-	  $(BIN)/celery -A config worker --beat --loglevel INFO --concurrency 2 & worker=$$!; \
-	  $(BIN)/gunicorn -c config/gunicorn.py -b $(HOST):$(PORT) --access-logfile - config.wsgi & \
-	  web=$$!; \
-	  stop() { trap "" INT TERM; kill -TERM $$web $$worker 2>/dev/null; wait $$web $$worker; }; \
-	  trap "stop; exit 130" INT TERM; \
-	  wait -n; echo "One of the two stopped: stopping the other."; stop'
+	@exec $(BIN)/python harness/run.py $(HOST):$(PORT)
 
 port-free:
 	@$(PYTHON) -c 'import socket; s = socket.socket(); \
@@ -59,8 +55,10 @@ test: $(INSTALLED)
 	  else echo "NOTE: no chromium and no root to install it: the browser test will skip"; fi; }
 	@command -v npm >/dev/null && npm ci --prefix tests/a11y --no-audit --no-fund --silent || \
 	  echo "NOTE: no npm to install axe-core: the accessibility test will skip"
-	$(BIN)/python -m pytest
+	@$(BIN)/python -m pytest $(UNIT_TESTS); unit=$$?; \
+	  $(BIN)/python -m pytest -m e2e; e2e=$$?; exit $$(( unit || e2e ))
 
-# The inner loop: everything but the end-to-end tests that start real servers (about 90 s).
+# The inner loop: everything but the end-to-end tests that start real servers.
 test-fast: $(INSTALLED)
-	$(BIN)/python -m pytest -m "not e2e" -x -q
+	$(BIN)/python -m pytest $(UNIT_TESTS) -x -q
+

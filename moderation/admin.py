@@ -13,7 +13,7 @@ from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.http import url_has_allowed_host_and_scheme
 
-from moderation import shadow, storms
+from moderation import shadow, storms, words
 from moderation.external import external_checks_label, site_key_create
 from moderation.models import (
     AuthorDataRequest,
@@ -305,12 +305,7 @@ class CommentAdmin(StormBanner, admin.ModelAdmin):
 
     @admin.display(description="why")
     def cause_and_reasons(self, comment):
-        """What decided the status: the cause, the rules that fired, the model's reasons."""
-        parts = [comment.get_cause_display()] if comment.cause else []
-        parts += comment.rule_hits
-        if comment.spam_reasons:
-            parts.append("model: " + ", ".join(comment.spam_reasons))
-        return "; ".join(parts) or "—"
+        return words.why(comment)
 
     @admin.display(description="author's history")
     def author_history(self, comment):
@@ -643,7 +638,7 @@ class ExternalCheckAdmin(admin.ModelAdmin):
 
     @admin.display(description="Why")
     def why(self, check):
-        return "; ".join([check.reason, *check.rule_hits, *check.spam_reasons][:4])
+        return words.why(check)
 
 
 def campaign_action(state: str, label: str):

@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from moderation.models import Comment, HeldDigest
 from moderation.storms import articles_in_storm
+from moderation.words import percent
 
 DIGEST_MAX_COMMENTS = 50  # the rest are counted, not listed: the queue has them all
 
@@ -80,4 +81,4 @@ def one_line(text: str) -> str:
 
 
 def _score(score: float | None) -> str:
-    return "none" if score is None else f"{score:.2f}"
+    return "none" if score is None else percent(score)

@@ -8,6 +8,7 @@ from django.conf import settings
 
 from articles.models import Article
 from moderation.models import Campaign, Cause, Comment
+from moderation.words import percent
 
 Status = Comment.Status
 
@@ -61,15 +62,13 @@ def policy_decision(*, article: Article, spam_probability: float) -> tuple[str, 
         return Status.HELD, "Storm mode: the article is pre-moderated while comments pour in."
     if article.premoderated():
         return Status.HELD, "The article is pre-moderated: every comment waits for a moderator."
+    # In the words the desk shows scores in (words.percent), so a reason reads like its column.
+    score, low, high = percent(spam_probability), percent(publish_below), percent(spam_above)
     if spam_probability >= spam_above:
-        return Status.SPAM, f"Spam probability {spam_probability:.2f} ≥ {spam_above:.2f}."
+        return Status.SPAM, f"Spam probability {score} ≥ {high}."
     if spam_probability < publish_below:
-        return Status.PUBLISHED, f"Spam probability {spam_probability:.2f} < {publish_below:.2f}."
-    return (
-        Status.HELD,
-        f"Spam probability {spam_probability:.2f} is between "
-        f"{publish_below:.2f} and {spam_above:.2f}.",
-    )
+        return Status.PUBLISHED, f"Spam probability {score} < {low}."
+    return Status.HELD, f"Spam probability {score} is between {low} and {high}."
 
 
 def campaign_verdict(campaign: Campaign | None, status: str, cause: str, reason: str):

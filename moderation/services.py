@@ -17,6 +17,7 @@ from moderation.flood import poster_network
 from moderation.models import Campaign, Cause, Comment, Decision
 from moderation.policy import Verdict
 from moderation.tasks import scoring_task_send_on_commit
+from moderation.words import percent
 
 logger = logging.getLogger(__name__)
 
@@ -186,7 +187,7 @@ def verdicts_apply(decisions: list[tuple[Comment, Verdict]], *, decided_by=None)
         _threads_changed(threads_changed)  # last: it holds those articles' row locks
     who = f"by {decided_by}" if decided_by else "by the service"
     for row, record in zip(rows, records, strict=True):  # one line each; the id says the rest
-        score = "none" if row.spam_score is None else f"{row.spam_score:.2f}"
+        score = "none" if row.spam_score is None else percent(row.spam_score)
         logger.info(
             "comment %s %s → %s %s (cause %s, score %s)",
             row.pk, record.from_status, row.status, who, row.cause or "none", score,

@@ -13,6 +13,22 @@ def percent(fraction: float | None, *, most: int = 99) -> str:
     return f"{min(math.floor(fraction * 100 + 1e-9), most)}%"
 
 
+def why(record) -> str:
+    """A comment's (or another site's check's) status in words: the cause first, with the rules
+    that fired, then what the model weighed, labelled as such: a comment held by the link rule
+    at 8% must not read as if its words were suspicious."""
+    parts = []
+    if record.cause:
+        hits = f" ({'; '.join(record.rule_hits)})" if record.rule_hits else ""
+        parts.append(record.get_cause_display() + hits)
+    elif record.rule_hits:
+        parts.append("; ".join(record.rule_hits))
+    if record.spam_reasons:
+        weighed = ", ".join(record.spam_reasons)
+        parts.append(f"the spam model ({percent(record.spam_score)}) weighed {weighed}")
+    return "; ".join(parts) or "—"
+
+
 def decider(decision: Decision) -> str:
     """Who decided: the moderator, a rule, or the model by its version; never a blank."""
     if decision.decided_by_id is not None:

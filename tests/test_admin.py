@@ -34,6 +34,22 @@ def test_only_staff_reach_the_admin(client, django_user_model):
     assert "/admin/login/" in response["Location"]
 
 
+def test_why_says_the_cause_first_and_labels_the_models_words(moderator):
+    # Held by the link rule at 8%: the model's words are what it weighed, not why it was held.
+    CommentFactory(
+        status="held",
+        spam_score=0.08,
+        cause="links",
+        rule_hits=["3 links (at most 2 without a moderator)"],
+        spam_reasons=["'row'", "'background'"],
+    )
+
+    page = moderator.get(CHANGELIST).content.decode()
+
+    why = "Too many links (3 links (at most 2 without a moderator)); the spam model (8%) weighed"
+    assert why in page and "model: " not in page
+
+
 def test_the_list_shows_status_score_as_a_percentage_and_reasons_the_page_version_and_email(
     moderator,
 ):
@@ -48,7 +64,7 @@ def test_the_list_shows_status_score_as_a_percentage_and_reasons_the_page_versio
     page = moderator.get(CHANGELIST).content.decode()
 
     assert "73%" in page and "0.73" not in page and "Held for a moderator" in page
-    assert "model: link to bit.ly, word &#x27;subscribe&#x27;" in page
+    assert "the spam model (73%) weighed link to bit.ly, word &#x27;subscribe&#x27;" in page
     change_page = moderator.get(f"{CHANGELIST}{Comment.objects.get().pk}/change/")
     assert "m@ex.org" in change_page.content.decode()
     assert "20261128-a1" in change_page.content.decode() and "73%" in change_page.content.decode()

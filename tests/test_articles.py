@@ -1,6 +1,6 @@
 """Articles: the demo loader and the public read endpoints."""
 
-from datetime import timedelta
+from datetime import date, timedelta
 
 import pytest
 from django.core.management import call_command
@@ -39,6 +39,16 @@ def test_load_demo_is_idempotent_and_keeps_the_publication_time():
     assert again.body.startswith("SEOUL –")
 
 
+def test_the_demo_article_carries_its_own_date_not_the_day_it_was_loaded(client):
+    # Its story is of Friday 6 September 2024 ("met on Friday in Seoul", Kishida's last visit).
+    call_command("load_demo")
+
+    article = Article.objects.get()
+    page = client.get("/").content.decode()
+    assert article.published_at.date() == date(2024, 9, 6)
+    assert 'datetime="2024-09-06' in page and "September 6, 2024" in page
+
+
 def test_the_demo_article_takes_comments_automatically():
     call_command("load_demo")
 
@@ -60,7 +70,7 @@ def test_an_article_refuses_a_publish_threshold_above_its_spam_threshold():
 
 
 def test_comments_close_by_themselves_days_after_publication(settings, client):
-    from datetime import timedelta
+    from datetime import date, timedelta
 
     from django.utils import timezone
 

@@ -84,7 +84,10 @@ def test_a_queue_row_has_article_parent_score_reasons_reports_and_history(client
     assert "Leaders meet in Seoul" in page
     assert "↳ Jo: " in page
     assert "81%" in page and "0.81" not in page
-    assert "Suspect word; suspect &#x27;casino&#x27;; model: link to bit.ly" in page
+    assert (
+        "Suspect word (suspect &#x27;casino&#x27;); the spam model (81%) weighed link to bit.ly"
+        in page
+    )
     assert "3 published / 1 rejected" in page
     assert 'data-decision="publish"' in page and f"/{held.pk}/decide/publish/" in page
     assert "sortable" not in page  # one order: no column claims to sort it

@@ -5,6 +5,7 @@ import signal
 import socket
 import subprocess
 import time
+from pathlib import Path
 
 import pytest
 
@@ -26,58 +27,103 @@ def embedded_env(tmp_path, model_dir) -> dict:
     return env | {"REPLYGUARD_FLOOD_SECONDS": "0", "REPLYGUARD_DUPLICATE_WINDOW_HOURS": "0"}
 
 
-def group_alive(pgid: int, leader: subprocess.Popen) -> bool:
-    leader.poll()  # reap make itself: a zombie still counts as a member of the group
-    try:
-        os.killpg(pgid, 0)
-        return True
-    except ProcessLookupError:
-        return False
+def session_processes(sid: int, leader: subprocess.Popen) -> str:
+    """What still runs in the session make leads (the processes it started sit in process
+    groups of their own inside it)."""
+    leader.poll()  # reap make itself: a zombie still counts as a member
+    return subprocess.run(
+        ["ps", "-o", "pid,stat,args", "--no-headers", "-s", str(sid)],
+        capture_output=True,
+        text=True,
+    ).stdout
+
+
+def still_running(sid: int, leader: subprocess.Popen) -> str:
+    return "\n".join(
+        line for line in session_processes(sid, leader).splitlines() if line.split()[1][0] != "Z"
+    )
+
+
+def make_run(port: int, env: dict, log) -> subprocess.Popen:
+    # A session of its own: the terminal's foreground process group, as when typed.
+    return subprocess.Popen(
+        ["make", "run", f"PORT={port}"],
+        cwd=PROJECT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+
+
+def wait_until_serving(port: int, log: Path, what: str) -> None:
+    def serving() -> bool:
+        api = http("GET", f"http://127.0.0.1:{port}/api/articles/")[0] == 200
+        return api and " ready." in log.read_text()
+
+    wait_for(serving, timeout=120, what=what)
+
+
+def post_comments(port: int) -> None:
+    # Comments just posted: the worker is scoring when the signal comes (warm shutdown).
+    [article] = http("GET", f"http://127.0.0.1:{port}/api/articles/")[1]["results"]
+    for n in range(5):
+        http(
+            "POST",
+            f"http://127.0.0.1:{port}/api/articles/{article['slug']}/comments/",
+            {"author_name": "Mina", "author_email": "m@example.org", "body": f"Take {n}."},
+        )
+
+
+def stopped_within(seconds: float, run: subprocess.Popen) -> str:
+    """'' once everything make started has stopped, else what still runs after `seconds`."""
+    deadline = time.monotonic() + seconds
+    while still_running(run.pid, run) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    return still_running(run.pid, run)
+
+
+def kill_session(run: subprocess.Popen) -> None:
+    subprocess.run(["pkill", "-KILL", "-s", str(run.pid)], check=False)
+    run.wait()
 
 
 def test_ctrl_c_stops_everything_make_run_started_ten_times_in_a_row(tmp_path, trained_model_dir):
     env, port = embedded_env(tmp_path, trained_model_dir), free_port()
     for round_ in range(ROUNDS):
         log = tmp_path / f"run-{round_}.log"
-
-        def serving(log=log) -> bool:
-            api = http("GET", f"http://127.0.0.1:{port}/api/articles/")[0] == 200
-            return api and " ready." in log.read_text()
-
         with log.open("wb") as out:
-            # A session of its own: the terminal's foreground process group, as when typed.
-            run = subprocess.Popen(
-                ["make", "run", f"PORT={port}"],
-                cwd=PROJECT,
-                env=env,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
+            run = make_run(port, env, out)
         try:
-            wait_for(serving, timeout=120, what=f"make run to serve (round {round_})")
-            # Comments just posted: the worker is scoring when Ctrl-C comes (warm shutdown).
-            [article] = http("GET", f"http://127.0.0.1:{port}/api/articles/")[1]["results"]
-            for n in range(5):
-                http(
-                    "POST",
-                    f"http://127.0.0.1:{port}/api/articles/{article['slug']}/comments/",
-                    {"author_name": "Mina", "author_email": "m@example.org", "body": f"Take {n}."},
-                )
+            wait_until_serving(port, log, f"make run to serve (round {round_})")
+            post_comments(port)
+
             os.killpg(run.pid, signal.SIGINT)  # what Ctrl-C sends: the whole foreground group
-            deadline = time.monotonic() + STOP_SECONDS
-            while group_alive(run.pid, run) and time.monotonic() < deadline:
-                time.sleep(0.1)
-            left = subprocess.run(
-                ["ps", "-o", "pid,args", "--no-headers", "-g", str(run.pid)],
-                capture_output=True,
-                text=True,
-            ).stdout
-            assert not group_alive(run.pid, run), f"round {round_}: still running:\n{left}"
+
+            left = stopped_within(STOP_SECONDS, run)
+            assert not left, f"round {round_}: still running:\n{left}"
         finally:
-            if group_alive(run.pid, run):
-                os.killpg(run.pid, signal.SIGKILL)
-            run.wait()
+            kill_session(run)
+
+
+@pytest.mark.parametrize("sent", [signal.SIGINT, signal.SIGTERM], ids=["INT", "TERM"])
+def test_a_signal_to_makes_own_process_stops_everything_it_started(
+    tmp_path, trained_model_dir, sent
+):
+    # What a supervisor sends, or `kill <pid>` after `make run &`: make alone is signalled.
+    env, port, log = embedded_env(tmp_path, trained_model_dir), free_port(), tmp_path / "run.log"
+    with log.open("wb") as out:
+        run = make_run(port, env, out)
+    try:
+        wait_until_serving(port, log, "make run to serve")
+        post_comments(port)
+
+        os.kill(run.pid, sent)
+
+        left = stopped_within(STOP_SECONDS, run)
+        assert not left, f"still running:\n{left}\n{log.read_text()[-2000:]}"
+    finally:
+        kill_session(run)
 
 
 def test_a_busy_port_is_refused_before_anything_starts(tmp_path):

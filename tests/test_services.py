@@ -15,6 +15,7 @@ from moderation.services import (
     comment_decide,
 )
 from moderation.tasks import pending_comments_score_task
+from moderation.words import percent
 from tests.factories import ArticleFactory, CommentFactory
 
 pytestmark = pytest.mark.django_db
@@ -43,7 +44,7 @@ def test_policy_uses_the_site_thresholds(settings, probability, expected):
     status, reason = policy_decision(article=article, spam_probability=probability)
 
     assert status == expected
-    assert f"{probability:.2f}" in reason
+    assert f"Spam probability {percent(probability)}" in reason
 
 
 def test_an_article_can_override_the_thresholds(settings):
@@ -376,6 +377,6 @@ def test_each_decision_is_one_log_line_with_nothing_private(article, spam_model,
     [line] = [r.getMessage() for r in caplog.records if r.name == "moderation.services"]
     assert line == (
         f"comment {comment.pk} pending → published by the service "
-        f"(cause model, score {comment.spam_score:.2f})"
+        f"(cause model, score {percent(comment.spam_score)})"
     )
     assert "mina" not in line.lower()

@@ -162,6 +162,10 @@ def test_a_comment_waits_in_place_then_appears_published(site, browser):
     page.get_by_text("Your comment is awaiting moderation.").first.wait_for()
     published = page.locator(".rg-comment:not(.rg-mine)", has_text="1965 treaty")
     published.wait_for(timeout=20_000)
+    # What a screen reader hears once it is decided: not "awaiting moderation" still.
+    said = "document.querySelector('.rg-live').textContent"
+    page.wait_for_function(f"{said} !== 'Your comment is awaiting moderation.'", timeout=5_000)
+    assert page.evaluate(said) == "Your comment is published."
     assert page.locator(".rg-mine").count() == 0
     assert EMAIL not in page.content()
     assert not [answer for answer in answers if EMAIL in answer]
@@ -463,6 +467,9 @@ def test_more_threads_load_on_request_and_the_order_can_be_reversed(site, browse
     page.wait_for_function("document.querySelectorAll('.rg-threads > .rg-comment').length === 25")
     assert page.get_by_role("button", name="Load more comments").is_hidden()
 
-    page.get_by_role("button", name="Newest first").click()
-    page.get_by_role("button", name="Oldest first").wait_for()
+    order = page.locator(".rg-order")
+    assert order.inner_text().startswith("Oldest first")  # the order shown, then the choice
+    page.get_by_role("button", name="Show newest first").click()
+    page.get_by_role("button", name="Show oldest first").wait_for()
+    assert order.inner_text().startswith("Newest first")
     assert "Thread number 24." in threads.first.inner_text()

@@ -12,6 +12,7 @@
     comments: function (n) { return n === 1 ? "1 Comment" : n + " Comments"; },
     noComments: "No comments yet.",
     oldest: "Oldest first", newest: "Newest first", loadMore: "Load more comments",
+    showOrder: function (order) { return "Show " + order.toLowerCase(); },
     reply: "Reply", cancelReply: "Cancel reply", report: "Report", reported: "Reported",
     reportReason: "Why should a moderator look at this comment?",
     reasons: { spam: "Spam", abusive: "Abusive", off_topic: "Off-topic", other: "Other" },
@@ -21,6 +22,7 @@
     comment: "Comment", name: "Name", email: "Email", website: "Website",
     post: "Post Comment", posting: "Posting…", retry: "Try again",
     awaiting: "Your comment is awaiting moderation.",
+    published: "Your comment is published.",
     notPublished: "Your comment could not be published.",
     closed: "Comments are closed.",
     duplicate: "You have already posted this comment.",
@@ -87,17 +89,20 @@
     this.root.classList.add("replyguard");
     this.status = el("p", { class: "rg-live", "aria-live": "polite", role: "status" });
     this.count = el("h2", { class: "rg-count" });
+    // The order shown, then the other one to choose: a lone "Newest first" read as the order.
+    this.orderNow = el("span", { class: "rg-order-now" });
     this.sort = el("button", { type: "button", class: "rg-link rg-sort", onclick: function () {
       self.order = self.order === "oldest" ? "newest" : "oldest";
       self.loadThreads(1);
     } });
+    this.orderBar = el("p", { class: "rg-order" }, [this.orderNow, this.sort]);
     this.list = el("ol", { class: "rg-threads" });
     this.more = el("button", { type: "button", class: "rg-button rg-more", hidden: true,
                                text: T.loadMore, onclick: function () {
                                  self.loadThreads(self.page + 1);
                                } });
     this.respond = el("div", { class: "rg-respond" });
-    this.root.replaceChildren(this.count, this.sort, this.list, this.more, this.respond,
+    this.root.replaceChildren(this.count, this.orderBar, this.list, this.more, this.respond,
                               this.status);
   };
 
@@ -118,8 +123,10 @@
       var replying = self.formNode && self.list.contains(self.formNode);
       if (page === 1) self.list.replaceChildren();
       self.count.textContent = data.comments ? T.comments(data.comments) : T.noComments;
-      self.sort.textContent = self.order === "oldest" ? T.newest : T.oldest;
-      self.sort.hidden = data.count < 2; // threads: nothing to reorder below two
+      var other = self.order === "oldest" ? "newest" : "oldest";
+      self.orderNow.textContent = T[self.order];
+      self.sort.textContent = T.showOrder(T[other]);
+      self.orderBar.hidden = data.count < 2; // threads: nothing to reorder below two
       data.results.forEach(function (comment) { self.list.appendChild(self.item(comment, 0)); });
       self.more.hidden = !data.next;
       if (replying) self.placeForm(document.getElementById("rg-comment-" + self.parent.id));
@@ -390,6 +397,7 @@
           return;
         }
         var notice = comment.status === "not_published" ? T.notPublished : T.awaiting;
+        if (comment.status === "not_published") self.announce(T.notPublished);
         var node = self.item(comment, 0, notice);
         node.classList.add("rg-mine");
         if (old) old.replaceWith(node);
@@ -409,7 +417,13 @@
       });
       store(self.keys.mine, now.length ? now : null);
       keep = now;
-      if (self.published) { self.published = false; self.loadThreads(1); return; }
+      // Say what happened: the status still read "awaiting moderation" after publication.
+      if (self.published) {
+        self.published = false;
+        self.announce(T.published);
+        self.loadThreads(1);
+        return;
+      }
       if (!keep.length) self.stopPolling();
       else if (!fromPoll) self.startPolling();
     });
