@@ -37,7 +37,7 @@ DEEP_AND_BUSY = """
 from articles.models import Article
 from moderation.models import Comment
 from django.utils import timezone
-old = timezone.now() - timezone.timedelta(days=300)
+old = timezone.now() - timezone.timedelta(days=3000)  # older than the demo (2024)
 deep = Article.objects.create(title="Deep", slug="deep-thread", body="Deep.", published_at=old)
 parent = None
 for depth in range(6):
@@ -54,11 +54,11 @@ for n in range(25):
 EMPTY_ARTICLE = (
     "from articles.models import Article; from django.utils import timezone; "
     "Article.objects.create(title='Quiet news', slug='quiet-news', body='Nothing yet.', "
-    "published_at=timezone.now() - timezone.timedelta(days=400)); "
+    "published_at=timezone.now() - timezone.timedelta(days=4000)); "
     "Article.objects.create(title='Closed news', slug='closed-news', body='Old.', "
-    "published_at=timezone.now() - timezone.timedelta(days=500), comments_open=False); "
+    "published_at=timezone.now() - timezone.timedelta(days=5000), comments_open=False); "
     "Article.objects.create(title='Held news', slug='held-news', body='Watched.', "
-    "published_at=timezone.now() - timezone.timedelta(days=600), moderation_mode='premoderated')"
+    "published_at=timezone.now() - timezone.timedelta(days=6000), moderation_mode='premoderated')"
 )
 PUBLISH_HELD = (
     "from moderation.models import Comment; from moderation.services import comment_decide; "
@@ -197,7 +197,7 @@ def test_form_spam_never_appears_and_its_author_is_told(site, browser):
          website="http://www.best-mattress-reviews.net/")  # fmt: skip
     page.get_by_role("button", name="Post Comment").click()
 
-    page.get_by_text("Your comment could not be published.").wait_for(timeout=20_000)
+    page.get_by_text("Your comment could not be published.").first.wait_for(timeout=20_000)
     page.reload()
     page.wait_for_selector(".rg-form")
     assert page.locator(".rg-comment", has_text="regards for the post").count() == 0
