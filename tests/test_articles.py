@@ -70,7 +70,7 @@ def test_an_article_refuses_a_publish_threshold_above_its_spam_threshold():
 
 
 def test_comments_close_by_themselves_days_after_publication(settings, client):
-    from datetime import date, timedelta
+    from datetime import timedelta
 
     from django.utils import timezone
 

@@ -17,7 +17,8 @@ READ_SETTINGS = (
     "print(json.dumps({'publish_below': s.REPLYGUARD_PUBLISH_BELOW, "
     "'spam_above': s.REPLYGUARD_SPAM_ABOVE, 'body': s.REPLYGUARD_BODY_MAX_LENGTH, "
     "'page': s.REPLYGUARD_PAGE_SIZE, 'engine': s.DATABASES['default']['ENGINE'], "
-    "'broker': s.CELERY_BROKER_URL, 'debug': s.DEBUG}))"
+    "'broker': s.CELERY_BROKER_URL, 'debug': s.DEBUG, "
+    "'datasets': str(s.REPLYGUARD_DATASETS_DIR)}))"
 )
 
 
@@ -50,6 +51,7 @@ def test_the_default_is_sqlite_and_the_filesystem_broker_without_debug(tmp_path)
     assert values["broker"].startswith("filesystem://")
     assert values["debug"] is False
     assert (tmp_path / "broker" / "queue").is_dir()
+    assert values["datasets"] == str(PROJECT / "datasets")  # what the repository ships
 
 
 def test_thresholds_limits_and_servers_come_from_the_environment(tmp_path):
@@ -62,6 +64,7 @@ def test_thresholds_limits_and_servers_come_from_the_environment(tmp_path):
         DATABASE_URL="postgres://u@db.invalid:5432/replyguard",
         CELERY_BROKER_URL="redis://cache.invalid:6379/0",
         SECRET_KEY=SECRET_KEY,
+        REPLYGUARD_DATASETS_DIR="/srv/newsroom-data",  # a newsroom's own
     )
 
     assert values == {
@@ -72,6 +75,7 @@ def test_thresholds_limits_and_servers_come_from_the_environment(tmp_path):
         "engine": "django.db.backends.postgresql",
         "broker": "redis://cache.invalid:6379/0",
         "debug": False,
+        "datasets": "/srv/newsroom-data",
     }
 
 

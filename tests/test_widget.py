@@ -128,8 +128,26 @@ def browser(monkeypatch):
         browser.close()
 
 
+# Every text the widget's live region takes, in order, as a screen reader hears them: what was
+# said stays checkable after the next announcement replaced it (a comment decided at once).
+RECORD_ANNOUNCEMENTS = """
+window.__said = [];
+new MutationObserver(() => {
+  document.querySelectorAll(".rg-live").forEach((live) => {
+    const text = live.textContent;
+    if (text && window.__said[window.__said.length - 1] !== text) window.__said.push(text);
+  });
+}).observe(document, { subtree: true, childList: true, characterData: true });
+"""
+
+
+def wait_until_said(page, text: str, timeout: float = 30_000) -> None:
+    page.wait_for_function(f"window.__said.includes({text!r})", timeout=timeout)
+
+
 def open_page(browser, url):
     page = browser.new_page()
+    page.add_init_script(RECORD_ANNOUNCEMENTS)
     answers = []
 
     def keep(response):
@@ -159,13 +177,12 @@ def test_a_comment_waits_in_place_then_appears_published(site, browser):
     fill(page, READER)
     page.get_by_role("button", name="Post Comment").click()
 
-    page.get_by_text("Your comment is awaiting moderation.").first.wait_for()
+    wait_until_said(page, "Your comment is awaiting moderation.")
     published = page.locator(".rg-comment:not(.rg-mine)", has_text="1965 treaty")
     published.wait_for(timeout=20_000)
     # What a screen reader hears once it is decided: not "awaiting moderation" still.
-    said = "document.querySelector('.rg-live').textContent"
-    page.wait_for_function(f"{said} !== 'Your comment is awaiting moderation.'", timeout=5_000)
-    assert page.evaluate(said) == "Your comment is published."
+    wait_until_said(page, "Your comment is published.", timeout=5_000)
+    assert page.evaluate("window.__said")[-1] == "Your comment is published."
     assert page.locator(".rg-mine").count() == 0
     assert EMAIL not in page.content()
     assert not [answer for answer in answers if EMAIL in answer]
@@ -308,7 +325,7 @@ def test_keyboard_alone_posts_a_comment(site, browser):
     assert page.evaluate("document.activeElement.textContent") == "Post Comment"
     page.keyboard.press("Enter")
 
-    page.get_by_text("Your comment is awaiting moderation.").first.wait_for()
+    wait_until_said(page, "Your comment is awaiting moderation.")
 
 
 def test_a_report_is_sent_once(site, browser):
@@ -357,7 +374,7 @@ def test_a_second_quick_comment_shows_a_countdown_and_keeps_the_text(flooded_sit
     page, _ = open_page(browser, flooded_site + "/")
     fill(page, "A first thought on the summit.")
     page.get_by_role("button", name="Post Comment").click()
-    page.get_by_text("Your comment is awaiting moderation.").first.wait_for()
+    wait_until_said(page, "Your comment is awaiting moderation.")
 
     fill(page, "A second thought, straight after.")
     page.get_by_role("button", name="Post Comment").click()
@@ -401,6 +418,7 @@ TAB_SHOWN = 'delete document.hidden; document.dispatchEvent(new Event("visibilit
 def test_polling_pauses_while_the_tab_is_hidden_and_ends_once_nothing_is_pending(site, browser):
     api = site.api
     page = browser.new_page()
+    page.add_init_script(RECORD_ANNOUNCEMENTS)
     polls = []
     page.on("request", lambda request: polls.append(request.headers.get("if-none-match"))
             if request.method == "GET" and "/articles/held-news/comments/" in request.url
@@ -415,7 +433,7 @@ def test_polling_pauses_while_the_tab_is_hidden_and_ends_once_nothing_is_pending
     page.wait_for_selector(".rg-form")
     fill(page, "Held for a moderator: this article is pre-moderated.")
     page.get_by_role("button", name="Post Comment").click()
-    page.get_by_text("Your comment is awaiting moderation.").first.wait_for()
+    wait_until_said(page, "Your comment is awaiting moderation.")
 
     visible = polls_during(7_000)  # one poll each 3 s, each asking only "changed?"
     page.evaluate(TAB_HIDDEN)
