@@ -8,9 +8,10 @@ PORT ?= 8000
 VENV := .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
-# The tests that start no servers, on every core, each file's tests in one process (a module's
-# fixtures train once); the end-to-end tests start their own servers and run one at a time.
-UNIT_TESTS := -m "not e2e" -n auto --dist loadfile
+# Tests run in parallel, each file's tests in one process (a module's fixtures, a trained model
+# or a running stack, are set up once): `make test` on one process more than there are cores, as
+# the end-to-end tests spend much of their time waiting on the servers they start.
+TEST_PROCESSES ?= $(shell echo $$(( $$(nproc 2>/dev/null || echo 1) + 1 )))
 
 .PHONY: run test test-fast setup port-free
 
@@ -55,10 +56,9 @@ test: $(INSTALLED)
 	  else echo "NOTE: no chromium and no root to install it: the browser test will skip"; fi; }
 	@command -v npm >/dev/null && npm ci --prefix tests/a11y --no-audit --no-fund --silent || \
 	  echo "NOTE: no npm to install axe-core: the accessibility test will skip"
-	@$(BIN)/python -m pytest $(UNIT_TESTS); unit=$$?; \
-	  $(BIN)/python -m pytest -m e2e; e2e=$$?; exit $$(( unit || e2e ))
+	$(BIN)/python -m pytest -n $(TEST_PROCESSES) --dist loadfile
 
-# The inner loop: everything but the end-to-end tests that start real servers.
+# The inner loop: everything but the end-to-end tests that start real servers, on every core.
 test-fast: $(INSTALLED)
-	$(BIN)/python -m pytest $(UNIT_TESTS) -x -q
+	$(BIN)/python -m pytest -m "not e2e" -n auto --dist loadfile -x -q
 

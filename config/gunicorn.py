@@ -28,6 +28,7 @@ def write_error_as_json(sock, status_int, reason, mesg):
 # The workers call util.write_error for these; gunicorn has no setting for its error body.
 util.write_error = write_error_as_json
 
+
 def on_starting(server):
     """Where the Akismet-compatible API is on, load the active spam model here, in the master,
     before it forks: every web process starts with it in (copy-on-write) memory, so the first
