@@ -125,8 +125,9 @@ def news_missing_note(evaluation_dir: Path) -> str:
     return (
         f"news-comments-dev not found in {evaluation_dir}: skipped (SFU Opinion and Comments "
         "Corpus, CC BY-NC-SA 4.0, evaluation only, so the repository never ships it). The news "
-        "figures read the held-out Civil Comments alone; set REPLYGUARD_EVALUATION_DATASETS_DIR "
-        "to a folder holding news-comments-dev/sfu_ctc_dev.csv to add it (docs/data.md)."
+        "figures read the held-out Civil Comments alone. To add it: its rows come from GitHub "
+        "sfu-discourse-lab/Constructiveness_Toxicity_Corpus; set REPLYGUARD_EVALUATION_DATASETS_DIR"
+        " to a folder holding news-comments-dev/sfu_ctc_dev.csv (docs/data.md)."
     )
 
 
