@@ -584,6 +584,13 @@ def load_active_model(model_dir: Path | None = None) -> SpamModel | None:
     return load_once(model_dir, version, role="active")
 
 
+def active_model_quietly(model_dir: Path) -> SpamModel | None:
+    """The active model, or None without the warning: for training, which says itself at the
+    end whether a model is active (said in the middle, it was said twice, and wrongly)."""
+    version = active_version(model_dir)
+    return load_once(model_dir, version, role="active") if version else None
+
+
 def load_once(model_dir: Path, version: str, *, role: str) -> SpamModel | None:
     """`version` for `role` ("active" or "shadow"), loaded once per process while it keeps
     that role; None if it does not load (logged once: any failure means "go on without it",

@@ -427,11 +427,9 @@ def active_model_gate_figures(
     trains on the held-out rows (see train_and_save). The figures are None when no model is
     active or the active one no longer loads (another format version): the gate then lets the
     candidate through, as a format change must be activated to put any model back in service."""
-    version = classifier.active_version(model_dir)
-    # load_once, not load_active_model: no "no active model" warning in the middle of training.
-    active = classifier.load_once(model_dir, version, role="active") if version else None
+    active = classifier.active_model_quietly(model_dir)
     if active is None:
-        return version, None
+        return classifier.active_version(model_dir), None
     held_p = np.array(active.spam_probabilities(held_out.texts))
     news_p = np.array(active.spam_probabilities(news))
     return active.version, gate_figures(held_out, held_p, news_p, **thresholds)

@@ -45,16 +45,24 @@ class Command(BaseCommand):
         )
         parser.add_argument("--model-dir", type=Path, help="Default: REPLYGUARD_MODEL_DIR.")
 
-    def handle(self, *args, if_missing, force, datasets, model_dir, shadow_mode=False, **options):
+    def handle(
+        self,
+        *args,
+        if_missing,
+        force,
+        datasets,
+        evaluation_datasets,
+        model_dir,
+        shadow_mode=False,
+        **options,
+    ):
         if shadow_mode and force:
             raise CommandError("--shadow never activates: leave out --force.")
         datasets_dir = Path(datasets or settings.REPLYGUARD_DATASETS_DIR)
-        evaluation_dir = Path(
-            options.get("evaluation_datasets") or settings.REPLYGUARD_EVALUATION_DATASETS_DIR
-        )
+        evaluation_dir = Path(evaluation_datasets or settings.REPLYGUARD_EVALUATION_DATASETS_DIR)
         model_dir = Path(model_dir or settings.REPLYGUARD_MODEL_DIR)
-        if if_missing and (version := active_model_that_loads(model_dir)):
-            self.stdout.write(f"Model {version} is active and loads: nothing to do.")
+        if if_missing and (active := classifier.active_model_quietly(model_dir)):
+            self.stdout.write(f"Model {active.version} is active and loads: nothing to do.")
             return
         if not datasets_dir.is_dir():
             raise CommandError(
@@ -75,7 +83,7 @@ class Command(BaseCommand):
         self.present(version, report, classifier.report_path(model_dir, version))
         if shadow_mode:
             self.start_shadow(model_dir, version)
-        if not active_model_that_loads(model_dir):
+        if not classifier.active_model_quietly(model_dir):
             self.stdout.write(
                 self.style.WARNING(f"No active spam model in {model_dir}: comments will be held.")
             )
@@ -163,14 +171,6 @@ class Command(BaseCommand):
                     f"Activate it anyway with: manage.py model_versions activate {version}"
                 )
             )
-
-
-def active_model_that_loads(model_dir: Path) -> str | None:
-    """The active version if it loads, quietly: the command says itself what is missing."""
-    version = classifier.active_version(model_dir)
-    if version and classifier.load_once(model_dir, version, role="active"):
-        return version
-    return None
 
 
 def moderator_labels() -> list[tuple[str, int]]:
