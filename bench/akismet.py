@@ -49,15 +49,11 @@ from bench.load import (  # noqa: E402
     wrk,
 )
 from harness.stack import manage, running_stack  # noqa: E402
+from harness.waves import DATASETS_DIR, EVALUATION_DIR, news_file  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results" / "akismet.json"
 DOC = ROOT / "docs" / "akismet-performance.md"
-# The training data the repository ships; the SFU news comments are evaluation-only and never
-# shipped: read from beside the project (REPLYGUARD_EVALUATION_DATASETS_DIR), as their README asks.
-DATASETS = Path(os.environ.get("REPLYGUARD_DATASETS_DIR", ROOT / "datasets"))
-EVALUATION = Path(
-    os.environ.get("REPLYGUARD_EVALUATION_DATASETS_DIR", ROOT.parent / "shared" / "datasets")
-)
+
 WEB_WORKERS = int(os.environ.get("BENCH_WEB_WORKERS", "2"))
 RATE, SECONDS, WRK_SECONDS = 100, 30, 15
 TARGET_P99_MS = 25
@@ -66,9 +62,9 @@ BLOG = "https://news.example"
 
 def real_texts(limit: int = 2000) -> list[tuple[str, str, str]]:
     """(name, website, text): news comments and form spam, four to one, shuffled."""
-    with (EVALUATION / "news-comments-dev" / "sfu_ctc_dev.csv").open(encoding="utf-8") as f:
+    with news_file(EVALUATION_DIR).open(encoding="utf-8") as f:
         news = [("Reader", "", row["comment"].strip()) for row in csv.DictReader(f)]
-    with (DATASETS / "blog-spam-wordpress" / "wordpress_spam.csv").open(encoding="utf-8") as f:
+    with (DATASETS_DIR / "blog-spam-wordpress" / "wordpress_spam.csv").open(encoding="utf-8") as f:
         spam = [(r["author"], r["website"], r["comment"].strip()) for r in csv.DictReader(f)]
     news = [row for row in news if row[2]][: limit * 4 // 5]
     mixed = news + [row for row in spam if row[2]][: len(news) // 4]

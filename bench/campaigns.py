@@ -34,16 +34,17 @@ sys.path.insert(0, str(ROOT))
 
 from bench.load import POSTGRES_ADMIN_URL, model_trained  # noqa: E402
 from harness.stack import SECRET_KEY, manage  # noqa: E402
-from harness.waves import WAVE_ROW, blog_spam, news_comments, spam_wave  # noqa: E402
+from harness.waves import (  # noqa: E402
+    DATASETS_DIR,
+    EVALUATION_DIR,
+    WAVE_ROW,
+    blog_spam,
+    news_comments,
+    spam_wave,
+)
 
 RESULTS = ROOT / "bench" / "results" / "campaigns.json"
 DOC = ROOT / "docs" / "campaigns-performance.md"
-# The training data the repository ships; the SFU news comments are evaluation-only and never
-# shipped: read from beside the project (REPLYGUARD_EVALUATION_DATASETS_DIR), as their README asks.
-DATASETS = Path(os.environ.get("REPLYGUARD_DATASETS_DIR", ROOT / "datasets"))
-EVALUATION = Path(
-    os.environ.get("REPLYGUARD_EVALUATION_DATASETS_DIR", ROOT.parent / "shared" / "datasets")
-)
 WAVE, AUTHORS, ARTICLES, INDEXED = 500, 200, 5, 100_000
 FIRST_SHARE = 0.1
 TARGETS = {"rest_binned": 0.99, "news_in_campaigns": 0, "lookup_ms": 1.0}
@@ -107,8 +108,8 @@ def run(database_url: str, model_dir: Path, workdir: Path) -> dict:
         cursor.execute(SEED_INDEX, {"count": INDEXED})
     moderator = User.objects.create_user("bench-moderator", is_staff=True)
 
-    news = news_comments(EVALUATION)
-    wave = spam_wave(blog_spam(DATASETS)[WAVE_ROW]["comment"], size=WAVE, authors=AUTHORS,
+    news = news_comments(EVALUATION_DIR)
+    wave = spam_wave(blog_spam(DATASETS_DIR)[WAVE_ROW]["comment"], size=WAVE, authors=AUTHORS,
                      articles=ARTICLES)  # fmt: skip
     order = posting_order(news, wave)
     cut = int(len(order) * FIRST_SHARE)

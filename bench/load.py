@@ -683,7 +683,8 @@ def table(results: dict) -> list[tuple]:
         lines.append(row("  all-comments page p50 ms", "", admin["all comments"]["p50_ms"]))
     if "memory" in pg:
         web, worker = pg["memory"]["web"][1:], pg["memory"]["worker"]  # [0]: gunicorn's master
-        lines.append(at_most("gunicorn worker RSS MB, largest", 150, max(web)))
+        web_label = "gunicorn worker RSS MB, largest (readers' web, Akismet API off)"
+        lines.append(at_most(web_label, 150, max(web)))
         lines.append(at_most("Celery worker process RSS MB, largest", 300, max(worker)))
     return lines
 

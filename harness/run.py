@@ -3,11 +3,11 @@ worker with beat, started and stopped together.
 
     python harness/run.py HOST:PORT
 
-Stops both on SIGINT, SIGTERM or SIGHUP, or when either stops. make passes SIGTERM on to its
-recipe but never SIGINT: after `kill -INT <make's pid>` (a supervisor, a script that started
-`make run &`) make waits for its recipe forever. Its handler puts SIGINT back to the default
-before it waits, so this process also watches the signals make catches (Linux's /proc) and stops
-when SIGINT leaves them, or when make is gone.
+Stops both on SIGINT, SIGTERM, SIGHUP or SIGQUIT, or when either stops. make passes SIGTERM on
+to its recipe but not SIGINT, SIGHUP or SIGQUIT: sent to make's own pid (a supervisor, `kill`),
+those leave make waiting for its recipe forever. make's handler puts the signal back to its
+default before it waits, so while make is our parent we watch the signals it handles (Linux's
+/proc): one it neither handles nor ignores means make is stopping, and so do we.
 """
 
 import os
@@ -17,12 +17,12 @@ import sys
 import time
 from pathlib import Path
 
-# A warm shutdown lets the worker finish the batch in hand (well under a second), then it is
-# killed: 8 s leaves make time to go within the 10 s a supervisor is promised.
+# A warm shutdown lets the worker finish the batch in hand (it takes about 7 s with beat), then
+# it is killed: 8 s leaves make time to go within the 10 s a supervisor is promised.
 STOP_SECONDS = 8
 POLL_SECONDS = 0.2
 BIN = Path(sys.executable).parent
-SIGINT_BIT = 1 << (signal.SIGINT - 1)
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT)
 
 
 def commands(bind: str) -> dict[str, list[str]]:
@@ -34,40 +34,54 @@ def commands(bind: str) -> dict[str, list[str]]:
     }  # fmt: skip
 
 
-def caught_signals(pid: int) -> int | None:
-    """The mask of signals `pid` handles, or None where /proc cannot tell."""
+def signal_masks(pid: int) -> dict[str, int] | None:
+    """The signals `pid` handles (SigCgt) and ignores (SigIgn), or None where /proc cannot tell."""
     try:
-        status = Path(f"/proc/{pid}/status").read_text()
+        lines = Path(f"/proc/{pid}/status").read_text().splitlines()
     except OSError:
         return None
-    line = next((line for line in status.splitlines() if line.startswith("SigCgt:")), None)
-    return int(line.split()[1], 16) if line else None
+    fields = dict(line.split(":", 1) for line in lines if ":" in line)
+    return {name: int(fields[name], 16) for name in ("SigCgt", "SigIgn") if name in fields}
 
 
-def parent_is_stopping(parent: int, watched: bool) -> bool:
-    if os.getppid() != parent:  # the parent is gone: we were handed to init
-        return True
-    return watched and not (caught_signals(parent) or 0) & SIGINT_BIT
+def make_is_stopping(parent: int) -> bool:
+    """make handles every stop signal it does not ignore, until one arrives."""
+    masks = signal_masks(parent)
+    if not masks or len(masks) < 2:
+        return False
+    bits = [1 << (number - 1) for number in STOP_SIGNALS]
+    return any(not bit & (masks["SigCgt"] | masks["SigIgn"]) for bit in bits)
+
+
+def parent_is_make(parent: int) -> bool:
+    try:
+        return Path(f"/proc/{parent}/comm").read_text().strip() in ("make", "gmake")
+    except OSError:
+        return False
 
 
 def main(bind: str) -> int:
     stop_asked = []
-    for number in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+    for number in STOP_SIGNALS:
         signal.signal(number, lambda number, frame: stop_asked.append(number))
     parent = os.getppid()
-    watched = bool((caught_signals(parent) or 0) & SIGINT_BIT)
+    watch_make = parent_is_make(parent)
     # Each in a process group of its own: a stop signals the worker's main process, which
     # winds down its pool (signalled directly, the pool's children would die mid-shutdown).
-    running = {
-        name: subprocess.Popen(args, process_group=0) for name, args in commands(bind).items()
-    }
-    while not stop_asked and not parent_is_stopping(parent, watched):
-        if any(process.poll() is not None for process in running.values()):
-            print("One of the two stopped: stopping the other.", flush=True)
-            break
-        time.sleep(POLL_SECONDS)
-    stop(running)
-    return 130 if stop_asked else 0
+    running = {}
+    try:
+        for name, args in commands(bind).items():
+            running[name] = subprocess.Popen(args, process_group=0)
+        while not stop_asked:
+            if os.getppid() != parent or (watch_make and make_is_stopping(parent)):
+                return 128 + signal.SIGTERM
+            if any(process.poll() is not None for process in running.values()):
+                print("One of the two stopped: stopping the other.", flush=True)
+                return 1
+            time.sleep(POLL_SECONDS)
+        return 128 + stop_asked[0]
+    finally:
+        stop(running)
 
 
 def stop(running: dict[str, subprocess.Popen]) -> None:
@@ -82,7 +96,7 @@ def stop(running: dict[str, subprocess.Popen]) -> None:
             pass
         try:  # whatever the group still holds (a pool child that outlived its parent)
             os.killpg(process.pid, signal.SIGKILL)
-        except ProcessLookupError:
+        except OSError:
             pass
         process.wait()
 

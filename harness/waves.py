@@ -4,10 +4,22 @@ emails and addresses; synonyms, spacing, case; links through shorteners)."""
 
 import csv
 import html
+import os
 import random
 import re
+import sys
 from dataclasses import dataclass
 from pathlib import Path
+
+PROJECT = Path(__file__).resolve().parents[1]
+# Outside Django (the benches, the test suite's module constants), the folders config/settings.py
+# reads: the training data the repository ships, and the evaluation-only news comments it never
+# ships, beside the project as their README asks.
+DATASETS_DIR = Path(os.environ.get("REPLYGUARD_DATASETS_DIR", PROJECT / "datasets"))
+EVALUATION_DIR = Path(
+    os.environ.get("REPLYGUARD_EVALUATION_DATASETS_DIR", PROJECT.parent / "shared" / "datasets")
+)
+NEWS_FILE = Path("news-comments-dev") / "sfu_ctc_dev.csv"
 
 # The SFU file lists some comments twice: once plain, once as a reply with the quote of its
 # parent in front ("(In reply to:… -- Name)"), with other quote marks or entities, or with the
@@ -30,10 +42,21 @@ FIRST = ["Anna", "Brian", "Chen", "Dana", "Elif", "Farah", "Goran", "Hana", "Iva
 MAIL = ["gmail.com", "yahoo.com", "outlook.com", "mail.ru", "proton.me", "hotmail.com"]
 
 
+def news_file(evaluation_dir: Path) -> Path:
+    """The evaluation-only news comments; a bench that needs them stops here without them."""
+    path = evaluation_dir / NEWS_FILE
+    if not path.is_file():
+        sys.exit(
+            f"{path} not found: the SFU news comments are evaluation-only (CC BY-NC-SA) and never "
+            "shipped; set REPLYGUARD_EVALUATION_DATASETS_DIR to a folder holding them "
+            "(docs/data.md says where to get them)."
+        )
+    return path
+
+
 def news_comments(evaluation_dir: Path) -> list[str]:
     """Every comment of news-comments-dev (evaluation only, never shipped), once."""
-    path = evaluation_dir / "news-comments-dev" / "sfu_ctc_dev.csv"
-    with path.open(encoding="utf-8") as f:
+    with news_file(evaluation_dir).open(encoding="utf-8") as f:
         texts = [row["comment"].strip() for row in csv.DictReader(f) if row["comment"].strip()]
     kept, once = [], []
     for text in texts:

@@ -569,9 +569,11 @@ _loaded: dict[tuple[Path, str], tuple[str, SpamModel | None]] = {}
 WITHOUT_IT = {"active": "comments will be held", "shadow": "shadow scoring is off"}
 
 
-def load_active_model(model_dir: Path | None = None) -> SpamModel | None:
-    """The active model, or None (log a warning; comments then wait for a moderator).
-    Reads ACTIVE on every call (one small file), so a worker follows an activation at once."""
+def load_active_model(model_dir: Path | None = None, *, warn: bool = True) -> SpamModel | None:
+    """The active model, or None (log a warning; comments then wait for a moderator). Training
+    asks with warn=False and says itself at the end whether a model is active (said in the
+    middle, it was said twice, and wrongly). Reads ACTIVE on every call (one small file), so a
+    worker follows an activation at once."""
     if model_dir is None:
         from django.conf import settings
 
@@ -579,16 +581,10 @@ def load_active_model(model_dir: Path | None = None) -> SpamModel | None:
     model_dir = Path(model_dir)
     version = active_version(model_dir)
     if version is None:
-        logger.warning("No active spam model in %s: comments will be held", model_dir)
+        if warn:
+            logger.warning("No active spam model in %s: comments will be held", model_dir)
         return None
     return load_once(model_dir, version, role="active")
-
-
-def active_model_quietly(model_dir: Path) -> SpamModel | None:
-    """The active model, or None without the warning: for training, which says itself at the
-    end whether a model is active (said in the middle, it was said twice, and wrongly)."""
-    version = active_version(model_dir)
-    return load_once(model_dir, version, role="active") if version else None
 
 
 def load_once(model_dir: Path, version: str, *, role: str) -> SpamModel | None:

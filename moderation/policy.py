@@ -63,7 +63,9 @@ def policy_decision(*, article: Article, spam_probability: float) -> tuple[str, 
     if article.premoderated():
         return Status.HELD, "The article is pre-moderated: every comment waits for a moderator."
     # In the words the desk shows scores in (words.percent), so a reason reads like its column.
-    score, low, high = percent(spam_probability), percent(publish_below), percent(spam_above)
+    # A threshold is a setting, not a score: 1.0 reads 100%, not the scores' cap of 99%.
+    low, high = percent(publish_below, most=100), percent(spam_above, most=100)
+    score = percent(spam_probability)
     if spam_probability >= spam_above:
         return Status.SPAM, f"Spam probability {score} ≥ {high}."
     if spam_probability < publish_below:

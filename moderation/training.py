@@ -121,7 +121,7 @@ def news_file(evaluation_dir: Path) -> Path:
     return evaluation_dir / "news-comments-dev" / "sfu_ctc_dev.csv"
 
 
-def news_missing_note(evaluation_dir: Path) -> str:
+def news_missing_note(evaluation_dir: Path | str) -> str:
     return (
         f"news-comments-dev not found in {evaluation_dir}: skipped (SFU Opinion and Comments "
         "Corpus, CC BY-NC-SA 4.0, evaluation only, so the repository never ships it). The news "
@@ -324,7 +324,8 @@ def datasets_report(
         for source, path in training_files(datasets_dir).items()
     ]
     if not news_rows:
-        missing = news_missing_note(evaluation_dir) if evaluation_dir else "no evaluation folder"
+        # Not the folder itself: a report travels with its model, a path of this host need not.
+        missing = news_missing_note("REPLYGUARD_EVALUATION_DATASETS_DIR")
         return trained + [{"source": "news", "skipped": missing, "credit": CREDITS["news"]}]
     news = _file_entry(evaluation_dir, news_file(evaluation_dir), source="news", rows=news_rows)
     return trained + [news | {"use": NEWS_USE, "credit": CREDITS["news"]}]
@@ -427,7 +428,7 @@ def active_model_gate_figures(
     trains on the held-out rows (see train_and_save). The figures are None when no model is
     active or the active one no longer loads (another format version): the gate then lets the
     candidate through, as a format change must be activated to put any model back in service."""
-    active = classifier.active_model_quietly(model_dir)
+    active = classifier.load_active_model(model_dir, warn=False)
     if active is None:
         return classifier.active_version(model_dir), None
     held_p = np.array(active.spam_probabilities(held_out.texts))

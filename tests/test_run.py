@@ -106,11 +106,14 @@ def test_ctrl_c_stops_everything_make_run_started_three_times_in_a_row(tmp_path,
             kill_session(run)
 
 
-@pytest.mark.parametrize("sent", [signal.SIGINT, signal.SIGTERM], ids=["INT", "TERM"])
+@pytest.mark.parametrize(
+    "sent", [signal.SIGINT, signal.SIGTERM, signal.SIGHUP], ids=["INT", "TERM", "HUP"]
+)
 def test_a_signal_to_makes_own_process_stops_everything_it_started(
     tmp_path, trained_model_dir, sent
 ):
-    # What a supervisor sends, or `kill <pid>` after `make run &`: make alone is signalled.
+    # What a supervisor or `kill <pid>` sends: make alone is signalled, and passes on only
+    # SIGTERM; the others leave it waiting for its recipe.
     env, port, log = embedded_env(tmp_path, trained_model_dir), free_port(), tmp_path / "run.log"
     with log.open("wb") as out:
         run = make_run(port, env, out)

@@ -34,10 +34,11 @@ PUBLISHED = (
 )
 # A thread nested to the depth limit (5), and an article with more threads than a page holds.
 DEEP_AND_BUSY = """
+from datetime import UTC, datetime
 from articles.models import Article
 from moderation.models import Comment
 from django.utils import timezone
-old = timezone.now() - timezone.timedelta(days=3000)  # older than the demo (2024)
+old = datetime(2019, 1, 1, tzinfo=UTC)  # older than the demo article (2024)
 deep = Article.objects.create(title="Deep", slug="deep-thread", body="Deep.", published_at=old)
 parent = None
 for depth in range(6):
@@ -52,13 +53,13 @@ for n in range(25):
         body=f"Thread number {n}.", status="published", published_at=timezone.now())
 """
 EMPTY_ARTICLE = (
-    "from articles.models import Article; from django.utils import timezone; "
+    "from datetime import UTC, datetime; from articles.models import Article; "
     "Article.objects.create(title='Quiet news', slug='quiet-news', body='Nothing yet.', "
-    "published_at=timezone.now() - timezone.timedelta(days=4000)); "
+    "published_at=datetime(2018, 1, 1, tzinfo=UTC)); "
     "Article.objects.create(title='Closed news', slug='closed-news', body='Old.', "
-    "published_at=timezone.now() - timezone.timedelta(days=5000), comments_open=False); "
+    "published_at=datetime(2017, 1, 1, tzinfo=UTC), comments_open=False); "
     "Article.objects.create(title='Held news', slug='held-news', body='Watched.', "
-    "published_at=timezone.now() - timezone.timedelta(days=6000), moderation_mode='premoderated')"
+    "published_at=datetime(2016, 1, 1, tzinfo=UTC), moderation_mode='premoderated')"
 )
 PUBLISH_HELD = (
     "from moderation.models import Comment; from moderation.services import comment_decide; "

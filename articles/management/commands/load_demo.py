@@ -24,7 +24,7 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, page: Path, published=None, **options):
-        if published is None and page == DEMO_PAGE:
+        if published is None and page.resolve() == DEMO_PAGE:
             published = DEMO_PUBLISHED_AT
         article, created = article_upsert_from_page(
             page=article_page_parse(page.read_text(encoding="utf-8")), published_at=published

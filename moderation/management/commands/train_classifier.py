@@ -61,7 +61,7 @@ class Command(BaseCommand):
         datasets_dir = Path(datasets or settings.REPLYGUARD_DATASETS_DIR)
         evaluation_dir = Path(evaluation_datasets or settings.REPLYGUARD_EVALUATION_DATASETS_DIR)
         model_dir = Path(model_dir or settings.REPLYGUARD_MODEL_DIR)
-        if if_missing and (active := classifier.active_model_quietly(model_dir)):
+        if if_missing and (active := classifier.load_active_model(model_dir, warn=False)):
             self.stdout.write(f"Model {active.version} is active and loads: nothing to do.")
             return
         if not datasets_dir.is_dir():
@@ -83,7 +83,7 @@ class Command(BaseCommand):
         self.present(version, report, classifier.report_path(model_dir, version))
         if shadow_mode:
             self.start_shadow(model_dir, version)
-        if not classifier.active_model_quietly(model_dir):
+        if not classifier.load_active_model(model_dir, warn=False):
             self.stdout.write(
                 self.style.WARNING(f"No active spam model in {model_dir}: comments will be held.")
             )

@@ -12,7 +12,7 @@
     comments: function (n) { return n === 1 ? "1 Comment" : n + " Comments"; },
     noComments: "No comments yet.",
     oldest: "Oldest first", newest: "Newest first", loadMore: "Load more comments",
-    showOrder: function (order) { return "Show " + order.toLowerCase(); },
+    showOldest: "Show oldest first", showNewest: "Show newest first",
     reply: "Reply", cancelReply: "Cancel reply", report: "Report", reported: "Reported",
     reportReason: "Why should a moderator look at this comment?",
     reasons: { spam: "Spam", abusive: "Abusive", off_topic: "Off-topic", other: "Other" },
@@ -123,9 +123,8 @@
       var replying = self.formNode && self.list.contains(self.formNode);
       if (page === 1) self.list.replaceChildren();
       self.count.textContent = data.comments ? T.comments(data.comments) : T.noComments;
-      var other = self.order === "oldest" ? "newest" : "oldest";
-      self.orderNow.textContent = T[self.order];
-      self.sort.textContent = T.showOrder(T[other]);
+      self.orderNow.textContent = self.order === "oldest" ? T.oldest : T.newest;
+      self.sort.textContent = self.order === "oldest" ? T.showNewest : T.showOldest;
       self.orderBar.hidden = data.count < 2; // threads: nothing to reorder below two
       data.results.forEach(function (comment) { self.list.appendChild(self.item(comment, 0)); });
       self.more.hidden = !data.next;
