@@ -2,6 +2,8 @@
 answer), Django's own pages elsewhere (the admin is read by people). Nothing of the request is
 echoed: an error page must not carry back a reader's address or a probe's payload."""
 
+import logging
+
 from django.http import JsonResponse
 from django.views import defaults
 
@@ -21,3 +23,14 @@ bad_request = _api_or(defaults.bad_request, 400, "Bad request.")
 permission_denied = _api_or(defaults.permission_denied, 403, "Forbidden.")
 page_not_found = _api_or(defaults.page_not_found, 404, "Not found.")
 server_error = _api_or(defaults.server_error, 500, "Server error. The request was logged.")
+
+
+class RefusedHostNotLogged(logging.Filter):
+    """Django logs a refused Host header word for word; a client that puts its key in the host
+    name (Akismet's KEY.rest.akismet.com form) would leave the key in the log."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.msg = "Refused a request for a host not in ALLOWED_HOSTS (the host is not logged)."
+        # The traceback's exception quotes the host too, and says nothing more.
+        record.args, record.exc_info, record.exc_text = (), None, None
+        return True

@@ -419,6 +419,7 @@ LOGGING = {
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {"refused_host_not_logged": {"()": "config.errors.RefusedHostNotLogged"}},
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
     # SQL with its parameters (emails, IPs) is logged at DEBUG: never, whatever LOG_LEVEL says.
     "loggers": {
@@ -426,5 +427,6 @@ LOGGING = {
         # A 4xx is the client's business, and the access line already shows it: Django's own
         # "Bad Request: /api/..." warning logged each one twice. 5xx are still logged, in full.
         "django.request": {"level": "ERROR"},
+        "django.security.DisallowedHost": {"filters": ["refused_host_not_logged"]},
     },
 }

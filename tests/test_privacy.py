@@ -1,6 +1,11 @@
 """A reader's data: export and erasure on request, and IP addresses cut after retention."""
 
 import json
+import os
+import sys
+import urllib.error
+import urllib.request
+from contextlib import suppress
 from datetime import timedelta
 from io import StringIO
 
@@ -8,6 +13,7 @@ import pytest
 from django.core.management import call_command
 from django.utils import timezone
 
+from harness.stack import free_port, http, manage, process, wait_for
 from moderation.models import AuthorDataRequest, Comment
 from moderation.privacy import (
     REMOVED_BODY,
@@ -183,3 +189,40 @@ def test_erase_keeping_the_text_drops_what_the_service_wrote_about_the_website(m
     assert comment.body.startswith("Mina's comment")
     reasons = " ".join(comment.decisions.values_list("reason", flat=True))
     assert "example.org" not in reasons and "[erased website]" in reasons
+
+
+@pytest.mark.e2e
+def test_the_access_log_keeps_no_query_string_so_no_key_email_ip_or_receipt(tmp_path):
+    # Akismet clients may send their fields in the query; a receipt travels in it by design.
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("REPLYGUARD_", "CELERY_"))}
+    env |= {"DJANGO_SETTINGS_MODULE": "config.settings", "REPLYGUARD_VAR_DIR": str(tmp_path)}
+    manage("migrate", "--noinput", env=env)
+    port, log = free_port(), tmp_path / "web.log"
+    web = [sys.executable, "-m", "gunicorn", "-c", "config/gunicorn.py", "-b",
+           f"127.0.0.1:{port}", "-w", "1", "--access-logfile", "-", "config.wsgi"]  # fmt: skip
+    secrets = ("KEY0123456789", "mina@example.org", "203.0.113.45", "RECEIPT0123456789")
+    with process(web, env=env, log=log):
+        url = f"http://127.0.0.1:{port}"
+        wait_for(lambda: http("GET", f"{url}/api/articles/")[0] == 200, timeout=60, what="web")
+        for path in (
+            f"/1.1/comment-check?api_key={secrets[0]}&comment_author_email={secrets[1]}"
+            f"&user_ip={secrets[2]}",
+            f"/api/comments/1/?receipt={secrets[3]}",
+        ):
+            with suppress(urllib.error.HTTPError):
+                urllib.request.urlopen(url + path, timeout=10).close()
+        wait_for(lambda: "/api/comments/1/" in log.read_text(), timeout=10, what="the log line")
+
+    logged = log.read_text()
+    assert "/1.1/comment-check" in logged  # the path is logged, the query is not
+    assert not [secret for secret in secrets if secret in logged], logged[-2000:]
+
+
+def test_a_refused_host_name_is_not_logged(client, caplog):
+    # Akismet's older clients put the key in the host name: KEY.rest.akismet.com.
+    with caplog.at_level("WARNING"):
+        response = client.post("/1.1/comment-check", HTTP_HOST="KEY0123456789.rest.akismet.com")
+
+    assert response.status_code == 400
+    assert caplog.records  # refused, and said so
+    assert "KEY0123456789" not in caplog.text
