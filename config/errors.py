@@ -1,19 +1,29 @@
 """Errors answered outside DRF's views: JSON under /api/ (a widget or client parses every
-answer), Django's own pages elsewhere (the admin is read by people). Nothing of the request is
+answer), plain text under /1.1/ (Akismet's clients read nothing else), Django's own pages
+elsewhere (the admin is read by people). Nothing of the request is
 echoed: an error page must not carry back a reader's address or a probe's payload."""
 
 import logging
 
-from django.http import JsonResponse
+from django.http import HttpResponse, JsonResponse
 from django.views import defaults
 
 API_PREFIX = "/api/"
+AKISMET_PREFIX = "/1.1/"
+
+
+def error_answer(request, status: int, detail: str, headers=None) -> HttpResponse:
+    """An error in the form its client reads: plain text under /1.1/, JSON anywhere else."""
+    if request.path.startswith(AKISMET_PREFIX):
+        plain = "text/plain; charset=utf-8"
+        return HttpResponse(detail, content_type=plain, status=status, headers=headers)
+    return JsonResponse({"detail": detail}, status=status, headers=headers)
 
 
 def _api_or(page, status: int, detail: str):
     def handler(request, exception=None):
-        if request.path.startswith(API_PREFIX):
-            return JsonResponse({"detail": detail}, status=status)
+        if request.path.startswith((API_PREFIX, AKISMET_PREFIX)):
+            return error_answer(request, status, detail)
         return page(request, exception) if exception is not None else page(request)
 
     return handler

@@ -2,8 +2,8 @@ import logging
 
 from django.conf import settings
 from django.db import InterfaceError, OperationalError
-from django.http import JsonResponse
 
+from config.errors import error_answer
 from moderation.outages import CACHE_ERRORS
 
 logger = logging.getLogger(__name__)
@@ -27,9 +27,10 @@ class ServiceUnavailableMiddleware:
         if not isinstance(exception, (OperationalError, InterfaceError, *CACHE_ERRORS)):
             return None
         logger.error("%s: answering 503", type(exception).__name__)
-        return JsonResponse(
-            {"detail": "The service is briefly unavailable. Please try again in a moment."},
-            status=503,
+        return error_answer(
+            request,
+            503,
+            "The service is briefly unavailable. Please try again in a moment.",
             headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
         )
 
@@ -46,14 +47,12 @@ class RequestSizeLimitMiddleware:
     def __call__(self, request):
         chunked = "chunked" in request.META.get("HTTP_TRANSFER_ENCODING", "").lower()
         if chunked and "CONTENT_LENGTH" not in request.META:
-            return JsonResponse(
-                {"detail": "Send the body with a Content-Length, not chunked."}, status=411
-            )
+            return error_answer(request, 411, "Send the body with a Content-Length, not chunked.")
         try:
             declared = int(request.META.get("CONTENT_LENGTH") or 0)
         except ValueError:
-            return JsonResponse({"detail": "Invalid Content-Length header."}, status=400)
+            return error_answer(request, 400, "Invalid Content-Length header.")
         limit = settings.REPLYGUARD_MAX_REQUEST_BYTES
         if declared > limit:
-            return JsonResponse({"detail": f"Requests are limited to {limit} bytes."}, status=413)
+            return error_answer(request, 413, f"Requests are limited to {limit} bytes.")
         return self.get_response(request)

@@ -3,6 +3,7 @@ answers, what it records, and that nothing private comes back or reaches a log l
 
 import logging
 from datetime import timedelta
+from urllib.parse import urlencode
 
 import pytest
 from django.core.management import call_command
@@ -55,6 +56,31 @@ def test_a_bad_key_is_invalid_with_debug_help(client, key):
     assert response["Content-Type"].startswith("text/plain")
     assert "key" in response["X-akismet-debug-help"]
     assert not ExternalCheck.objects.exists()
+
+
+@pytest.mark.parametrize(
+    "form, host, status",
+    [
+        ({f"f{n}": "x" for n in range(1001)}, "testserver", 400),  # over 1,000 fields
+        ({"api_key": "k", "blog": BLOG}, "not-allowed.example", 400),  # not in ALLOWED_HOSTS
+        ({"comment_content": "x" * 70_000}, "testserver", 413),  # over the request size
+    ],
+    ids=["too-many-fields", "disallowed-host", "too-big"],
+)
+def test_a_request_refused_before_the_view_gets_plain_text_not_html_or_json(
+    client, db, form, host, status
+):
+    # Akismet's clients read text/plain; Django's own 400 page is HTML, our middleware's JSON.
+    response = client.post(
+        "/1.1/comment-check",
+        urlencode(form),
+        content_type="application/x-www-form-urlencoded",
+        HTTP_HOST=host,
+    )
+
+    assert response.status_code == status
+    assert response["Content-Type"].startswith("text/plain")
+    assert response.content[:1] not in (b"<", b"{")
 
 
 @pytest.mark.parametrize("field", ["api_key", "blog", "user_ip"])
