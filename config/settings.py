@@ -352,6 +352,9 @@ REPLYGUARD_STORM_CHECK_SECONDS = env.float("REPLYGUARD_STORM_CHECK_SECONDS", def
 # it forks (config/gunicorn.py); off, web hosts serving only readers and moderators never do.
 REPLYGUARD_AKISMET_API = env.bool("REPLYGUARD_AKISMET_API", default=True)
 REPLYGUARD_RATE_AKISMET = env("REPLYGUARD_RATE_AKISMET", default="6000/minute")
+# Failed keys per client network (verify-key and the checks alike): past it, a client is refused
+# before its key is looked at. A site with a right key never fails one.
+REPLYGUARD_RATE_AKISMET_FAILED_KEYS = env("REPLYGUARD_RATE_AKISMET_FAILED_KEYS", default="20/hour")
 # How long a web process answering checks keeps the word rules and domain lists it read.
 REPLYGUARD_AKISMET_RULES_SECONDS = env.float("REPLYGUARD_AKISMET_RULES_SECONDS", default=5.0)
 # How much a site's submit-spam / submit-ham label weighs in training beside a moderator's (1.0),

@@ -12,9 +12,11 @@ from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_POST
 from rest_framework.throttling import SimpleRateThrottle
 
+from moderation.api import client_ip
 from moderation.external import Submission, external_check_run, external_label_record, site_for
+from moderation.flood import poster_network
 from moderation.models import ExternalCheck
-from moderation.outages import FailOpenThrottle
+from moderation.outages import CACHE_ERRORS, FailOpenThrottle
 
 THANKS = "Thanks for making the web a better place."
 # What a reader typed, and the key: never in an error report's copy of the request.
@@ -69,6 +71,40 @@ class SiteKeyThrottle(FailOpenThrottle, SimpleRateThrottle):
         return self.cache_format % {"scope": self.scope, "ident": self.site_id}
 
 
+class FailedKeyThrottle(FailOpenThrottle, SimpleRateThrottle):
+    """REPLYGUARD_RATE_AKISMET_FAILED_KEYS per client network. Only failed keys count
+    (failure()); a client over the limit is refused before its key is looked at (refused())."""
+
+    scope = "akismet_failed_key"
+
+    def __init__(self):
+        self.rate = settings.REPLYGUARD_RATE_AKISMET_FAILED_KEYS
+        self.num_requests, self.duration = self.parse_rate(self.rate)
+
+    def get_cache_key(self, request, view):
+        return self.cache_format % {
+            "scope": self.scope,
+            "ident": poster_network(client_ip(request)) or "unknown",
+        }
+
+    def refused(self, request) -> bool:
+        try:
+            self.key = self.get_cache_key(request, None)
+            self.now = self.timer()
+            history = self.cache.get(self.key, [])
+        except CACHE_ERRORS:  # fail open, as every limit here
+            return False
+        self.history = [at for at in history if at > self.now - self.duration]
+        return len(self.history) >= self.num_requests
+
+    def failure(self, request) -> None:
+        self.allow_request(request, None)  # records one, as a request within the limit
+
+    def answer(self) -> HttpResponse:
+        wait = int(self.wait() or 1) + 1
+        return plain("Too many failed keys: try again later.", 429, Retry_After=str(wait))
+
+
 def site_request(view):
     """Check the key, the blog and user_ip, and the key's rate, then call view(request, site,
     submission). Every answer is text, as Akismet's are."""
@@ -84,8 +120,12 @@ def site_request(view):
         for field in ("blog", "user_ip"):
             if not form.get(field, "").strip():
                 return missing(field)
+        failed = FailedKeyThrottle()
+        if failed.refused(request):
+            return failed.answer()
         site = site_for(key=key, blog=form["blog"])
         if site is None:
+            failed.failure(request)
             return invalid_key()
         throttle = SiteKeyThrottle(site.pk)
         if not throttle.allow_request(request, None):
@@ -142,7 +182,13 @@ def verify_key(request):
         return missing("key")
     if not blog:
         return missing("blog")
-    return plain("valid") if site_for(key=key, blog=blog) else invalid_key()
+    failed = FailedKeyThrottle()
+    if failed.refused(request):
+        return failed.answer()
+    if site_for(key=key, blog=blog) is None:
+        failed.failure(request)
+        return invalid_key()
+    return plain("valid")
 
 
 @site_request

@@ -83,6 +83,28 @@ def test_a_request_refused_before_the_view_gets_plain_text_not_html_or_json(
     assert response.content[:1] not in (b"<", b"{")
 
 
+def test_failed_keys_are_limited_per_address_and_the_limit_holds_for_a_right_key(
+    client, key, settings
+):
+    settings.REPLYGUARD_RATE_AKISMET_FAILED_KEYS = "3/hour"
+    guesses = [f"{n:032x}" for n in range(3)]
+    assert client.post("/1.1/verify-key", {"key": guesses[0], "blog": BLOG}).content == b"invalid"
+    for guess in guesses[1:]:
+        assert check(client, guess, comment_content=READER).content == b"invalid"
+
+    refused = check(client, key, comment_content=READER)  # the right key, from the same address
+    elsewhere = client.post(
+        "/1.1/comment-check",
+        {"api_key": key, "blog": BLOG, "user_ip": IP, "comment_content": READER},
+        REMOTE_ADDR="198.51.100.7",
+    )
+
+    assert refused.status_code == 429 and refused["Content-Type"].startswith("text/plain")
+    assert int(refused["Retry-After"]) > 0
+    assert elsewhere.status_code == 200 and elsewhere.content == b"false"
+    assert ExternalCheck.objects.count() == 1  # the refused check was never run
+
+
 @pytest.mark.parametrize("field", ["api_key", "blog", "user_ip"])
 def test_each_missing_required_field_is_named(client, key, field):
     form = {"api_key": key, "blog": BLOG, "user_ip": IP, "comment_content": READER}
@@ -430,7 +452,8 @@ def test_any_form_gets_an_answer_never_a_5xx_nor_an_echo(client, key, form, endp
     text = response.content.decode()
     assert text in {"true", "false", "Thanks for making the web a better place.", "invalid",
                     "Invalid field: user_ip.", "Missing required field: user_ip.",
-                    "Missing required field: blog."}  # fmt: skip
+                    "Missing required field: blog.",
+                    "Too many failed keys: try again later."}  # fmt: skip
     assert "fuzz.private" not in text and (len(ip.strip()) < 6 or ip.strip() not in text)
 
 
