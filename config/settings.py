@@ -56,7 +56,9 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
-    "corsheaders.middleware.CorsMiddleware",  # before CommonMiddleware, as its docs ask
+    # django-cors-headers' middleware, matching origins exactly; before CommonMiddleware, as
+    # its docs ask.
+    "moderation.middleware.CanonicalOriginCorsMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",

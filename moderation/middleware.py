@@ -1,5 +1,7 @@
 import logging
 
+from corsheaders.conf import conf as cors_conf
+from corsheaders.middleware import CorsMiddleware
 from django.conf import settings
 from django.db import InterfaceError, OperationalError
 
@@ -33,6 +35,16 @@ class ServiceUnavailableMiddleware:
             "The service is briefly unavailable. Please try again in a moment.",
             headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
         )
+
+
+class CanonicalOriginCorsMiddleware(CorsMiddleware):
+    """django-cors-headers matches an Origin by its scheme and host alone, so
+    "https://news.example/" passed for "https://news.example" and was echoed back. A browser
+    sends its origin exactly, lowercase and without a path: only that form of a listed origin
+    is one."""
+
+    def origin_found_in_white_lists(self, origin, url) -> bool:
+        return origin in {listed.lower() for listed in cors_conf.CORS_ALLOWED_ORIGINS}
 
 
 class RequestSizeLimitMiddleware:

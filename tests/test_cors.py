@@ -40,10 +40,13 @@ def test_a_listed_origin_may_post_comments_and_read_threads(client, article):
     [
         ("https://evil.example", "/api/articles/{slug}/comments/"),
         ("https://news.example.com.evil.example", "/api/articles/{slug}/comments/"),
+        # No browser sends these for the listed origin: no answer echoes them.
+        (NEWSROOM + "/", "/api/articles/{slug}/comments/"),
+        (NEWSROOM.upper(), "/api/articles/{slug}/comments/"),
         (NEWSROOM, "/admin/login/"),
         (NEWSROOM, "/api/schema/"),
     ],
-    ids=["unlisted", "lookalike", "admin", "not-the-readers-api"],
+    ids=["unlisted", "lookalike", "trailing-slash", "upper-case", "admin", "not-the-readers-api"],
 )
 def test_no_cors_for_another_origin_or_beyond_the_readers_api(client, article, origin, path):
     response = preflight(client, path.format(slug=article.slug), origin)
