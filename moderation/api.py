@@ -465,7 +465,7 @@ class CommentReportApi(APIView):
             202: ReportReceived,
             400: OpenApiResponse(ERRORS, description="Invalid fields, each named."),
             404: OpenApiResponse(ERRORS, description="No published comment with this id."),
-            409: OpenApiResponse(ERRORS, description="This reader reported it already."),
+            409: OpenApiResponse(ERRORS, description="This reader's network reported it already."),
             413: OpenApiResponse(DETAIL, description="The request body is too large."),
             429: OpenApiResponse(DETAIL, description="Too many reports: see Retry-After."),
         },

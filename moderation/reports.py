@@ -11,22 +11,27 @@ from moderation.services import comment_decide
 
 
 class AlreadyReported(APIException):
-    """This reader (by IP or email) has reported this comment before."""
+    """This reader's network has reported this comment before."""
 
     status_code = 409
     default_detail = {"comment": ["You have already reported this comment."]}
 
 
-def comment_report(*, comment: Comment, reason: str, ip_address: str, email: str = "") -> Report:
+def comment_report(
+    *, comment: Comment, reason: str, ip_address: str, email: str = ""
+) -> Report | None:
     """Record a reader's report; at REPLYGUARD_REPORTS_TO_HOLD reports a published comment
-    goes back to held (a system decision, so reports never become training labels)."""
+    goes back to held (a system decision, so reports never become training labels).
+
+    One per reader: the same network again is told so (409); an email that reported it from
+    another network gets None, answered like any report, so the answer never tells whoever
+    types an email whether its owner reported the comment."""
     ip_key = private_sha256(poster_network(ip_address) or "")
     email_key = private_sha256(email)
-    same_reader = comment.reports.filter(reporter_ip_sha256=ip_key)
-    if email_key:
-        same_reader = same_reader | comment.reports.filter(reporter_email_sha256=email_key)
-    if same_reader.exists():
+    if comment.reports.filter(reporter_ip_sha256=ip_key).exists():
         raise AlreadyReported
+    if email_key and comment.reports.filter(reporter_email_sha256=email_key).exists():
+        return None
     try:
         with transaction.atomic():
             report = Report.objects.create(
