@@ -1,7 +1,7 @@
 """Errors answered outside DRF's views: JSON under /api/ (a widget or client parses every
 answer), plain text under /1.1/ (Akismet's clients read nothing else), Django's own pages
-elsewhere (the admin is read by people). Nothing of the request is
-echoed: an error page must not carry back a reader's address or a probe's payload."""
+elsewhere (the admin is read by people). Nothing of the request is echoed: an error page must
+not carry back a reader's address or a probe's payload."""
 
 import logging
 
