@@ -53,7 +53,6 @@ from harness.waves import DATASETS_DIR, EVALUATION_DIR, news_file  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results" / "akismet.json"
 DOC = ROOT / "docs" / "akismet-performance.md"
-
 WEB_WORKERS = int(os.environ.get("BENCH_WEB_WORKERS", "2"))
 RATE, SECONDS, WRK_SECONDS = 100, 30, 15
 TARGET_P99_MS = 25

@@ -119,6 +119,42 @@ class Stack:
             print(f"--- {log.name} ---\n" + log.read_text()[-4000:])
 
 
+def gunicorn_command(port: int, workers: int, *options: str) -> list[str]:
+    """The web server as `make run` and production start it, on 127.0.0.1:`port`."""
+    bind = f"127.0.0.1:{port}"
+    return [PYTHON, "-m", "gunicorn", "-c", "config/gunicorn.py", "-b", bind,
+            "-w", str(workers), *options, "config.wsgi"]  # fmt: skip
+
+
+def embedded_env(var_dir: Path, **settings: str) -> dict:
+    """This environment less any server or ReplyGuard setting: the embedded default (SQLite,
+    the filesystem broker) under `var_dir`, with `settings` on top."""
+    servers = ("DATABASE_URL", "CELERY_", "CACHE_URL", "REPLYGUARD_")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(servers)}
+    env |= {"DJANGO_SETTINGS_MODULE": "config.settings", "REPLYGUARD_VAR_DIR": str(var_dir)}
+    return env | settings
+
+
+@contextmanager
+def web_alone(env: dict, log: Path, *, workers: int = 2, options: tuple = ()):
+    """Migrate, then gunicorn without a worker; yield (its process, its URL) once it answers."""
+    manage("migrate", "--noinput", env=env)
+    port = free_port()
+    with process(gunicorn_command(port, workers, *options), env=env, log=log) as server:
+        url = f"http://127.0.0.1:{port}"
+        wait_for(lambda: http("GET", f"{url}/api/articles/")[0] == 200, timeout=60, what="web")
+        yield server, url
+
+
+def make_run_serving(run: subprocess.Popen, port: int, log: Path) -> bool:
+    """Whether `make run` (process `run`, printing to `log`) answers on `port` with its worker
+    ready; fails at once if make has stopped."""
+    if run.poll() is not None:
+        raise AssertionError(f"make run stopped ({run.returncode}):\n{log.read_text()[-4000:]}")
+    api = http("GET", f"http://127.0.0.1:{port}/api/articles/")[0] == 200
+    return api and " ready." in log.read_text()
+
+
 @contextmanager
 def running_stack(
     *, env_overrides: dict, logs: Path, worker_args: tuple = (), web_workers: int = 2
@@ -138,18 +174,7 @@ def running_stack(
     manage("migrate", "--noinput", env=env)
     manage("load_demo", env=env)
     port = free_port()
-    web_command = [
-        PYTHON,
-        "-m",
-        "gunicorn",
-        "-c",
-        "config/gunicorn.py",
-        "-b",
-        f"127.0.0.1:{port}",
-        "-w",
-        str(web_workers),
-        "config.wsgi",
-    ]
+    web_command = gunicorn_command(port, web_workers)
     with ExitStack() as processes:
         stack = Stack(env=env, logs=logs, processes=processes, worker_args=worker_args)
         stack.start_worker()

@@ -11,7 +11,8 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-PROJECT = Path(__file__).resolve().parents[1]
+from harness.stack import PROJECT
+
 # Outside Django (the benches, the test suite's module constants), the folders config/settings.py
 # reads: the training data the repository ships, and the evaluation-only news comments it never
 # ships, beside the project as their README asks.

@@ -105,6 +105,19 @@ class FailedKeyThrottle(FailOpenThrottle, SimpleRateThrottle):
         return plain("Too many failed keys: try again later.", 429, Retry_After=str(wait))
 
 
+def site_or_refusal(request, *, key: str, blog: str):
+    """(the site this key belongs to, None), or (None, the answer): `invalid` for a key that is
+    not this blog's, which counts against the client's failed keys, or 429 past their limit."""
+    failed = FailedKeyThrottle()
+    if failed.refused(request):
+        return None, failed.answer()
+    site = site_for(key=key, blog=blog)
+    if site is None:
+        failed.failure(request)
+        return None, invalid_key()
+    return site, None
+
+
 def site_request(view):
     """Check the key, the blog and user_ip, and the key's rate, then call view(request, site,
     submission). Every answer is text, as Akismet's are."""
@@ -120,13 +133,9 @@ def site_request(view):
         for field in ("blog", "user_ip"):
             if not form.get(field, "").strip():
                 return missing(field)
-        failed = FailedKeyThrottle()
-        if failed.refused(request):
-            return failed.answer()
-        site = site_for(key=key, blog=form["blog"])
-        if site is None:
-            failed.failure(request)
-            return invalid_key()
+        site, refusal = site_or_refusal(request, key=key, blog=form["blog"])
+        if refusal is not None:
+            return refusal
         throttle = SiteKeyThrottle(site.pk)
         if not throttle.allow_request(request, None):
             wait = int(throttle.wait() or 1) + 1
@@ -182,13 +191,8 @@ def verify_key(request):
         return missing("key")
     if not blog:
         return missing("blog")
-    failed = FailedKeyThrottle()
-    if failed.refused(request):
-        return failed.answer()
-    if site_for(key=key, blog=blog) is None:
-        failed.failure(request)
-        return invalid_key()
-    return plain("valid")
+    _, refusal = site_or_refusal(request, key=key, blog=blog)
+    return plain("valid") if refusal is None else refusal
 
 
 @site_request

@@ -12,7 +12,7 @@ import subprocess
 
 import pytest
 
-from harness.stack import PROJECT, free_port, http, wait_for
+from harness.stack import PROJECT, free_port, make_run_serving, wait_for
 
 pytestmark = pytest.mark.e2e
 
@@ -50,14 +50,6 @@ def user_env(home) -> dict:
     return kept | {"HOME": str(home), "PIP_CACHE_DIR": str(home / ".pip-cache")}
 
 
-def serving(run: subprocess.Popen, port: int, log) -> bool:
-    if run.poll() is not None:
-        raise AssertionError(f"make run stopped ({run.returncode}):\n{log.read_text()[-4000:]}")
-    return http("GET", f"http://127.0.0.1:{port}/api/articles/")[0] == 200 and (
-        " ready." in log.read_text()
-    )
-
-
 def test_a_clone_with_nothing_beside_it_publishes_the_reader_and_bins_the_form_spam(tmp_path):
     clone, home = tmp_path / "replyguard", tmp_path / "home"
     home.mkdir()
@@ -73,7 +65,11 @@ def test_a_clone_with_nothing_beside_it_publishes_the_reader_and_bins_the_form_s
             start_new_session=True,
         )
     try:
-        wait_for(lambda: serving(run, port, log), timeout=SETUP_SECONDS, what="make run to serve")
+        wait_for(
+            lambda: make_run_serving(run, port, log),
+            timeout=SETUP_SECONDS,
+            what="make run to serve",
+        )
         said = log.read_text()
         assert "Activated spam model" in said, said[-3000:]
         assert "news-comments-dev not found" in said  # evaluation-only data: skipped, said why

@@ -1,8 +1,6 @@
 """A reader's data: export and erasure on request, and IP addresses cut after retention."""
 
 import json
-import os
-import sys
 import urllib.error
 import urllib.request
 from contextlib import suppress
@@ -13,7 +11,7 @@ import pytest
 from django.core.management import call_command
 from django.utils import timezone
 
-from harness.stack import free_port, http, manage, process, wait_for
+from harness.stack import embedded_env, wait_for, web_alone
 from moderation.models import AuthorDataRequest, Comment
 from moderation.privacy import (
     REMOVED_BODY,
@@ -194,16 +192,10 @@ def test_erase_keeping_the_text_drops_what_the_service_wrote_about_the_website(m
 @pytest.mark.e2e
 def test_the_access_log_keeps_no_query_string_so_no_key_email_ip_or_receipt(tmp_path):
     # Akismet clients may send their fields in the query; a receipt travels in it by design.
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("REPLYGUARD_", "CELERY_"))}
-    env |= {"DJANGO_SETTINGS_MODULE": "config.settings", "REPLYGUARD_VAR_DIR": str(tmp_path)}
-    manage("migrate", "--noinput", env=env)
-    port, log = free_port(), tmp_path / "web.log"
-    web = [sys.executable, "-m", "gunicorn", "-c", "config/gunicorn.py", "-b",
-           f"127.0.0.1:{port}", "-w", "1", "--access-logfile", "-", "config.wsgi"]  # fmt: skip
+    log = tmp_path / "web.log"
     secrets = ("KEY0123456789", "mina@example.org", "203.0.113.45", "RECEIPT0123456789")
-    with process(web, env=env, log=log):
-        url = f"http://127.0.0.1:{port}"
-        wait_for(lambda: http("GET", f"{url}/api/articles/")[0] == 200, timeout=60, what="web")
+    access_log = ("--access-logfile", "-")
+    with web_alone(embedded_env(tmp_path), log, workers=1, options=access_log) as (_, url):
         for path in (
             f"/1.1/comment-check?api_key={secrets[0]}&comment_author_email={secrets[1]}"
             f"&user_ip={secrets[2]}",

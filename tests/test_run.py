@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from harness.stack import PROJECT, free_port, http, wait_for
+from harness.stack import PROJECT, embedded_env, free_port, http, make_run_serving, wait_for
 
 pytestmark = pytest.mark.e2e
 
@@ -17,14 +17,13 @@ ROUNDS = 3  # each round starts the whole service (~15 s)
 STOP_SECONDS = 10
 
 
-def embedded_env(tmp_path, model_dir) -> dict:
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith(("DATABASE_URL", "CELERY_", "CACHE_URL", "REPLYGUARD_"))
-    }
-    env |= {"REPLYGUARD_VAR_DIR": str(tmp_path), "REPLYGUARD_MODEL_DIR": str(model_dir)}
-    return env | {"REPLYGUARD_FLOOD_SECONDS": "0", "REPLYGUARD_DUPLICATE_WINDOW_HOURS": "0"}
+def run_env(tmp_path, model_dir) -> dict:
+    return embedded_env(
+        tmp_path,
+        REPLYGUARD_MODEL_DIR=str(model_dir),
+        REPLYGUARD_FLOOD_SECONDS="0",
+        REPLYGUARD_DUPLICATE_WINDOW_HOURS="0",
+    )
 
 
 def session_processes(sid: int, leader: subprocess.Popen) -> str:
@@ -56,12 +55,8 @@ def make_run(port: int, env: dict, log) -> subprocess.Popen:
     )
 
 
-def wait_until_serving(port: int, log: Path, what: str) -> None:
-    def serving() -> bool:
-        api = http("GET", f"http://127.0.0.1:{port}/api/articles/")[0] == 200
-        return api and " ready." in log.read_text()
-
-    wait_for(serving, timeout=120, what=what)
+def wait_until_serving(run: subprocess.Popen, port: int, log: Path, what: str) -> None:
+    wait_for(lambda: make_run_serving(run, port, log), timeout=120, what=what)
 
 
 def post_comments(port: int) -> None:
@@ -89,13 +84,13 @@ def kill_session(run: subprocess.Popen) -> None:
 
 
 def test_ctrl_c_stops_everything_make_run_started_three_times_in_a_row(tmp_path, trained_model_dir):
-    env, port = embedded_env(tmp_path, trained_model_dir), free_port()
+    env, port = run_env(tmp_path, trained_model_dir), free_port()
     for round_ in range(ROUNDS):
         log = tmp_path / f"run-{round_}.log"
         with log.open("wb") as out:
             run = make_run(port, env, out)
         try:
-            wait_until_serving(port, log, f"make run to serve (round {round_})")
+            wait_until_serving(run, port, log, f"make run to serve (round {round_})")
             post_comments(port)
 
             os.killpg(run.pid, signal.SIGINT)  # what Ctrl-C sends: the whole foreground group
@@ -114,11 +109,11 @@ def test_a_signal_to_makes_own_process_stops_everything_it_started(
 ):
     # What a supervisor or `kill <pid>` sends: make alone is signalled, and passes on only
     # SIGTERM; the others leave it waiting for its recipe.
-    env, port, log = embedded_env(tmp_path, trained_model_dir), free_port(), tmp_path / "run.log"
+    env, port, log = run_env(tmp_path, trained_model_dir), free_port(), tmp_path / "run.log"
     with log.open("wb") as out:
         run = make_run(port, env, out)
     try:
-        wait_until_serving(port, log, "make run to serve")
+        wait_until_serving(run, port, log, "make run to serve")
         post_comments(port)
 
         os.kill(run.pid, sent)
@@ -137,7 +132,7 @@ def test_a_busy_port_is_refused_before_anything_starts(tmp_path):
         result = subprocess.run(
             ["make", "run", f"PORT={port}"],
             cwd=PROJECT,
-            env=embedded_env(tmp_path, tmp_path / "models"),
+            env=run_env(tmp_path, tmp_path / "models"),
             capture_output=True,
             text=True,
             timeout=60,

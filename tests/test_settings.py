@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from harness.stack import PROJECT, SECRET_KEY, free_port, http, manage, process, wait_for
+from harness.stack import PROJECT, SECRET_KEY, embedded_env, web_alone
 
 READ_SETTINGS = (
     "import django, json; django.setup(); from django.conf import settings as s; "
@@ -177,16 +177,10 @@ def web_processes_loaded(tmp_path, model_dir, *, akismet: str) -> tuple[list[boo
     """Start gunicorn as `make run` does; (whether each web process has scikit-learn mapped in
     memory once it serves, the status of an Akismet request). No check is sent before the
     processes are read, so a model found there was loaded before any request."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("REPLYGUARD_", "CELERY_"))}
-    env |= {"DJANGO_SETTINGS_MODULE": "config.settings", "REPLYGUARD_VAR_DIR": str(tmp_path)}
-    env |= {"REPLYGUARD_MODEL_DIR": str(model_dir), "REPLYGUARD_AKISMET_API": akismet}
-    manage("migrate", "--noinput", env=env)
-    port = free_port()
-    web = [sys.executable, "-m", "gunicorn", "-c", "config/gunicorn.py", "-b",
-           f"127.0.0.1:{port}", "-w", "2", "config.wsgi"]  # fmt: skip
-    with process(web, env=env, log=tmp_path / "web.log") as server:
-        url = f"http://127.0.0.1:{port}"
-        wait_for(lambda: http("GET", f"{url}/api/articles/")[0] == 200, timeout=60, what="web")
+    env = embedded_env(
+        tmp_path, REPLYGUARD_MODEL_DIR=str(model_dir), REPLYGUARD_AKISMET_API=akismet
+    )
+    with web_alone(env, tmp_path / "web.log") as (server, url):
         children = subprocess.run(
             ["pgrep", "-P", str(server.pid)], capture_output=True, text=True
         ).stdout.split()
