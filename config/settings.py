@@ -337,8 +337,9 @@ REPLYGUARD_CAMPAIGN_SIMILARITY = env.float("REPLYGUARD_CAMPAIGN_SIMILARITY", def
 REPLYGUARD_CAMPAIGN_MIN_CHARS = env.int("REPLYGUARD_CAMPAIGN_MIN_CHARS", default=40)
 REPLYGUARD_CAMPAIGN_CANDIDATES = env.int("REPLYGUARD_CAMPAIGN_CANDIDATES", default=20)
 # Also group one sender's fingerprint (mail domain + /24 or /48 network + user agent) across
-# articles. Behind a carrier's shared addresses (CGNAT) many phones look alike: turn it off there.
-REPLYGUARD_CAMPAIGN_BY_SENDER = env.bool("REPLYGUARD_CAMPAIGN_BY_SENDER", default=True)
+# articles. Off: readers of one mail provider behind one office, campus or carrier network
+# (CGNAT) share all three, so it grouped unrelated readers (docs/moderators.md).
+REPLYGUARD_CAMPAIGN_BY_SENDER = env.bool("REPLYGUARD_CAMPAIGN_BY_SENDER", default=False)
 # Storm mode (moderation.storms): an article pre-moderates itself for STORM_MINUTES when it
 # gets at least MIN_COMMENTS comments within WINDOW_MINUTES and FACTOR times its usual rate
 # over the BASELINE_HOURS before, or CAMPAIGN_COMMENTS comments of campaigns in the window.
@@ -384,9 +385,9 @@ REPLYGUARD_DOMAIN_BLOCK_AFTER = env.int("REPLYGUARD_DOMAIN_BLOCK_AFTER", default
 # gets 409 instead (a double-clicked submit, a bot's loop; 0: off).
 REPLYGUARD_FLOOD_SECONDS = env.int("REPLYGUARD_FLOOD_SECONDS", default=15)
 REPLYGUARD_DUPLICATE_WINDOW_HOURS = env.int("REPLYGUARD_DUPLICATE_WINDOW_HOURS", default=24)
-# An author (by email) with this many published comments and none rejected or spam is trusted:
-# the model's hold band publishes them (its spam band still applies). 0: nobody is trusted.
-REPLYGUARD_TRUSTED_AFTER = env.int("REPLYGUARD_TRUSTED_AFTER", default=3)
+# A text at least this long that repeats a recent comment's exact text (within the duplicate
+# window, from anyone) is held: shorter ones ("Well said.") are many readers' words.
+REPLYGUARD_DUPLICATE_MIN_CHARS = env.int("REPLYGUARD_DUPLICATE_MIN_CHARS", default=40)
 # Hold every comment of an author with no published comment yet.
 REPLYGUARD_PREMODERATE_NEW_AUTHORS = env.bool("REPLYGUARD_PREMODERATE_NEW_AUTHORS", default=False)
 # Bot checks. The form gets a signed timestamp from GET .../comment-form/; a comment sent

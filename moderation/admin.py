@@ -9,6 +9,7 @@ from django.db.models import Count, Max, Min
 from django.http import Http404, HttpResponseNotAllowed, JsonResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.template.defaultfilters import truncatechars
+from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -33,7 +34,16 @@ from moderation.models import (
 )
 from moderation.privacy import author_erase, author_export
 from moderation.rules import authors_standing
-from moderation.services import campaign_decide, comment_decide, comment_edit, comments_delete
+from moderation.services import (
+    CAMPAIGN_DECISIONS,
+    campaign_decide,
+    campaign_members_left,
+    campaign_members_remove,
+    comment_decide,
+    comment_edit,
+    comments_decide,
+    comments_delete,
+)
 from moderation.words import decider, percent
 
 Status = Comment.Status
@@ -88,12 +98,15 @@ ONE_CLICK = ["publish", "spam", "abusive"]  # the buttons on each row; the rest 
 
 
 def decide(request, comments, decision: str) -> int:
-    """Apply one of DECISIONS to these comments through comment_decide; how many changed."""
+    """Apply one of DECISIONS to these comments; how many changed. One comment is a decision
+    on it (comment_decide, which teaches its link domains); a selection is a bulk one."""
     status, _, reason = DECISIONS[decision]
-    return sum(
-        comment_decide(comment=comment, status=status, decided_by=request.user, reason=reason)
-        for comment in comments
-    )
+    if len(comments) == 1:
+        decided = comment_decide(
+            comment=comments[0], status=status, decided_by=request.user, reason=reason
+        )
+        return int(decided)
+    return comments_decide(comments=comments, status=status, decided_by=request.user, reason=reason)
 
 
 def decide_selected(decision: str):
@@ -102,7 +115,7 @@ def decide_selected(decision: str):
 
     @admin.action(description=f"{label} (selected comments)", permissions=["moderate"])
     def action(modeladmin, request, queryset):
-        changed = decide(request, queryset, decision)
+        changed = decide(request, list(queryset), decision)
         modeladmin.message_user(
             request, f"{label}: {changed} of {len(queryset)} comment(s) changed.", messages.SUCCESS
         )
@@ -155,6 +168,7 @@ class CommentAdmin(StormBanner, admin.ModelAdmin):
     ordering = ["-created_at", "-id"]
     actions = [
         *(decide_selected(decision) for decision in DECISIONS),
+        "remove_from_campaign",
         "export_authors_data",
         "erase_authors",
     ]
@@ -266,6 +280,11 @@ class CommentAdmin(StormBanner, admin.ModelAdmin):
                 if DECISIONS[decision][0] != comment.status
             ),
         )
+
+    @admin.action(description="Take out of its campaign", permissions=["moderate"])
+    def remove_from_campaign(self, request, queryset):
+        taken = campaign_members_remove(queryset)
+        self.message_user(request, f"{taken} comment(s) taken out of their campaigns.")
 
     @admin.action(
         description="Export the selected comments' authors' data (JSON)", permissions=["change"]
@@ -642,16 +661,25 @@ class ExternalCheckAdmin(admin.ModelAdmin):
 
 
 def campaign_action(state: str, label: str):
+    """A whole-campaign decision, after a page that lists every member: those it changes,
+    and those it leaves for the moderator, with why (services.campaign_members_left)."""
+
     @admin.action(description=f"{label} (whole campaigns)", permissions=["moderate"])
     def action(modeladmin, request, queryset):
-        changed = sum(
+        if request.POST.get("confirmed") != "yes":
+            return modeladmin.decision_confirmation(request, queryset, state, label)
+        decided = [
             campaign_decide(campaign=campaign, state=state, decided_by=request.user)
             for campaign in queryset
-        )
+        ]
+        left = sum(d.left for d in decided)
         modeladmin.message_user(
-            request, f"{label}: {len(queryset)} campaign(s), {changed} comment(s) changed.",
+            request,
+            f"{label}: {len(queryset)} campaign(s), {sum(d.changed for d in decided)} "
+            "comment(s) changed"
+            + (f"; {left} left for you to decide (see each campaign's page)." if left else "."),
             messages.SUCCESS,
-        )  # fmt: skip
+        )
 
     action.__name__ = f"campaign_{state}"
     return action
@@ -666,7 +694,7 @@ class CampaignAdmin(StormBanner, admin.ModelAdmin):
     list_filter = ["state"]
     readonly_fields = [
         "shared", "state", "size", "authors", "first_seen", "last_seen", "touched",
-        "decided_by", "decided_at", "samples",
+        "decided_by", "decided_at", "members", "left_apart", "samples",
     ]  # fmt: skip
     fields = readonly_fields
     actions = [
@@ -725,6 +753,42 @@ class CampaignAdmin(StormBanner, admin.ModelAdmin):
         return "; ".join(truncatechars(t, 40) for t in titles) + (
             f" and {more} more" if more > 0 else ""
         )
+
+    def decision_confirmation(self, request, campaigns, state: str, label: str):
+        status = CAMPAIGN_DECISIONS[state]
+        shown = []
+        for campaign in campaigns:
+            left = {comment.pk: why for comment, why in campaign_members_left(campaign, status)}
+            members = campaign.comments.select_related("article").order_by("created_at", "pk")
+            rows = [(comment, left.get(comment.pk, "")) for comment in members]
+            shown.append({"campaign": campaign, "rows": rows})
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"{label}: every member of {len(shown)} campaign(s)",
+            "opts": self.opts,
+            "campaigns": shown,
+            "action": request.POST["action"],
+            "selected": request.POST.getlist(admin.helpers.ACTION_CHECKBOX_NAME),
+            "label": label,
+        }
+        return TemplateResponse(request, "admin/moderation/campaign/confirm_decision.html", context)
+
+    @admin.display(description="all members")
+    def members(self, campaign):
+        listed = reverse("admin:moderation_comment_changelist")
+        return format_html(
+            '<a href="{}?campaign__id__exact={}">All {} members</a> (take any out of the '
+            "campaign there: “Take out of its campaign”)",
+            listed, campaign.pk, campaign.comments_total,
+        )  # fmt: skip
+
+    @admin.display(description="left for you by a Bin")
+    def left_apart(self, campaign):
+        left = campaign_members_left(campaign, Status.SPAM)
+        if not left:
+            return "none"
+        rows = ((c.pk, c.author_name, c.get_status_display(), why) for c, why in left)
+        return format_html("<ul>{}</ul>", format_html_join("", "<li>#{} {} ({}): {}</li>", rows))
 
     @admin.display(description="sample comments")
     def samples(self, campaign):

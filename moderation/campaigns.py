@@ -1,7 +1,13 @@
 """Spam waves as one thing: comments from different authors grouped into a Campaign when their
 text is nearly the same (MinHash over character 5-grams, with quotes, the article's own
-sentences and links taken out first), they give the same website (not a trusted source), or one
-sender's fingerprint (mail domain, network, browser) recurs across articles, within a window.
+sentences and links taken out first), they give the same website (not a trusted source), or
+(when turned on) one sender's fingerprint (mail domain, network, browser) recurs across
+articles, within a window.
+
+Grouping is what outsiders send, so it never reaches a reader who has shown otherwise: a
+published comment, or an author with published comments outside any campaign, is never pulled
+into a campaign by others' copies of their text or website, nor joins one by matching it
+(policy.campaign_verdict holds such a comment for a moderator when what it matches was binned).
 
 MinHash comes from datasketch (the standard implementation; its update_batch hashes a text's
 shingles in one numpy pass). The LSH index is ours, in the database (CampaignKey: one row per
@@ -24,7 +30,7 @@ from django.db.models.functions import RowNumber
 from django.template.defaultfilters import truncatechars
 from django.utils import timezone
 
-from moderation import domains
+from moderation import domains, rules
 from moderation.flood import network_address
 from moderation.models import Campaign, CampaignKey, Comment, TextSignature
 from moderation.privacy import private_sha256
@@ -143,11 +149,20 @@ def similarity(a: np.ndarray, b: np.ndarray) -> float:
     return float(np.mean(a == b))
 
 
-def comments_group(comments: list[Comment], lists: domains.DomainLists) -> dict[int, Campaign]:
+@dataclass(frozen=True)
+class Grouped:
+    """The campaign a comment is in, or (member False) the one it matches but may not join:
+    its author has published comments outside any campaign."""
+
+    campaign: Campaign
+    member: bool = True
+
+
+def comments_group(comments: list[Comment], lists: domains.DomainLists) -> dict[int, Grouped]:
     """Find each comment's campaign (joining or founding one), index the comments for those
-    that come after, and return {comment id: its Campaign} for those in one. A batch costs a
-    fixed handful of queries however many comments it has; its comments find each other too,
-    in order."""
+    that come after, and return {comment id: Grouped} for those in or matching one. A batch
+    costs a fixed handful of queries however many comments it has; its comments find each
+    other too, in order."""
     prints = {comment.pk: fingerprint(comment, lists) for comment in comments}
     index, matched = _all_matches(comments, prints)
     if _may_group(index, matched):
@@ -156,20 +171,31 @@ def comments_group(comments: list[Comment], lists: domains.DomainLists) -> dict[
         # are readers' own comments).
         _campaigns_lock()
         index, matched = _all_matches(comments, prints)
+    index.established = rules.authors_with_history(
+        {index.author(m) for _, matches, _ in matched for m in matches}
+        | {comment.author_email for comment in comments}
+    )
     assigned: dict[int, int] = {}  # comment id -> campaign id, for what this batch changes
+    matched_only: dict[int, int] = {}  # the same, for established authors: not members
     for comment, matches, shared in matched:
         campaign_id = _campaign_of(comment, matches, index, assigned, shared)
-        if campaign_id is not None:
-            for cid in [comment.pk, *(m for m in matches if index.campaign(m, assigned) is None)]:
-                assigned[cid] = campaign_id
+        if campaign_id is None:
+            continue
+        if comment.author_email in index.established:
+            matched_only[comment.pk] = campaign_id
+            continue
+        for cid in [comment.pk, *(m for m in matches if index.pullable(m, assigned))]:
+            assigned[cid] = campaign_id
     by_campaign: dict[int, list[int]] = {}
     for cid, campaign_id in assigned.items():
         by_campaign.setdefault(campaign_id, []).append(cid)
     for campaign_id, ids in sorted(by_campaign.items()):  # no reader sees it: not via services
         Comment.objects.filter(pk__in=ids).update(campaign_id=campaign_id)
     index.save()
-    campaigns = Campaign.objects.in_bulk(set(assigned.values()))
-    return {c.pk: campaigns[assigned[c.pk]] for c in comments if c.pk in assigned}
+    campaigns = Campaign.objects.in_bulk({*assigned.values(), *matched_only.values()})
+    grouped = {cid: Grouped(campaigns[campaign_id]) for cid, campaign_id in assigned.items()}
+    grouped |= {cid: Grouped(campaigns[c], member=False) for cid, c in matched_only.items()}
+    return {c.pk: grouped[c.pk] for c in comments if c.pk in grouped}
 
 
 def _all_matches(comments, prints):
@@ -199,16 +225,20 @@ def _campaigns_lock() -> None:
 
 
 def _campaign_of(comment, matches, index, assigned, shared: str) -> int | None:
-    """The campaign it joins (the oldest its matches are in), or a new one if its matches are
-    another author's; None if it stands alone."""
+    """The campaign it joins (a binned one its matches are in first, then the oldest), or a
+    new one if its matches are another author's; None if it stands alone."""
     if not matches:
         return None
-    joined = sorted({index.campaign(m, assigned) for m in matches} - {None})
+    joined = {index.campaign(m, assigned) for m in matches} - {None}
     if joined:
-        return joined[0]
+        return min(joined, key=lambda c: (index.states.get(c) != Campaign.State.BINNED, c))
     if all(index.author(m) == comment.author_email for m in matches):
         return None
-    return Campaign.objects.create(shared=truncatechars(shared, 200)).pk
+    if comment.author_email in index.established:
+        return None  # it founds nothing: a reader with a history is nobody's campaign
+    created = Campaign.objects.create(shared=truncatechars(shared, 200))
+    index.states[created.pk] = created.state
+    return created.pk
 
 
 # Each key's newest REPLYGUARD_CAMPAIGN_CANDIDATES comments (a LATERAL join with a LIMIT: a
@@ -217,7 +247,8 @@ def _campaign_of(comment, matches, index, assigned, shared: str) -> int | None:
 # statement: by two more queries with their ids in IN lists (2,000 ids a batch on a busy site)
 # the lookup took twice as long.
 CANDIDATES = """
-SELECT k.key, newest.comment_id, c.author_email, c.campaign_id, c.article_id, s.values
+SELECT k.key, newest.comment_id, c.author_email, c.campaign_id, c.article_id, c.status,
+       s.values
 FROM unnest(%s::bigint[]) AS k(key)
 CROSS JOIN LATERAL (
     SELECT comment_id FROM moderation_campaignkey
@@ -229,8 +260,9 @@ LEFT JOIN moderation_textsignature s ON s.comment_id = newest.comment_id
 
 
 def _candidates(keys: set[int], since) -> list[tuple]:
-    """(key, comment id, author email, campaign id, article id, signature bytes or None) of
-    the newest REPLYGUARD_CAMPAIGN_CANDIDATES comments indexed under each key since `since`."""
+    """(key, comment id, author email, campaign id, article id, status, signature bytes or
+    None) of the newest REPLYGUARD_CAMPAIGN_CANDIDATES comments indexed under each key since
+    `since`."""
     if not keys:
         return []
     limit = settings.REPLYGUARD_CAMPAIGN_CANDIDATES
@@ -249,7 +281,7 @@ def _candidates(keys: set[int], since) -> list[tuple]:
     people = {
         pk: rest
         for pk, *rest in Comment.objects.filter(pk__in=found).values_list(
-            "pk", "author_email", "campaign_id", "article_id"
+            "pk", "author_email", "campaign_id", "article_id", "status"
         )
     }
     values = dict(
@@ -271,12 +303,15 @@ class _Index:
         self.by_key: dict[int, list[int]] = {}
         self.people: dict[int, tuple] = {}
         self.values: dict[int, np.ndarray] = {}
-        for key, cid, email, campaign_id, article_id, values in _candidates(keys, since):
+        for key, cid, email, campaign_id, article_id, status, values in _candidates(keys, since):
             self.by_key.setdefault(key, []).append(cid)
             if cid not in self.people:
-                self.people[cid] = (email, campaign_id, article_id)
+                self.people[cid] = (email, campaign_id, article_id, status)
                 if values is not None:
                     self.values[cid] = np.frombuffer(bytes(values), dtype=np.uint32)
+        found = {person[1] for person in self.people.values()} - {None}
+        self.states = dict(Campaign.objects.filter(pk__in=found).values_list("pk", "state"))
+        self.established: set[str] = set()  # set by comments_group once the matches are known
         self.new_keys: list[tuple] = []
         self.new_values: list[TextSignature] = []
 
@@ -307,8 +342,21 @@ class _Index:
     def campaign(self, cid: int, assigned: dict) -> int | None:
         return assigned.get(cid, self.people[cid][1])
 
+    def pullable(self, cid: int, assigned: dict) -> bool:
+        """Whether a comment others match may be pulled into their campaign: not if it is in
+        one already, was published, or its author has a published history. Copies of a
+        reader's comment are the reader's attackers, not their campaign."""
+        email, _, _, status = self.people[cid]
+        return (
+            self.campaign(cid, assigned) is None
+            and status != Comment.Status.PUBLISHED
+            and email not in self.established
+        )
+
     def add(self, comment: Comment, prints: Fingerprint) -> None:
-        self.people[comment.pk] = (comment.author_email, comment.campaign_id, comment.article_id)
+        self.people[comment.pk] = (
+            comment.author_email, comment.campaign_id, comment.article_id, comment.status
+        )  # fmt: skip
         for key in prints.keys:
             self.by_key.setdefault(key, []).append(comment.pk)
             self.new_keys.append((key, comment.pk, comment.created_at))

@@ -116,10 +116,12 @@ def domain_lists() -> DomainLists:
 
 
 def domains_learn(decided: list[tuple[str, str]]) -> None:
-    """Count a person's publish or spam decisions against the registered domains each comment
-    links to (`decided`: (status, the comment's body and website) pairs), and move a domain
-    nobody has set by hand to trusted after REPLYGUARD_DOMAIN_TRUST_AFTER publishes with no
-    spam, or to blocked after REPLYGUARD_DOMAIN_BLOCK_AFTER spam with no publish (0: never)."""
+    """Count a person's publish or spam decisions on single comments (services.comment_decide;
+    never a bulk or campaign action) against the registered domains each comment links to
+    (`decided`: (status, the comment's body and website) pairs), and move a domain nobody has
+    set by hand to trusted after REPLYGUARD_DOMAIN_TRUST_AFTER publishes with no spam, or to
+    blocked after REPLYGUARD_DOMAIN_BLOCK_AFTER spam with no publish (0: never) and no
+    published comment carrying it."""
     from django.db.models import F
 
     from moderation.models import Comment, LinkDomain
@@ -149,5 +151,19 @@ def _relearn(domains: set[str]) -> None:
             reputation = LinkDomain.Reputation.TRUSTED
         elif block_after and row.binned >= block_after and not row.published:
             reputation = LinkDomain.Reputation.BLOCKED
+            if _carried_by_published(row.domain):
+                reputation = LinkDomain.Reputation.NEUTRAL
         if reputation != row.reputation:
             LinkDomain.objects.filter(pk=row.pk).update(reputation=reputation)
+
+
+def _carried_by_published(domain: str) -> bool:
+    """A published comment links to the domain or gives it as its Website: whoever binned
+    comments pasted it, a reader stands behind it, so it is never blocked by counting (a
+    moderator still may, by hand). Read only when a domain is about to be blocked: rare."""
+    from django.db.models import Q
+
+    from moderation.models import Comment
+
+    carries = Q(author_url__icontains=domain) | Q(body__icontains=domain)
+    return Comment.objects.filter(carries, status=Comment.Status.PUBLISHED).exists()

@@ -63,9 +63,10 @@ def poster_recent_check(*, author_email: str, poster_network: str | None, body_f
     address (an IPv6 one by its /64: poster_network), answers: Flooding (429) if it posted
     within REPLYGUARD_FLOOD_SECONDS, then DuplicateComment (409) if it posted this text within
     the duplicate window. The email is anyone's to type, so it never changes the answer (that
-    was an oracle for a reader's private address): a repeat of its recent text is filed as
-    spam, and a comment too soon after its last one is held for a moderator; returns that
-    Verdict, or None."""
+    was an oracle for a reader's private address): a comment too soon after its email's last
+    one gets a floor of held (a Verdict the worker applies under any stricter one), else None.
+    A repeat of a recent text from another address is the worker's to find, whoever's email
+    it carries (scoring.recent_copies)."""
     now = timezone.now()
     window = timedelta(hours=settings.REPLYGUARD_DUPLICATE_WINDOW_HOURS)
     flood = timedelta(seconds=settings.REPLYGUARD_FLOOD_SECONDS)
@@ -80,7 +81,7 @@ def poster_recent_check(*, author_email: str, poster_network: str | None, body_f
         since=now - max(window, flood),
     )
     if not window:
-        found |= {"ip_repeats": 0, "email_repeats": 0}
+        found |= {"ip_repeats": 0}
     if not flood:
         found |= {"ip_latest": None, "email_latest": None}
     if found.get("ip_latest") is not None:
@@ -88,8 +89,6 @@ def poster_recent_check(*, author_email: str, poster_network: str | None, body_f
         raise Flooding(wait=max(1, math.ceil(wait)))
     if found.get("ip_repeats"):
         raise DuplicateComment
-    if found.get("email_repeats"):
-        return Verdict(Status.SPAM, Cause.DUPLICATE, "A repeat of its email's recent comment.")
     if found.get("email_latest") is not None:
         reason = "Too soon after its email's last comment, from another address."
         return Verdict(Status.HELD, Cause.FLOOD, reason)
@@ -105,13 +104,11 @@ POSTER_RECENT = """
 SELECT
     count(*) FILTER (WHERE poster_network = %(ip)s AND created_at >= %(repeats_since)s
                      AND body_fingerprint = %(fingerprint)s),
-    count(*) FILTER (WHERE author_email = %(email)s AND created_at >= %(repeats_since)s
-                     AND body_fingerprint = %(fingerprint)s),
     max(created_at) FILTER (WHERE poster_network = %(ip)s AND created_at > %(flood_since)s),
     max(created_at) FILTER (WHERE author_email = %(email)s AND created_at > %(flood_since)s)
 FROM moderation_comment
 WHERE (poster_network = %(ip)s AND created_at >= %(since)s)
-   OR (author_email = %(email)s AND created_at >= %(since)s)
+   OR (author_email = %(email)s AND created_at > %(flood_since)s)
 """
 
 
@@ -120,10 +117,9 @@ def _poster_recent(**values) -> dict:
     params = {k: as_sql(v) if isinstance(v, datetime) else v for k, v in values.items()}
     with connection.cursor() as cursor:
         cursor.execute(POSTER_RECENT, params)
-        ip_repeats, email_repeats, ip_latest, email_latest = cursor.fetchone()
+        ip_repeats, ip_latest, email_latest = cursor.fetchone()
     return {
         "ip_repeats": ip_repeats,
-        "email_repeats": email_repeats,
         "ip_latest": _datetime(ip_latest),
         "email_latest": _datetime(email_latest),
     }
@@ -134,3 +130,32 @@ def _datetime(value) -> datetime | None:
     if isinstance(value, str):
         return parse_datetime(value).replace(tzinfo=UTC)
     return value
+
+
+def recent_copies(comments: list[Comment]) -> set[int]:
+    """The ids of these comments that repeat, exactly (rules.text_fingerprint), the text of an
+    earlier comment within the duplicate window, whoever's email either carries: the same
+    text from the same address was refused at POST; from another, it is held for a moderator
+    whether the email was its author's or a guess (telling them apart was an oracle)."""
+    hours = settings.REPLYGUARD_DUPLICATE_WINDOW_HOURS
+    long_enough = [c for c in comments if len(c.body) >= settings.REPLYGUARD_DUPLICATE_MIN_CHARS]
+    if not hours or not long_enough:
+        return set()
+    since = min(c.created_at for c in long_enough) - timedelta(hours=hours)
+    earlier = (
+        Comment.objects.filter(
+            body_fingerprint__in={c.body_fingerprint for c in long_enough}, created_at__gte=since
+        )
+        .exclude(pk__in=[c.pk for c in comments])
+        .values_list("body_fingerprint", "created_at")
+    )
+    times: dict[str, list] = {}
+    for fingerprint, created_at in earlier:
+        times.setdefault(fingerprint, []).append(created_at)
+    window, copies = timedelta(hours=hours), set()
+    for comment in sorted(long_enough, key=lambda c: (c.created_at, c.pk)):
+        seen = times.setdefault(comment.body_fingerprint, [])
+        if any(comment.created_at - window <= t <= comment.created_at for t in seen):
+            copies.add(comment.pk)
+        seen.append(comment.created_at)
+    return copies

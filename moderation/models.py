@@ -61,7 +61,7 @@ class Cause(models.TextChoices):
     NEW_AUTHOR = "new_author", "New author"
     TRUSTED_AUTHOR = "trusted_author", "Trusted author"
     BOT_CHECK = "bot_check", "Bot check (honeypot or sent too fast)"
-    DUPLICATE = "duplicate", "Repeat of the email's recent comment"
+    DUPLICATE = "duplicate", "Repeat of a recent comment's text"
     FLOOD = "flood", "Too soon after the email's last comment"
     REPORTS = "reports", "Reader reports"
     MODERATOR = "moderator", "Moderator"
@@ -147,6 +147,7 @@ class Comment(models.Model):
             # Flood control, duplicates and the author's history look comments up by these.
             models.Index(fields=["author_email", "created_at"]),
             models.Index(fields=["poster_network", "created_at"]),
+            models.Index(fields=["body_fingerprint", "created_at"]),  # flood.recent_copies
         ]
         permissions = [("moderate_comment", "Can publish, hold, reject or mark comments as spam")]
 

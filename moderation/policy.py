@@ -31,7 +31,7 @@ def comment_verdict(
 ) -> tuple[str, str, str]:
     """(status, cause, reason) for a scored comment, strictest first: a banned word rejects,
     a link to a blocked domain or the model's spam band files as spam, then anything that asks
-    for a human holds, and only then does the model's band (or the author's trust) publish."""
+    for a human holds, and only then does the model's band publish."""
     strict = [hit for hit in hits if hit.status in (Status.REJECTED, Status.SPAM)]
     if strict:  # hits come strictest first: a banned word, then a blocked domain
         return strict[0].status, strict[0].cause, f"Rule: {strict[0].reason}."
@@ -43,15 +43,10 @@ def comment_verdict(
         return status, cause, reason
     if hits:
         return Status.HELD, hits[0].cause, f"Rule: {'; '.join(hit.reason for hit in hits)}."
+    # An author's history skips the new-author rule only, never the model's band: it rests on
+    # an email anyone may type.
     if standing.new and settings.REPLYGUARD_PREMODERATE_NEW_AUTHORS:
         return Status.HELD, Cause.NEW_AUTHOR, "New author: first comments wait for a moderator."
-    if status == Status.HELD and standing.trusted:
-        return (
-            Status.PUBLISHED,
-            Cause.TRUSTED_AUTHOR,
-            f"{reason} Published: the author has {standing.published} published comments "
-            "and none rejected.",
-        )
     return status, Cause.MODEL, reason
 
 
@@ -73,13 +68,32 @@ def policy_decision(*, article: Article, spam_probability: float) -> tuple[str, 
     return Status.HELD, f"Spam probability {score} is between {low} and {high}."
 
 
-def campaign_verdict(campaign: Campaign | None, status: str, cause: str, reason: str):
-    """What a moderator decided about the campaign a comment joins wins over the model: binned,
-    the comment is spam; held, it waits for a moderator. A banned word still rejects."""
-    if campaign is None or status == Status.REJECTED:
+def campaign_verdict(grouped, status: str, cause: str, reason: str):
+    """What a moderator decided about the campaign a comment joins (campaigns.Grouped) wins
+    over the model: binned, the comment is spam; held, it waits for a moderator. A banned word
+    still rejects. A comment that only matches a binned campaign (its author has published
+    comments outside any) is held, not binned: a grouping alone never bins such a reader."""
+    if grouped is None or status == Status.REJECTED:
         return status, cause, reason
-    if campaign.state == Campaign.State.BINNED:
+    campaign = grouped.campaign
+    if campaign.state == Campaign.State.BINNED and grouped.member:
         return Status.SPAM, Cause.CAMPAIGN, f"Joins {campaign}, binned by a moderator."
+    if campaign.state == Campaign.State.BINNED and status != Status.SPAM:
+        return (
+            Status.HELD,
+            Cause.CAMPAIGN,
+            f"Matches {campaign}, binned by a moderator, but its author has published "
+            "comments outside any campaign: a moderator decides.",
+        )
     if campaign.state == Campaign.State.HELD and status == Status.PUBLISHED:
         return Status.HELD, Cause.CAMPAIGN, f"Joins {campaign}, held by a moderator."
     return status, cause, reason
+
+
+def with_floor(verdict_fields: tuple[str, str, str], floor: Verdict | None):
+    """A floor (flood control's at POST time, a copy of a recent text) holds what the chain
+    would publish, and shields nothing from a stricter verdict (spam, rejected)."""
+    status, cause, reason = verdict_fields
+    if floor is None or status in (Status.SPAM, Status.REJECTED, Status.HELD):
+        return verdict_fields
+    return floor.status, floor.cause, f"{floor.reason} {reason}"

@@ -84,11 +84,6 @@ class AuthorStanding:
     rejected: int  # rejected or filed as spam
 
     @property
-    def trusted(self) -> bool:
-        needed = settings.REPLYGUARD_TRUSTED_AFTER
-        return bool(needed) and self.published >= needed and self.rejected == 0
-
-    @property
     def new(self) -> bool:
         return self.published == 0
 
@@ -107,3 +102,12 @@ def authors_standing(*, emails: set[str], excluding: set[int] = frozenset()) -> 
     )
     found = {row.pop("author_email"): AuthorStanding(**row) for row in counts}
     return {email: found.get(email, AuthorStanding(published=0, rejected=0)) for email in emails}
+
+
+def authors_with_history(emails: set[str]) -> set[str]:
+    """The emails with a published comment in no campaign: readers a grouping of others'
+    comments may not pull in or bin (anyone may type an email, so this only ever spares)."""
+    published = Comment.objects.filter(
+        author_email__in=emails, status=Status.PUBLISHED, campaign__isnull=True
+    )
+    return set(published.order_by().values_list("author_email", flat=True).distinct())

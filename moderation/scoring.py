@@ -7,10 +7,10 @@ from datetime import timedelta
 from django.db import transaction
 from django.utils import timezone
 
-from moderation import campaigns, domains, rules, shadow, storms
-from moderation.models import Comment
+from moderation import campaigns, domains, flood, rules, shadow, storms
+from moderation.models import Cause, Comment
 from moderation.outages import cache_delete
-from moderation.policy import Verdict, campaign_verdict, comment_verdict
+from moderation.policy import Verdict, campaign_verdict, comment_verdict, with_floor
 from moderation.services import verdicts_apply
 from moderation.tasks import SCORING_QUEUED, scoring_task_send
 
@@ -86,6 +86,7 @@ def claimed_comments_score(comments: list[Comment]) -> int:
     ]
     scored = model.scores_and_reasons(texts) if model else [(None, [])] * len(comments)
     joined = campaigns.comments_group(comments, lists)
+    copies = flood.recent_copies(comments)
     articles = {comment.article_id: comment.article for comment in comments}
     storms.storms_check(list(articles.values()))
     for comment in comments:  # one object per article, as storms_check updated them
@@ -105,20 +106,33 @@ def claimed_comments_score(comments: list[Comment]) -> int:
                 "model_version": model.version,
                 "spam_reasons": reasons,
             }
-        status, cause, reason = campaign_verdict(
-            joined.get(comment.pk),
-            *comment_verdict(
-                article=comment.article,
-                spam_probability=probability,
-                hits=hits,
-                standing=standings[comment.author_email],
+        status, cause, reason = with_floor(
+            campaign_verdict(
+                joined.get(comment.pk),
+                *comment_verdict(
+                    article=comment.article,
+                    spam_probability=probability,
+                    hits=hits,
+                    standing=standings[comment.author_email],
+                ),
             ),
+            floor_of(comment, copies),
         )
         verdict = Verdict(status, cause, reason, rule_hits=[hit.reason for hit in hits], **scores)
         decisions.append((comment, verdict))
         shadowed.append(shadow.ShadowInput(comment, text, hits, standings[comment.author_email]))
     shadow.shadow_scores_record(shadowed, decided=[verdict for _, verdict in decisions])
     return verdicts_apply(decisions)
+
+
+def floor_of(comment: Comment, copies: set[int]) -> Verdict | None:
+    """What a comment may not be decided below: held, if flood control marked it at POST time
+    (services.comment_create) or it copies a recent comment's text (flood.recent_copies)."""
+    if comment.cause == Cause.FLOOD and comment.rule_hits:
+        return Verdict(Status.HELD, Cause.FLOOD, comment.rule_hits[0])
+    if comment.pk in copies:
+        return Verdict(Status.HELD, Cause.DUPLICATE, "Repeats the exact text of a recent comment.")
+    return None
 
 
 def stale_pending_requeue(*, older_than: timedelta) -> int:

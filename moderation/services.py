@@ -3,18 +3,19 @@ scoring and the privacy tools call these, and only these move an article's threa
 no write can leave readers a stale thread behind a 304."""
 
 import logging
+from dataclasses import dataclass
 from functools import reduce
 from operator import or_
 
 from django.db import IntegrityError, connection, transaction
-from django.db.models import F, Q
+from django.db.models import Exists, F, OuterRef, Q
 from django.utils import timezone
 from rest_framework.exceptions import PermissionDenied, ValidationError
 
 from articles.models import Article
 from moderation import article_cache, domains, flood, rules
 from moderation.flood import poster_network
-from moderation.models import Campaign, Cause, Comment, Decision
+from moderation.models import Campaign, CampaignKey, Cause, Comment, Decision, TextSignature
 from moderation.policy import Verdict
 from moderation.tasks import scoring_task_send_on_commit
 from moderation.words import percent
@@ -49,9 +50,10 @@ def comment_create(
     form_nonce: str | None = None,
 ) -> Comment:
     """Save a pending comment, then ask a worker to score it once the row is committed.
-    A comment that failed a bot check (`bot_check_reason` says which) is filed as spam at once,
-    and one that repeats its email's recent comment (see flood.poster_recent_check) is decided at
-    once too: answered like any other, so the answer tells nothing about that email."""
+    A comment that failed a bot check (`bot_check_reason` says which) is filed as spam at once.
+    One too soon after its email's last comment (flood.poster_recent_check) is still scored,
+    with a floor: held at least (policy.post_time_floor). Either is answered like any other
+    comment, so the answer tells nothing about that email."""
     if not article.accepts_comments():
         raise CommentsClosed
     # Addresses are compared (flood, duplicates, history, erasure) case-insensitively.
@@ -87,16 +89,16 @@ def _comment_insert(comment: Comment, *, bot_check_reason: str) -> None:
     # Check and insert as one step per address: 12 identical POSTs at once used to store 2.
     with transaction.atomic():
         flood.poster_lock(comment.poster_network)
-        filed = flood.poster_recent_check(
+        floor = flood.poster_recent_check(
             author_email=comment.author_email,
             poster_network=comment.poster_network,
             body_fingerprint=comment.body_fingerprint,
         )
-        if bot_check_reason:
-            filed = Verdict(Status.SPAM, Cause.BOT_CHECK, bot_check_reason)
+        if floor:  # the worker reads it back (scoring.post_time_floor_of)
+            comment.cause, comment.rule_hits = floor.cause, [floor.reason]
         comment.save()
-        if filed:
-            verdicts_apply([(comment, filed)])
+        if bot_check_reason:
+            verdicts_apply([(comment, Verdict(Status.SPAM, Cause.BOT_CHECK, bot_check_reason))])
         else:
             scoring_task_send_on_commit()
 
@@ -105,9 +107,18 @@ def comment_decide(
     *, comment: Comment, status: str, decided_by=None, cause: str = "", reason: str = ""
 ) -> bool:
     """Move a comment to `status` and record who decided, the cause and the reason.
-    Returns False when nothing changed; see verdicts_apply."""
+    Returns False when nothing changed; see verdicts_apply. A person's decision on this one
+    comment is the only kind that teaches the link domains (domains.domains_learn)."""
     verdict = Verdict(status=status, cause=cause, reason=reason)
-    return verdicts_apply([(comment, verdict)], decided_by=decided_by) == 1
+    teaches = decided_by is not None
+    return verdicts_apply([(comment, verdict)], decided_by=decided_by, teach_domains=teaches) == 1
+
+
+def comments_decide(*, comments, status: str, decided_by, reason: str = "") -> int:
+    """A moderator's bulk decision: one UPDATE and one audit record each. It teaches no link
+    domain: a selection of many is a grouping, not a judgement of each link."""
+    verdict = Verdict(status=status, reason=reason)
+    return verdicts_apply([(comment, verdict) for comment in comments], decided_by=decided_by)
 
 
 CAMPAIGN_DECISIONS = {
@@ -117,11 +128,18 @@ CAMPAIGN_DECISIONS = {
 }
 
 
-def campaign_decide(*, campaign: Campaign, state: str, decided_by) -> int:
-    """A moderator's decision on a whole campaign: every comment of it moves through
+@dataclass(frozen=True)
+class CampaignDecided:
+    changed: int
+    left: int  # members left for a moderator: see campaign_members_left
+
+
+def campaign_decide(*, campaign: Campaign, state: str, decided_by) -> CampaignDecided:
+    """A moderator's decision on a whole campaign: every member it may touch moves through
     verdicts_apply (one audit record each), and the campaign remembers it, so the worker
-    treats comments that join it later the same way (policy.campaign_verdict). Returns how
-    many comments changed."""
+    treats comments that join it later the same way (policy.campaign_verdict). Members a
+    person decided, and (for a bin) authors with published comments outside any campaign,
+    are left for a moderator (campaign_members_left)."""
     status = CAMPAIGN_DECISIONS[state]
     reason = f"{campaign}: {Campaign.State(state).label.split(':')[0].lower()} by a moderator."
     with transaction.atomic():
@@ -132,11 +150,46 @@ def campaign_decide(*, campaign: Campaign, state: str, decided_by) -> int:
         members = campaign.comments.exclude(status__in=[status, Status.PENDING])
         if status == Status.PUBLISHED:  # a banned word or a moderator's rejection stands
             members = members.exclude(status=Status.REJECTED)
+        left = campaign_members_left(campaign, status)
+        members = members.exclude(pk__in=[comment.pk for comment, _ in left])
         verdict = Verdict(status=status, cause=Cause.CAMPAIGN, reason=reason)
-        return verdicts_apply([(c, verdict) for c in members], decided_by=decided_by)
+        changed = verdicts_apply([(c, verdict) for c in members], decided_by=decided_by)
+    return CampaignDecided(changed=changed, left=len(left))
 
 
-def verdicts_apply(decisions: list[tuple[Comment, Verdict]], *, decided_by=None) -> int:
+def campaign_members_left(campaign: Campaign, status: str) -> list[tuple[Comment, str]]:
+    """The members a whole-campaign move to `status` leaves alone, each with why: a person
+    decided it (that decision stands), or, to bin, its author has published comments outside
+    any campaign (a grouping of others' comments alone never bins such a reader)."""
+    members = campaign.comments.exclude(status=status).annotate(
+        by_person=Exists(Decision.objects.filter(comment=OuterRef("pk"), decided_by__isnull=False))
+    )
+    history = set()
+    if status == Status.SPAM:
+        history = rules.authors_with_history({c.author_email for c in members})
+    left = []
+    for comment in members.order_by("created_at", "pk"):
+        if comment.by_person:
+            left.append((comment, "a moderator decided it; that decision stands"))
+        elif comment.author_email in history:
+            left.append((comment, "its author has published comments outside any campaign"))
+    return left
+
+
+def campaign_members_remove(comments) -> int:
+    """Take these comments out of their campaigns and out of campaign matching: their index
+    rows go, so no later comment joins a campaign through them. Their status stays (a
+    moderator decides it on its own). Returns how many were members."""
+    with transaction.atomic():
+        ids = list(comments.filter(campaign__isnull=False).values_list("pk", flat=True))
+        CampaignKey.objects.filter(comment_id__in=ids).delete()
+        TextSignature.objects.filter(comment_id__in=ids).delete()
+        return Comment.objects.filter(pk__in=ids).update(campaign=None)
+
+
+def verdicts_apply(
+    decisions: list[tuple[Comment, Verdict]], *, decided_by=None, teach_domains: bool = False
+) -> int:
     """Move each comment to its verdict's status with one decision record each (who decided
     and why), in one UPDATE and one INSERT however many comments there are.
 
@@ -181,7 +234,7 @@ def verdicts_apply(decisions: list[tuple[Comment, Verdict]], *, decided_by=None)
                 setattr(comment, field, value)
         _save_decided_fields(rows)
         Decision.objects.bulk_create(records)
-        if decided_by is not None:  # a person's publish or spam teaches the link domains
+        if teach_domains:  # a person's decision on one comment (comment_decide)
             changed = (wanted[row.pk] for row in rows)
             domains.domains_learn([(v.status, f"{c.body} {c.author_url}") for c, v in changed])
         _threads_changed(threads_changed)  # last: it holds those articles' row locks

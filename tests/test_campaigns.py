@@ -91,7 +91,8 @@ def test_the_same_website_across_authors_is_a_campaign(articles):
 SENDER = {"ip_address": "198.51.100.23", "user_agent": "Mozilla/5.0 (X11; Linux) Bot/1.2"}
 
 
-def test_one_sender_behind_several_names_across_articles_is_a_campaign(articles):
+def test_one_sender_behind_several_names_across_articles_is_a_campaign(articles, settings):
+    settings.REPLYGUARD_CAMPAIGN_BY_SENDER = True  # off by default
     texts = ["Nice one.", "Thanks for sharing this.", "Interesting, will read more later."]
     for n, text in enumerate(texts):
         CommentFactory(article=articles[n], body=text, status="pending",
@@ -103,7 +104,8 @@ def test_one_sender_behind_several_names_across_articles_is_a_campaign(articles)
     assert Comment.objects.filter(campaign__isnull=False).count() == 3
 
 
-def test_one_office_on_one_article_is_not_a_campaign(articles):
+def test_one_office_on_one_article_is_not_a_campaign(articles, settings):
+    settings.REPLYGUARD_CAMPAIGN_BY_SENDER = True
     texts = ["Nice one.", "Thanks for sharing this.", "Interesting, will read more later."]
     for n, text in enumerate(texts):
         CommentFactory(article=articles[0], body=text, status="pending",
@@ -152,11 +154,11 @@ def test_binning_a_campaign_bins_its_comments_and_files_new_ones_as_spam(article
     score_all()
     campaign = Campaign.objects.get()
 
-    changed = campaign_decide(campaign=campaign, state="binned", decided_by=admin_user)
+    decided = campaign_decide(campaign=campaign, state="binned", decided_by=admin_user)
     late = post(articles[2], VARIANTS[3], 9)
     score_all()
 
-    assert changed == 3
+    assert (decided.changed, decided.left) == (3, 0)
     assert Decision.objects.filter(decided_by=admin_user, to_status="spam").count() == 3
     late.refresh_from_db()
     assert (late.status, late.cause, late.campaign_id) == ("spam", "campaign", campaign.pk)
@@ -187,8 +189,8 @@ def test_a_whole_campaign_is_binned_from_the_admin_with_an_audit_record_each(
 
     listed = admin_client.get("/admin/moderation/campaign/").content.decode()
     page = admin_client.get(f"/admin/moderation/campaign/{campaign.pk}/change/").content.decode()
-    admin_client.post("/admin/moderation/campaign/",
-                      {"action": "campaign_binned", "_selected_action": [campaign.pk]})  # fmt: skip
+    admin_client.post("/admin/moderation/campaign/", {"action": "campaign_binned",
+                      "_selected_action": [campaign.pk], "confirmed": "yes"})  # fmt: skip
 
     assert "near-identical text" in listed and "cheap flights to Seoul" in page
     assert set(campaign.comments.values_list("status", flat=True)) == {"spam"}

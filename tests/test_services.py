@@ -265,13 +265,13 @@ def test_the_sweep_wakes_the_workers_only_when_a_comment_waited_too_long(article
     from moderation.scoring import stale_pending_requeue
 
     fresh = CommentFactory(article=article, status="pending", body=READER)
-    decided = CommentFactory(article=article, status="held", body=READER)
+    decided = CommentFactory(article=article, status="held", body=f"{READER} Again.")
     Comment.objects.filter(pk=decided.pk).update(created_at=timezone.now() - timedelta(minutes=10))
 
     assert stale_pending_requeue(older_than=timedelta(minutes=2)) == 0  # tasks run inline here
     assert Comment.objects.get(pk=fresh.pk).status == "pending"
 
-    lost = CommentFactory(article=article, status="pending", body=READER)
+    lost = CommentFactory(article=article, status="pending", body=f"{READER} Indeed.")
     Comment.objects.filter(pk=lost.pk).update(created_at=timezone.now() - timedelta(minutes=10))
 
     assert stale_pending_requeue(older_than=timedelta(minutes=2)) == 1
