@@ -1,6 +1,8 @@
 """Real comments for tests and benchmarks of campaigns: the news comments of news-comments-dev
-once each, and a spam wave built from a real spam row as a campaign varies it (rotated names,
-emails and addresses; synonyms, spacing, case; links through shorteners)."""
+once each, and spam waves built from a real spam row as campaigns vary it: spam_wave (rotated
+names, emails and addresses; synonyms, spacing, case; links through shorteners) and
+form_spam_wave (greetings, sign-offs, typos; a new keyword website each; senders who post
+again from another address)."""
 
 import csv
 import html
@@ -85,6 +87,7 @@ class WaveComment:
     ip_address: str
     body: str
     article: int  # which of the wave's articles, 0-based
+    author_url: str = ""
 
 
 def spam_wave(base: str, *, size: int, authors: int, articles: int, seed: int = 0):
@@ -119,3 +122,55 @@ def variant(text: str, rng: random.Random) -> str:
         text = text.upper() if rng.random() < 0.2 else text.lower()
     link = f"http://{rng.choice(SHORTENERS)}/{rng.getrandbits(40):x}"
     return f"{text} {link}" if rng.random() < 0.5 else f"{link} {text}"
+
+
+GREETINGS = ["Hi!", "Hello there,", "Hey,", "Good day!", "Greetings!", "Hi there.", "Howdy,", ""]
+SIGN_OFFS = ["Cheers", "Regards, {name}", "Thanks!", "Best wishes,\n{name}", "-- {name}", "Ta", ""]
+KEYWORDS = ["mattress", "roofing", "keto-diet", "car-insurance", "seo-agency", "crypto-signals",
+            "payday-loans", "dog-training", "vpn-review", "solar-panels", "forex"]  # fmt: skip
+TLDS = ["com", "net", "info", "xyz", "online", "shop"]
+
+
+def form_spam_wave(base: str, *, senders: int, posts_each: int, articles: int, seed: int):
+    """Form spam as a comment tool sends it, unlike spam_wave: each of `senders` posts
+    `posts_each` times (each time from another address, as through proxies, under one name and
+    email), each comment the base text with a greeting, a sign-off, synonyms, a typo or two and
+    a case change at random, and a new keyword website in the Website field."""
+    rng = random.Random(seed)
+    people = [
+        (f"{rng.choice(FIRST)} {rng.choice(FIRST)}", f"{rng.choice(FIRST).lower()}.{n}"
+         f"{rng.randrange(10, 99)}@{rng.choice(MAIL)}")
+        for n in range(senders)
+    ]  # fmt: skip
+    wave = []
+    for round_ in range(posts_each):
+        for n, (name, email) in enumerate(people):
+            address = ".".join(str(rng.randrange(1, 223)) for _ in range(3)) + f".{n % 250 + 1}"
+            keyword = f"{rng.choice(['best', 'top', 'cheap', 'my', 'pro'])}-{rng.choice(KEYWORDS)}"
+            site = f"https://{keyword}-{rng.randrange(10, 9999)}.{rng.choice(TLDS)}/"
+            body = form_spam_variant(base, name, rng)
+            wave.append(WaveComment(name, email, address, body, (n + round_) % articles, site))
+    return wave
+
+
+def form_spam_variant(text: str, name: str, rng: random.Random) -> str:
+    words = text.split()
+    swappable = [i for i, w in enumerate(words) if re.sub(r"\W", "", w.lower()) in SYNONYMS]
+    for i in rng.sample(swappable, min(len(swappable), rng.randint(0, 3))):
+        bare = re.sub(r"\W", "", words[i].lower())
+        words[i] = words[i].lower().replace(bare, rng.choice(SYNONYMS[bare]))
+    long_words = [i for i, w in enumerate(words) if len(w) > 4]
+    for i in rng.sample(long_words, min(len(long_words), rng.randint(0, 2))):
+        word, at = words[i], rng.randrange(1, len(words[i]) - 2)
+        typo = rng.choice(["swap", "drop", "double"])
+        if typo == "swap":
+            words[i] = word[:at] + word[at + 1] + word[at] + word[at + 2 :]
+        elif typo == "drop":
+            words[i] = word[:at] + word[at + 1 :]
+        else:
+            words[i] = word[:at] + word[at] + word[at:]
+    body = " ".join(words)
+    if rng.random() < 0.2:
+        body = body.lower() if rng.random() < 0.7 else body.upper()
+    greeting, sign_off = rng.choice(GREETINGS), rng.choice(SIGN_OFFS).format(name=name.split()[0])
+    return "\n".join(part for part in (greeting, body, sign_off) if part)

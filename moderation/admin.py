@@ -144,7 +144,7 @@ class StormBanner:
             messages.warning(
                 request,
                 f"Storm mode on {article.title}: every new comment waits for a moderator{until}"
-                f"{' (pinned)' if article.storm_pin else ''}.",
+                f"{' (pinned)' if article.storm_pin else ''}. Why: {storms.storm_why(article)}",
             )
         return super().changelist_view(request, extra_context)
 

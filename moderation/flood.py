@@ -99,7 +99,9 @@ def poster_recent_check(*, author_email: str, poster_network: str | None, body_f
 # aggregates cost more than PostgreSQL spent answering (a profile of POSTs under load: 20% of
 # a web process against 10% waiting for this query). It reads the poster's own rows only, each
 # side on its own index (IP or email, then time): a branch on time alone ("anyone in the last
-# seconds") read every comment of the flood window, thousands under load, on each POST.
+# seconds") read every comment of the flood window, thousands under load, on each POST. Both
+# branches read back to `since` (the longer window): with the email's back to the flood window
+# only, PostgreSQL took the time index for it, estimating no rows newer than its statistics.
 POSTER_RECENT = """
 SELECT
     count(*) FILTER (WHERE poster_network = %(ip)s AND created_at >= %(repeats_since)s
@@ -108,7 +110,7 @@ SELECT
     max(created_at) FILTER (WHERE author_email = %(email)s AND created_at > %(flood_since)s)
 FROM moderation_comment
 WHERE (poster_network = %(ip)s AND created_at >= %(since)s)
-   OR (author_email = %(email)s AND created_at > %(flood_since)s)
+   OR (author_email = %(email)s AND created_at >= %(since)s)
 """
 
 

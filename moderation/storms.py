@@ -15,26 +15,34 @@ from moderation.models import Campaign, Comment, StormSwitch
 
 
 def storm_reason(article: Article, now) -> str:
-    """Why the article is in a storm now, in words, or "" if it is not."""
+    """Why the article is in a storm now, in words, or "" if it is not. Counted by network
+    (flood.poster_network), not by comment: one address's comments, under as many names as
+    it likes, are one poster, and were enough to pre-moderate an article for everyone. A
+    campaign counts by its networks or its comments the worker filed as spam."""
     window = timedelta(minutes=settings.REPLYGUARD_STORM_WINDOW_MINUTES)
     baseline = timedelta(hours=settings.REPLYGUARD_STORM_BASELINE_HOURS)
+    recent = Q(created_at__gte=now - window)
+    campaign = recent & Q(campaign__isnull=False) & ~Q(campaign__state=Campaign.State.PUBLISHED)
     counts = Comment.objects.filter(article=article, created_at__gte=now - baseline).aggregate(
-        recent=Count("pk", filter=Q(created_at__gte=now - window)),
+        recent=Count("poster_network", filter=recent, distinct=True),
         before=Count("pk", filter=Q(created_at__lt=now - window)),
-        campaign=Count(
-            "pk",
-            filter=Q(created_at__gte=now - window, campaign__isnull=False)
-            & ~Q(campaign__state=Campaign.State.PUBLISHED),
-        ),
+        campaign_networks=Count("poster_network", filter=campaign, distinct=True),
+        campaign_spam=Count("pk", filter=campaign & Q(status=Comment.Status.SPAM)),
     )
     usual = counts["before"] / max(1.0, (baseline - window) / window)  # comments per window
     recent, minutes = counts["recent"], f"{settings.REPLYGUARD_STORM_WINDOW_MINUTES:g}"
-    if counts["campaign"] >= settings.REPLYGUARD_STORM_CAMPAIGN_COMMENTS:
-        return f"a campaign: {counts['campaign']} of its comments in {minutes} minutes"
+    needed = settings.REPLYGUARD_STORM_CAMPAIGN_COMMENTS
+    if counts["campaign_networks"] >= needed:
+        return (
+            f"a campaign: its comments from {counts['campaign_networks']} networks "
+            f"in {minutes} minutes"
+        )
+    if counts["campaign_spam"] >= needed:
+        return f"a campaign: {counts['campaign_spam']} of its comments spam in {minutes} minutes"
     if recent >= settings.REPLYGUARD_STORM_MIN_COMMENTS and recent >= (
         settings.REPLYGUARD_STORM_FACTOR * usual
     ):
-        return f"{recent} comments in {minutes} minutes, about {usual:.0f} usually"
+        return f"comments from {recent} networks in {minutes} minutes, about {usual:.0f} usually"
     return ""
 
 
@@ -110,6 +118,12 @@ def storm_pin_set(*, article: Article, pin: str, moderator) -> None:
         article=article, on=article.in_storm(), switched_by=moderator,
         reason=f"{label} by a moderator (was {'on' if was else 'off'}).",
     )  # fmt: skip
+
+
+def storm_why(article: Article) -> str:
+    """The reason its storm mode went on, as recorded (StormSwitch), for the moderators."""
+    switches = StormSwitch.objects.filter(article=article, on=True).order_by("-created_at", "-pk")
+    return switches.values_list("reason", flat=True).first() or "not recorded."
 
 
 def articles_in_storm():

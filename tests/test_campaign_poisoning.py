@@ -1,16 +1,21 @@
 """Campaigns against an attacker: what outsiders send may group their own comments, never bin
 a reader who has shown otherwise, teach the link domains, or outrank a moderator's decision."""
 
+import random
+
 import pytest
 
+from harness.waves import blog_spam, form_spam_wave, news_comments
 from moderation.models import Campaign, CampaignKey, Comment, LinkDomain
 from moderation.scoring import pending_comments_score
 from moderation.services import (
     campaign_decide,
     campaign_members_left,
+    comment_create,
     comment_decide,
     comments_decide,
 )
+from tests.conftest import DATASETS_DIR, EVALUATION_DIR, require
 from tests.factories import ArticleFactory, CommentFactory
 from tests.test_campaigns import VARIANTS
 
@@ -210,3 +215,53 @@ def test_a_comment_matching_a_binned_campaign_joins_it_over_an_older_open_one(ar
     score_all()
 
     assert (fresh(both).status, both.campaign_id) == ("spam", binned.pk)
+
+
+# (blog-spam row, seed): three real form-spam texts, each varied its own way. Not the rows or
+# the variation harness.waves.spam_wave makes for the other campaign tests.
+WAVES = [(4, 11), (16, 12), (21, 13)]
+
+
+@pytest.mark.parametrize("row, seed", WAVES)
+def test_a_wave_stays_caught_after_the_moderators_bin(row, seed, spam_model, settings, admin_user):
+    """150 senders post a form-spam text twice each (the second time from another address,
+    within the flood window) among 300 real news comments; the moderator bins the wave's
+    campaign a third of the way in. Every later copy must be filed as spam with no one acting
+    again, and no reader's comment may be in a campaign."""
+    require((EVALUATION_DIR / "news-comments-dev").is_dir(), "no evaluation-only news comments")
+    settings.REPLYGUARD_FLOOD_SECONDS = 15
+    articles = [ArticleFactory(body=f"A council audit story, part {n}.") for n in range(3)]
+    wave = form_spam_wave(blog_spam(DATASETS_DIR)[row]["comment"], senders=150, posts_each=2,
+                          articles=3, seed=seed)  # fmt: skip
+    readers = news_comments(EVALUATION_DIR)[:300]
+    rng = random.Random(seed)
+    stream = [wave.pop(0) if wave and (not readers or rng.random() < 0.5) else readers.pop(0)
+              for _ in range(len(wave) + len(readers))]  # fmt: skip
+    posted_wave, after_bin, binned = 0, [], False
+    for n, item in enumerate(stream):
+        if isinstance(item, str):
+            fields = {"author_name": f"Reader {n}", "author_email": f"reader{n}@example.org",
+                      "body": item, "ip_address": f"203.0.{n // 250}.{n % 250 + 1}"}  # fmt: skip
+            article = articles[n % 3]
+        else:
+            fields = {"author_name": item.author_name, "author_email": item.author_email,
+                      "body": item.body, "author_url": item.author_url,
+                      "ip_address": item.ip_address}  # fmt: skip
+            article = articles[item.article]
+            posted_wave += 1
+        comment = comment_create(article=article, user_agent="Mozilla/5.0", **fields)
+        if binned and not isinstance(item, str):
+            after_bin.append(comment.pk)
+        if n % 20 == 19:
+            score_all()
+        if posted_wave == 100 and not binned:  # the moderator reviews and bins the wave
+            score_all()
+            for campaign in Campaign.objects.all():
+                if not campaign.comments.filter(author_email__startswith="reader").exists():
+                    campaign_decide(campaign=campaign, state="binned", decided_by=admin_user)
+            binned = True
+    score_all()
+
+    caught = Comment.objects.filter(pk__in=after_bin, status="spam").count()
+    assert caught / len(after_bin) >= 0.99, f"{caught} of {len(after_bin)} filed as spam"
+    assert not Comment.objects.filter(author_email__startswith="reader", campaign__isnull=False)

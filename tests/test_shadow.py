@@ -80,11 +80,13 @@ def test_a_candidate_scores_live_comments_without_changing_what_is_decided(
 ):
     shadow.shadow_clear(settings.REPLYGUARD_MODEL_DIR)
     without = scored(article, email="first@example.org")
+    decided_without = what_was_decided(without)
+    without.delete()  # else the same text again is a copy of it, held (flood.recent_copies)
     shadow.shadow_set(settings.REPLYGUARD_MODEL_DIR, versions.candidate)
 
     with_shadow = scored(article, email="second@example.org")
 
-    assert what_was_decided(with_shadow) == what_was_decided(without)
+    assert what_was_decided(with_shadow) == decided_without
     assert with_shadow.status == "published"
     assert with_shadow.model_version == versions.active
     row = ShadowScore.objects.get()

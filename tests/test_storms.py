@@ -17,9 +17,10 @@ from tests.factories import ArticleFactory, CommentFactory
 
 def comments(article, count: int, *, minutes_ago: float = 0, status="pending", **fields):
     made = [
-        CommentFactory(article=article, status=status, body=f"My own view, number {n}.", **fields)
+        CommentFactory(article=article, status=status, body=f"My own view, number {n}.",
+                       **{"ip_address": f"198.51.{n // 250}.{n % 250 + 1}"} | fields)
         for n in range(count)
-    ]
+    ]  # fmt: skip
     if minutes_ago:
         then = timezone.now() - timedelta(minutes=minutes_ago)
         Comment.objects.filter(pk__in=[c.pk for c in made]).update(created_at=then)
@@ -53,7 +54,7 @@ def test_a_burst_far_above_the_usual_rate_switches_the_article_to_premoderation(
     article.refresh_from_db()
     assert article.in_storm() and article.premoderated()
     switch = StormSwitch.objects.get()
-    assert switch.on and "35 comments in 10 minutes" in switch.reason
+    assert switch.on and "comments from 35 networks in 10 minutes" in switch.reason
     assert set(Comment.objects.values_list("status", flat=True)) <= {"held", "spam"}
     assert "Storm mode" in Comment.objects.filter(status="held").first().decisions.get().reason
 
@@ -75,13 +76,29 @@ def test_a_campaign_targeting_the_article_switches_it(article, settings, score_a
             "that I think would really enjoy your content, number {}.")  # fmt: skip
     for n in range(4):
         CommentFactory(article=article, status="pending", body=text.format(n),
-                       author_email=f"wave{n}@mail.example")  # fmt: skip
+                       author_email=f"wave{n}@mail.example", ip_address=f"192.0.2.{n}")  # fmt: skip
 
     score_all()
 
     article.refresh_from_db()
     assert article.in_storm()
-    assert "a campaign" in StormSwitch.objects.get().reason
+    assert "a campaign: its comments from 4 networks" in StormSwitch.objects.get().reason
+
+
+def test_one_address_under_many_names_starts_no_storm(article, settings, score_all):
+    # Five near-identical comments from one address under five emails were a campaign, and
+    # 30 minutes of pre-moderation for every reader of the article.
+    text = ("Would you mind if I share your blog with my facebook group? There's a lot of folks "
+            "that I think would really enjoy your content, number {}.")  # fmt: skip
+    for n in range(5):
+        CommentFactory(article=article, status="pending", body=text.format(n),
+                       author_email=f"wave{n}@mail.example")  # fmt: skip
+    comments(article, 35, ip_address="203.0.113.99")
+
+    score_all()
+
+    article.refresh_from_db()
+    assert not article.in_storm() and not StormSwitch.objects.exists()
 
 
 def test_a_campaign_published_as_legitimate_is_no_storm(article, settings, admin_user, score_all):
@@ -129,6 +146,7 @@ def test_the_admin_shows_a_banner_and_pins_from_the_article_list(article, admin_
     queue = admin_client.get("/admin/moderation/heldcomment/").content.decode()
 
     assert f"Storm mode on {article.title}" in queue
+    assert "Why: Pinned on: pre-moderate by a moderator" in queue
     article.refresh_from_db()
     assert article.storm_pin == "on"
     assert StormSwitch.objects.get().switched_by.username == "admin"
