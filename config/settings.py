@@ -294,6 +294,11 @@ REPLYGUARD_GATE_F1_TOLERANCE = env.float("REPLYGUARD_GATE_F1_TOLERANCE", default
 REPLYGUARD_GATE_NEWS_HELD_TOLERANCE = env.float(
     "REPLYGUARD_GATE_NEWS_HELD_TOLERANCE", default=0.005
 )
+# ... and refuses one that holds more than SLICE_TOLERANCE more of the news comments with any
+# one word or two-word phrase (in at least SLICE_MIN_COMMENTS of them): a model turned against
+# a topic (moderation.training.topic_slices_worse).
+REPLYGUARD_GATE_SLICE_TOLERANCE = env.float("REPLYGUARD_GATE_SLICE_TOLERANCE", default=0.05)
+REPLYGUARD_GATE_SLICE_MIN_COMMENTS = env.int("REPLYGUARD_GATE_SLICE_MIN_COMMENTS", default=50)
 # A comment still pending this many seconds after it was posted is enqueued again (its task was
 # lost: broker down at POST time, worker killed). Well above a normal decision time (< 1 s).
 REPLYGUARD_REQUEUE_PENDING_AFTER = env.float("REPLYGUARD_REQUEUE_PENDING_AFTER", default=120.0)

@@ -15,7 +15,11 @@ from django.utils.html import format_html, format_html_join
 from django.utils.http import url_has_allowed_host_and_scheme
 
 from moderation import shadow, storms, words
-from moderation.external import external_checks_label, site_key_create
+from moderation.external import (
+    external_checks_label,
+    external_site_labels_drop,
+    site_key_create,
+)
 from moderation.models import (
     AuthorDataRequest,
     Campaign,
@@ -564,7 +568,9 @@ class ShadowScoreAdmin(AuditRecordAdmin):
 class SiteKeyAdmin(admin.ModelAdmin):
     """Other sites' keys to the Akismet-compatible API. The key is shown once, when it is made."""
 
-    list_display = ["name", "key_hint", "active", "created_at", "last_used", "checks_counted"]
+    list_display = [
+        "name", "key_hint", "active", "created_at", "last_used", "checks_counted", "labels_given",
+    ]  # fmt: skip
     list_filter = ["active"]
     search_fields = ["name", "blogs"]
     readonly_fields = ["key_hint", "created_at"]
@@ -583,6 +589,14 @@ class SiteKeyAdmin(admin.ModelAdmin):
     @admin.display(description="Checks", ordering="checks_total")
     def checks_counted(self, site):
         return site.checks_total
+
+    @admin.display(description="Its labels (training)")
+    def labels_given(self, site):
+        listed = reverse("admin:moderation_externalcheck_changelist")
+        return format_html(
+            '<a href="{}?site__id__exact={}&label_source__exact=site">see, correct or drop</a>',
+            listed, site.pk,
+        )  # fmt: skip
 
     def save_model(self, request, obj, form, change):
         if change:
@@ -629,8 +643,18 @@ class ExternalCheckAdmin(admin.ModelAdmin):
     list_select_related = ["site"]
     search_fields = ["guid", "author_name", "body"]
     date_hierarchy = "created_at"
-    actions = [label_selected(ExternalCheck.Label.SPAM), label_selected(ExternalCheck.Label.HAM)]
+    actions = [
+        label_selected(ExternalCheck.Label.SPAM),
+        label_selected(ExternalCheck.Label.HAM),
+        "drop_site_labels",
+    ]
     exclude = ["ip_address", "poster_network", "user_agent", "author_email"]
+
+    @admin.action(description="Drop the site's label (no longer a training label)",
+                  permissions=["moderate"])  # fmt: skip
+    def drop_site_labels(self, request, queryset):
+        dropped = external_site_labels_drop(queryset)
+        self.message_user(request, f"{dropped} site label(s) dropped.", messages.SUCCESS)
 
     def has_add_permission(self, request):
         return False

@@ -239,6 +239,13 @@ def external_label_record(*, site: SiteKey, submission: Submission, label: str) 
     return check
 
 
+def external_site_labels_drop(checks) -> int:
+    """Take these checks' site labels out of training (a moderator distrusts a key's labels);
+    a moderator's own labels stay."""
+    site_labelled = checks.filter(label_source=ExternalCheck.LabelSource.SITE)
+    return site_labelled.update(label="", label_source="", labelled_at=None)
+
+
 def external_checks_label(checks, *, label: str, moderator) -> int:
     """A moderator's correction: it counts as a label, as a site's submit-spam / submit-ham
     does, and wins over the site's."""

@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
-from moderation.external import site_key_create
+from moderation.external import external_checks_label, site_key_create
 from moderation.models import ExternalCheck, SiteKey, WordRule
 from moderation.privacy import author_erase, author_export, comment_truncate_old_ips
 
@@ -427,6 +427,32 @@ def test_a_moderator_corrects_a_check_in_the_admin_as_a_label(admin_client, clie
         "moderator",
         "admin",
     )
+
+
+def test_a_moderator_sees_a_keys_labels_and_drops_them_from_training(admin_client, client, key):
+    from moderation.management.commands.train_classifier import site_labels
+
+    for n in range(3):
+        check(client, key, "submit-spam", comment_content=f"{READER} Number {n}.")
+    kept = ExternalCheck.objects.first()
+    external_checks_label(ExternalCheck.objects.filter(pk=kept.pk), label="spam", moderator=None)
+    site = SiteKey.objects.get()
+
+    keys_page = admin_client.get("/admin/moderation/sitekey/").content.decode()
+    listed = admin_client.get(
+        f"/admin/moderation/externalcheck/?site__id__exact={site.pk}&label_source__exact=site"
+    )
+    admin_client.post(
+        "/admin/moderation/externalcheck/",
+        {"action": "drop_site_labels",
+         "_selected_action": list(ExternalCheck.objects.values_list("pk", flat=True))},
+    )  # fmt: skip
+
+    assert f"site__id__exact={site.pk}&label_source__exact=site" in keys_page
+    assert listed.status_code == 200 and listed.content.decode().count("Number ") == 2
+    assert site_labels() == []
+    kept.refresh_from_db()
+    assert (kept.label, kept.label_source) == ("spam", "moderator")  # a moderator's stays
 
 
 # --- Anything a client may send ------------------------------------------------------------------

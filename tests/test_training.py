@@ -149,10 +149,21 @@ def test_moderator_and_site_labels_reach_training_counted_apart(trained):
         "used": 20,
         "dropped_as_held_out_duplicates": 0,
     }
-    assert report["site_labels"]["used"] == 20
+    # No model was active to agree with the sites' labels, and no moderator did: unused.
+    assert (report["site_labels"]["used"], report["site_labels"]["dropped_disagreeing"]) == (0, 20)
     control = model.spam_probability(f"{NEVER_LABELLED} 3")
     assert model.spam_probability(f"{MODERATORS_SPAM} 3") > control + 0.2
-    assert model.spam_probability(f"{SITES_SPAM} 3") > control + 0.1
+    assert model.spam_probability(f"{SITES_SPAM} 3") < control + 0.1
+
+
+def test_site_labels_the_active_model_agrees_with_are_trained_on(small_datasets, trained, tmp_path):
+    model_dir = shutil.copytree(trained[0], tmp_path / "models")
+    agreeing = [(f"{MODERATORS_SPAM} site {i}", 1) for i in range(20)]  # it holds these
+    contradicting = [(f"{NEVER_LABELLED} site {i}", 1) for i in range(20)]
+
+    _, report = train(small_datasets, model_dir, site_labels=agreeing + contradicting)
+
+    assert (report["site_labels"]["used"], report["site_labels"]["dropped_disagreeing"]) == (20, 20)
 
 
 def test_without_the_evaluation_only_news_comments_training_says_so_and_goes_on(
@@ -194,11 +205,11 @@ def test_the_gate_lets_a_candidate_through_when_the_active_model_no_longer_loads
     monkeypatch.setattr(classifier, "MODEL_FORMAT_VERSION", classifier.MODEL_FORMAT_VERSION + 1)
     monkeypatch.setattr(classifier, "_loaded", {})
 
-    active_version, figures = training.active_model_gate_figures(
-        model_dir, held_out, [], **thresholds
-    )
+    active = classifier.load_active_model(model_dir, warn=False)
+    figures, news = training.active_model_scores(active, held_out, [], **thresholds)
 
-    assert (active_version, figures) == (version, None)
+    assert classifier.active_version(model_dir) == version
+    assert (active, figures, news) == (None, None, None)
     assert training.gate(report["gate"]["candidate"], figures) == []
 
 
