@@ -11,6 +11,8 @@ spam (blog-spam-wordpress), four to one, each request a new reader (own address 
   comment POST, one after the other on the same stack;
 - the most each answers (wrk, 8 connections, 15 s);
 - the resident memory of each web process before any check and after (the model loaded).
+- readers' thread pages alone and beside one key sending 5,000-character checks from 8
+  connections, without a text budget and with the default one (REPLYGUARD_RATE_AKISMET_CHARS).
 Target: comment-check p99 <= 25 ms at 100 requests/s. Writes bench/results/akismet.json and
 docs/akismet-performance.md.
 """
@@ -55,6 +57,7 @@ RESULTS = ROOT / "bench" / "results" / "akismet.json"
 DOC = ROOT / "docs" / "akismet-performance.md"
 WEB_WORKERS = int(os.environ.get("BENCH_WEB_WORKERS", "2"))
 RATE, SECONDS, WRK_SECONDS = 100, 30, 15
+READS_RATE, READS_SECONDS = 50, 15
 TARGET_P99_MS = 25
 BLOG = "https://news.example"
 
@@ -101,7 +104,9 @@ def post_body(texts: list, n: int) -> tuple[bytes, dict]:
     return json.dumps(body).encode(), headers
 
 
-def open_loop(host: str, port: int, path: str, request, *, rate: int, seconds: int) -> dict:
+def open_loop(
+    host: str, port: int, path: str, request, *, rate: int, seconds: int, method: str = "POST"
+) -> dict:
     """Send request(n) -> (body, headers) at `rate` per second, each at its due time whatever
     the ones before it are doing; latency from the due time. Returns percentiles and statuses."""
     total = rate * seconds
@@ -115,7 +120,7 @@ def open_loop(host: str, port: int, path: str, request, *, rate: int, seconds: i
             local.connection = HTTPConnection(host, port, timeout=10)
         body, headers = request(n)
         try:
-            local.connection.request("POST", path, body, headers)
+            local.connection.request(method, path, body, headers)
             response = local.connection.getresponse()
             response.read()
             status = response.status
@@ -163,6 +168,45 @@ def wrk_check(url: str, key: str, texts: list, workdir: Path) -> dict:
     return wrk(url, WRK_SECONDS, workdir, WRK_CHECK.format(texts=table, key=key))
 
 
+def reads_beside_one_key(host: str, port: int, key: str) -> dict:
+    """Readers' thread pages (open loop, READS_RATE/s) alone, then while one key sends
+    5,000-character checks back to back from 8 connections: what that key's work costs
+    readers. Returns both percentiles and the key's answers by status."""
+    thread = f"/api/articles/{SLUG}/comments/"
+    read = lambda n: (None, {})  # noqa: E731
+    alone = open_loop(host, port, thread, read, rate=READS_RATE, seconds=READS_SECONDS,
+                      method="GET")  # fmt: skip
+    long = ("The council's audit deserves a careful reading before anyone votes on it. " * 70)[
+        :5000
+    ]
+    stop, statuses = threading.Event(), {}
+
+    def hammer(thread_number: int) -> None:
+        connection, n = HTTPConnection(host, port, timeout=30), 0
+        while not stop.is_set():
+            n += 1
+            body, headers = check_form(key, [("Reader", "", long)], thread_number * 10**6 + n)
+            try:
+                connection.request("POST", "/1.1/comment-check", body, headers)
+                response = connection.getresponse()
+                response.read()
+                status = response.status
+            except OSError:
+                connection, status = HTTPConnection(host, port, timeout=30), None
+            statuses[str(status)] = statuses.get(str(status), 0) + 1
+
+    threads = [threading.Thread(target=hammer, args=(t,)) for t in range(8)]
+    for thread_ in threads:
+        thread_.start()
+    time.sleep(2)  # the key reaches its limit
+    beside = open_loop(host, port, thread, read, rate=READS_RATE, seconds=READS_SECONDS,
+                       method="GET")  # fmt: skip
+    stop.set()
+    for thread_ in threads:
+        thread_.join()
+    return {"reads_alone": alone, "reads_beside_the_key": beside, "key_answers": statuses}
+
+
 def site_key(env: dict) -> str:
     out = manage("api_key", "create", "--blog", BLOG, "--name", "Bench", env=env)
     return out.strip().splitlines()[-1]
@@ -174,6 +218,7 @@ def run(workdir: Path, model_dir: Path) -> dict:
         env = bench_env(workdir, url, REDIS_URL, model_dir) | {
             "CACHE_URL": REDIS_CACHE_URL,
             "REPLYGUARD_RATE_AKISMET": "1000000/second",
+            "REPLYGUARD_RATE_AKISMET_CHARS": "1000000000/second",
         }
         with running_stack(env_overrides=env, logs=workdir, web_workers=WEB_WORKERS) as stack:
             key = site_key(stack.env | {"DJANGO_SETTINGS_MODULE": "config.settings"})
@@ -199,6 +244,19 @@ def run(workdir: Path, model_dir: Path) -> dict:
                 figures["checks_recorded"] = db.execute(
                     "SELECT count(*), count(*) FILTER (WHERE spam) FROM moderation_externalcheck"
                 ).fetchone()
+            # With no budget for the text a key checks (as before it existed) ...
+            figures["one_key_unlimited"] = reads_beside_one_key(host, port, key)
+    # ... and with the default budget (REPLYGUARD_RATE_AKISMET_CHARS as settings.py sets it).
+    with scratch_postgres() as url:
+        env = bench_env(workdir, url, REDIS_URL, model_dir) | {"CACHE_URL": REDIS_CACHE_URL}
+        env.pop("REPLYGUARD_RATE_AKISMET_CHARS", None)
+        with running_stack(env_overrides=env, logs=workdir, web_workers=WEB_WORKERS) as stack:
+            key = site_key(stack.env | {"DJANGO_SETTINGS_MODULE": "config.settings"})
+            address = urllib.parse.urlsplit(stack.url)
+            host, port = address.hostname, address.port
+            warm = lambda n: check_form(key, texts, n + 10**6)  # noqa: E731
+            open_loop(host, port, "/1.1/comment-check", warm, rate=10, seconds=2)
+            figures["one_key_at_its_limit"] = reads_beside_one_key(host, port, key)
     return figures
 
 
@@ -239,6 +297,23 @@ def document(results: dict) -> str:
         "SciPy and the model, loaded on its first check). That is the price of answering in the "
         "request: a hop to a Celery worker would keep the web processes at their size and add a "
         "broker round trip to every check.",
+        "",
+        "## One key at its limit",
+        "",
+        f"Readers' thread pages at {READS_RATE}/s for {READS_SECONDS} s (open loop), alone and "
+        "while one key sends 5,000-character checks back to back from 8 connections:",
+        "",
+        "| | reads p50 | reads p99 | the key's answers (status: count) |",
+        "|---|---|---|---|",
+        *(
+            f"| {label} | {r['reads_alone']['p50_ms']} → {r['reads_beside_the_key']['p50_ms']} ms "
+            f"| {r['reads_alone']['p99_ms']} → {r['reads_beside_the_key']['p99_ms']} ms "
+            f"| {r['key_answers']} |"
+            for label, r in (
+                ("no text budget (requests only)", results["one_key_unlimited"]),
+                ("REPLYGUARD_RATE_AKISMET_CHARS default", results["one_key_at_its_limit"]),
+            )
+        ),
         "",
         f"Checks recorded: {results['checks_recorded'][0]}, of which "
         f"{results['checks_recorded'][1]} answered spam. "

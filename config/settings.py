@@ -362,6 +362,10 @@ REPLYGUARD_STORM_CHECK_SECONDS = env.float("REPLYGUARD_STORM_CHECK_SECONDS", def
 # it forks (config/gunicorn.py); off, web hosts serving only readers and moderators never do.
 REPLYGUARD_AKISMET_API = env.bool("REPLYGUARD_AKISMET_API", default=True)
 REPLYGUARD_RATE_AKISMET = env("REPLYGUARD_RATE_AKISMET", default="6000/minute")
+# ... and the characters of comment text a key's checks may have scored, per minute: the model's
+# work grows with the text, so one key's long checks took the web processes from readers.
+# 120,000 a minute is 400 checks of a typical 300-character comment (docs/akismet.md).
+REPLYGUARD_RATE_AKISMET_CHARS = env("REPLYGUARD_RATE_AKISMET_CHARS", default="120000/minute")
 # Failed keys per client network (verify-key and the checks alike): past it, a client is refused
 # before its key is looked at. A site with a right key never fails one.
 REPLYGUARD_RATE_AKISMET_FAILED_KEYS = env("REPLYGUARD_RATE_AKISMET_FAILED_KEYS", default="20/hour")

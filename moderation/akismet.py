@@ -4,8 +4,10 @@ The views parse the form and present the answer; moderation.external does the wo
 
 import ipaddress
 import re
+import time
 
 from django.conf import settings
+from django.core.cache import cache
 from django.http import HttpResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.debug import sensitive_post_parameters
@@ -69,6 +71,30 @@ class SiteKeyThrottle(FailOpenThrottle, SimpleRateThrottle):
 
     def get_cache_key(self, request, view):
         return self.cache_format % {"scope": self.scope, "ident": self.site_id}
+
+
+class SiteKeyWorkThrottle:
+    """REPLYGUARD_RATE_AKISMET_CHARS per site key: the text its checks had scored, counted in
+    fixed windows in the cache. Eight connections of 5,000-character checks at 9/s, far under
+    the request limit, raised readers' thread reads from a 7 ms to a 785 ms median."""
+
+    def __init__(self, site_id: int):
+        amount, period = settings.REPLYGUARD_RATE_AKISMET_CHARS.split("/")
+        self.limit = int(amount)
+        self.seconds = {"s": 1, "m": 60, "h": 3600, "d": 86400}[period.strip()[0]]
+        self.site_id = site_id
+
+    def spend(self, characters: int) -> int:
+        """Count these characters; 0 if within the key's budget, else the seconds to wait."""
+        now = time.time()
+        window = int(now // self.seconds)
+        key = f"throttle_akismet_chars_{self.site_id}_{window}"
+        try:
+            cache.add(key, 0, timeout=self.seconds * 2)
+            spent = cache.incr(key, characters)
+        except (*CACHE_ERRORS, ValueError):  # fail open, as every limit here
+            return 0
+        return 0 if spent <= self.limit else int((window + 1) * self.seconds - now) + 1
 
 
 class FailedKeyThrottle(FailOpenThrottle, SimpleRateThrottle):
@@ -197,6 +223,9 @@ def verify_key(request):
 
 @site_request
 def comment_check(request, site, submission):
+    wait = SiteKeyWorkThrottle(site.pk).spend(submission.scored_characters())
+    if wait:
+        return plain("Rate limit exceeded: too much text checked.", 429, Retry_After=str(wait))
     check = external_check_run(site=site, submission=submission)
     headers = {"X_akismet_guid": str(check.guid)}
     if check.discard:

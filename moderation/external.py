@@ -77,6 +77,10 @@ class Submission:
     honeypot_filled: bool = False
     recheck: bool = False  # recheck_reason: a comment the site checked before, not a repeat
 
+    def scored_characters(self) -> int:
+        """What the model reads: the work a check costs grows with it."""
+        return len(self.body) + len(self.author_name) + len(self.author_url)
+
     def stored_fields(self) -> dict:
         return {
             "blog": self.blog,

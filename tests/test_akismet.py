@@ -333,6 +333,25 @@ def test_each_key_has_its_own_rate_limit(client, key, settings):
     assert elsewhere.status_code == 200
 
 
+def test_a_key_is_limited_by_the_text_it_has_checked_not_only_by_requests(client, key, settings):
+    # 5,000-character checks from one key, far under its request limit, slowed readers' pages.
+    settings.REPLYGUARD_RATE_AKISMET_CHARS = "10000/minute"
+    other = site_key_create(name="Other", blogs=["https://other.example"])[1]
+    long = (READER + " ") * 60  # about 4,000 characters
+
+    answers = [check(client, key, comment_content=f"{long} {n}") for n in range(3)]
+    short_after = check(client, key, comment_content="Short and sweet, this one.")
+    elsewhere = client.post("/1.1/comment-check", {"api_key": other, "blog": "https://other.example",
+                            "user_ip": IP, "comment_content": long})  # fmt: skip
+
+    assert [a.status_code for a in answers] == [200, 200, 429]
+    assert 0 < int(answers[2]["Retry-After"]) <= 61
+    assert answers[2].content == b"Rate limit exceeded: too much text checked."
+    assert short_after.status_code == 429  # the budget is spent for this minute
+    assert elsewhere.status_code == 200
+    assert ExternalCheck.objects.count() == 3  # nothing stored, nothing scored, for a refusal
+
+
 def test_no_key_and_no_private_field_reaches_a_log_line(client, key, caplog):
     caplog.set_level(logging.DEBUG)
     check(client, key, comment_content=READER, user_agent="PrivateAgent/7.1")
