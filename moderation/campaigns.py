@@ -171,10 +171,13 @@ def comments_group(comments: list[Comment], lists: domains.DomainLists) -> dict[
         # are readers' own comments).
         _campaigns_lock()
         index, matched = _all_matches(comments, prints)
-    index.established = rules.authors_with_history(
-        {index.author(m) for _, matches, _ in matched for m in matches}
-        | {comment.author_email for comment in comments}
-    )
+    involved = {  # the authors of comments with matches and of their matches: one query
+        email
+        for comment, matches, _ in matched
+        if matches
+        for email in (comment.author_email, *map(index.author, matches))
+    }
+    index.established = rules.authors_with_history(involved) if involved else set()
     assigned: dict[int, int] = {}  # comment id -> campaign id, for what this batch changes
     matched_only: dict[int, int] = {}  # the same, for established authors: not members
     for comment, matches, shared in matched:
