@@ -217,6 +217,7 @@ def run(workdir: Path, model_dir: Path) -> dict:
     with scratch_postgres() as url:
         env = bench_env(workdir, url, REDIS_URL, model_dir) | {
             "CACHE_URL": REDIS_CACHE_URL,
+            "REPLYGUARD_AKISMET_API": "true",  # bench_env turns it off for the web alone
             "REPLYGUARD_RATE_AKISMET": "1000000/second",
             "REPLYGUARD_RATE_AKISMET_CHARS": "1000000000/second",
         }
@@ -248,8 +249,11 @@ def run(workdir: Path, model_dir: Path) -> dict:
             figures["one_key_unlimited"] = reads_beside_one_key(host, port, key)
     # ... and with the default budget (REPLYGUARD_RATE_AKISMET_CHARS as settings.py sets it).
     with scratch_postgres() as url:
-        env = bench_env(workdir, url, REDIS_URL, model_dir) | {"CACHE_URL": REDIS_CACHE_URL}
-        env.pop("REPLYGUARD_RATE_AKISMET_CHARS", None)
+        env = bench_env(workdir, url, REDIS_URL, model_dir) | {
+            "CACHE_URL": REDIS_CACHE_URL,
+            "REPLYGUARD_AKISMET_API": "true",
+            "REPLYGUARD_RATE_AKISMET": "1000000/second",  # the text budget alone
+        }
         with running_stack(env_overrides=env, logs=workdir, web_workers=WEB_WORKERS) as stack:
             key = site_key(stack.env | {"DJANGO_SETTINGS_MODULE": "config.settings"})
             address = urllib.parse.urlsplit(stack.url)

@@ -86,7 +86,8 @@ def campaign_verdict(grouped, status: str, cause: str, reason: str):
             "comments outside any campaign: a moderator decides.",
         )
     if campaign.state == Campaign.State.HELD and status == Status.PUBLISHED:
-        return Status.HELD, Cause.CAMPAIGN, f"Joins {campaign}, held by a moderator."
+        joins = "Joins" if grouped.member else "Matches"
+        return Status.HELD, Cause.CAMPAIGN, f"{joins} {campaign}, held by a moderator."
     return status, cause, reason
 
 
