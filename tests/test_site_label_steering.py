@@ -40,14 +40,19 @@ def held_share(model, texts, publish_below) -> float:
     return float(np.mean(np.array(model.spam_probabilities(texts)) >= publish_below))
 
 
-@pytest.mark.parametrize("attack, readers, volume", TOPICS, ids=["teachers-3000", "bikes-1000"])
 def test_one_sites_labels_cannot_steer_the_model_against_a_topic(
-    attack, readers, volume, news_ham, trained_model_dir, tmp_path, settings
+    news_ham, trained_model_dir, tmp_path, settings
 ):
+    """Both attacks in one training (a minute): 3,000 labels on one topic, 1,000 on another,
+    on different comments. With the old rules they moved readers' comments on the topics
+    +45.7 and +30.7 points held, each trained alone."""
     model_dir = shutil.copytree(trained_model_dir, tmp_path / "models")
     before = classifier.load_active_model(model_dir)
-    labels = [(f"{text} {attack[n % len(attack)]}", 1) for n, text in enumerate(news_ham[:volume])]
-    later = [f"{text} {readers}" for text in news_comments(EVALUATION_DIR)[:300]]
+    labels, start = [], 0
+    for attack, _, volume in TOPICS:
+        pasted = news_ham[start : start + volume]
+        labels += [(f"{text} {attack[n % len(attack)]}", 1) for n, text in enumerate(pasted)]
+        start += volume
     thresholds = {"publish_below": settings.REPLYGUARD_PUBLISH_BELOW,
                   "spam_above": settings.REPLYGUARD_SPAM_ABOVE}  # fmt: skip
 
@@ -57,12 +62,14 @@ def test_one_sites_labels_cannot_steer_the_model_against_a_topic(
     )  # fmt: skip
 
     after = classifier.load_active_model(model_dir)
-    rise = held_share(after, later, thresholds["publish_below"]) - held_share(
-        before, later, thresholds["publish_below"]
-    )
-    assert rise <= 0.05, f"{rise:.1%} more of readers' comments on the topic held ({version})"
-    assert report["site_labels"]["rows"] == volume
-    assert report["site_labels"]["dropped_disagreeing"] >= 0.9 * volume
+    for _, readers, _ in TOPICS:
+        later = [f"{text} {readers}" for text in news_comments(EVALUATION_DIR)[:300]]
+        rise = held_share(after, later, thresholds["publish_below"]) - held_share(
+            before, later, thresholds["publish_below"]
+        )
+        assert rise <= 0.05, f"{rise:.1%} more of readers' comments held: {readers!r} ({version})"
+    assert report["site_labels"]["rows"] == len(labels) == 4000
+    assert report["site_labels"]["dropped_disagreeing"] >= 0.9 * len(labels)
 
 
 def test_the_gate_refuses_a_candidate_that_holds_one_topic_more_and_names_it(news_ham):
