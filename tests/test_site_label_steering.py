@@ -44,8 +44,8 @@ def test_one_sites_labels_cannot_steer_the_model_against_a_topic(
     news_ham, trained_model_dir, tmp_path, settings
 ):
     """Both attacks in one training (a minute): 3,000 labels on one topic, 1,000 on another,
-    on different comments. With the old rules they moved readers' comments on the topics
-    +45.7 and +30.7 points held, each trained alone."""
+    on different comments. With the old rules readers' comments on the first topic went +55.0
+    points held (trained alone: +45.7 and +30.7 points)."""
     model_dir = shutil.copytree(trained_model_dir, tmp_path / "models")
     before = classifier.load_active_model(model_dir)
     labels, start = [], 0
