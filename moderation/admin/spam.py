@@ -1,0 +1,108 @@
+"""The spam model's desk: a candidate in shadow mode, its scores beside what was decided."""
+
+from django.conf import settings
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.db import models
+from django.http import HttpResponseNotAllowed
+from django.shortcuts import redirect
+from django.template.defaultfilters import truncatechars
+from django.urls import path, reverse
+from django.utils.html import format_html
+
+from moderation import shadow
+from moderation.admin.base import AuditRecordAdmin
+from moderation.models import Comment, ShadowScore
+from moderation.words import percent
+
+Status = Comment.Status
+
+# --- Shadow mode: a candidate model's scores beside what was decided ---------------------------
+
+
+class DisagreementFilter(admin.SimpleListFilter):
+    title = "agreement"
+    parameter_name = "disagree"
+
+    def lookups(self, request, model_admin):
+        return [("yes", "Disagreements only")]
+
+    def queryset(self, request, queryset):
+        if self.value() == "yes":
+            return queryset.exclude(status=models.F("active_status"))
+        return queryset
+
+
+@admin.register(ShadowScore)
+class ShadowScoreAdmin(AuditRecordAdmin):
+    """What the candidate in shadow mode would have decided, with the report a moderator reads
+    before activating it. Rows are written by the scoring worker alone."""
+
+    list_display = [
+        "created_at",
+        "comment_link",
+        "short_body",
+        "active_percent",
+        "active_status",
+        "candidate_percent",
+        "status",
+        "agrees",
+    ]
+    list_filter = ["model_version", DisagreementFilter]
+    list_select_related = ["comment"]
+
+    def get_urls(self):
+        activate_url = path(
+            "activate/",
+            self.admin_site.admin_view(self.activate_view),
+            name=f"{self.opts.app_label}_{self.opts.model_name}_activate",
+        )
+        return [activate_url, *super().get_urls()]
+
+    def changelist_view(self, request, extra_context=None):
+        version = shadow.shadow_version(settings.REPLYGUARD_MODEL_DIR)
+        report = shadow.shadow_report(version) if version else None
+        context = {
+            "shadow_report": report,
+            "agreement": percent(report["agreement"], most=100) if report else None,
+            "can_activate": request.user.is_superuser,
+        }
+        return super().changelist_view(request, context | (extra_context or {}))
+
+    def activate_view(self, request):
+        """Activate the candidate the page showed (a POST with the page's CSRF token).
+        Superusers only: which model decides comments is an operator's call."""
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        if not request.user.is_superuser:
+            raise PermissionDenied
+        version = request.POST.get("version", "")
+        try:
+            shadow.shadow_activate(settings.REPLYGUARD_MODEL_DIR, version)
+        except shadow.UnusableCandidateError as error:
+            self.message_user(request, f"Not activated: {error}", messages.ERROR)
+        else:
+            message = f"Activated spam model {version}; shadow mode is off."
+            self.message_user(request, message, messages.SUCCESS)
+        return redirect(f"admin:{self.opts.app_label}_{self.opts.model_name}_changelist")
+
+    @admin.display(description="comment", ordering="comment")
+    def comment_link(self, score):
+        url = reverse("admin:moderation_comment_change", args=[score.comment_id])
+        return format_html('<a href="{}">#{}</a>', url, score.comment_id)
+
+    @admin.display(description="body")
+    def short_body(self, score):
+        return truncatechars(score.comment.body, 80)
+
+    @admin.display(description="active score", ordering="active_score")
+    def active_percent(self, score):
+        return percent(score.active_score)
+
+    @admin.display(description="candidate score", ordering="spam_score")
+    def candidate_percent(self, score):
+        return percent(score.spam_score)
+
+    @admin.display(description="agrees", boolean=True)
+    def agrees(self, score):
+        return score.agrees
