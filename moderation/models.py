@@ -376,6 +376,15 @@ class LinkDomain(models.Model):
     def __str__(self):
         return f"{self.domain} ({self.get_reputation_display()})"
 
+    def clean(self):
+        # As readers' links are read (domains.host_of): " WWW.Reuters.com " is reuters.com,
+        # before the form checks that the domain is not listed already.
+        from moderation.domains import host_of
+
+        self.domain = host_of(self.domain.strip().lower())
+        if not self.domain:
+            raise ValidationError({"domain": "Enter a domain, such as reuters.com."})
+
 
 class SiteKey(models.Model):
     """Another site's key to the Akismet-compatible API (moderation/akismet.py). The key is

@@ -135,3 +135,18 @@ def test_an_edit_in_the_admin_is_staff_owned(client, moderator):
     assert response.status_code == 302
     row = LinkDomain.objects.get(domain="town-paper.example")
     assert (row.reputation, row.source) == (Reputation.TRUSTED, LinkDomain.Source.STAFF)
+
+
+def test_a_domain_listed_already_typed_another_way_is_a_form_error_not_a_500(client):
+    admin = get_user_model().objects.create_superuser("root", "root@example.org", "pw")
+    client.force_login(admin)
+    LinkDomain.objects.create(domain="town-paper.example", reputation=Reputation.TRUSTED)
+
+    response = client.post(
+        "/admin/moderation/linkdomain/add/",
+        {"domain": "https://WWW.Town-Paper.example/about", "reputation": "blocked"},
+    )
+
+    assert response.status_code == 200  # the form again, saying why
+    assert "already exists" in response.content.decode()
+    assert LinkDomain.objects.get(domain__contains="town-paper").reputation == Reputation.TRUSTED

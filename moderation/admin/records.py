@@ -70,8 +70,7 @@ class LinkDomainAdmin(admin.ModelAdmin):
     readonly_fields = ["source", "published", "binned", "updated_at"]
 
     def save_model(self, request, obj, form, change):
-        obj.domain = obj.domain.strip().lower().removeprefix("www.")
-        obj.source = LinkDomain.Source.STAFF
+        obj.source = LinkDomain.Source.STAFF  # a person's word: learning never overrides it
         super().save_model(request, obj, form, change)
 
 
