@@ -7,7 +7,7 @@ from django.urls import reverse
 from django.utils.html import format_html
 
 from moderation import words
-from moderation.admin.base import ModeratorActions
+from moderation.admin.base import ModeratorActions, moderator_action
 from moderation.external import external_checks_label, external_site_labels_drop, site_key_create
 from moderation.models import Comment, ExternalCheck, SiteKey
 from moderation.words import percent
@@ -65,13 +65,13 @@ class SiteKeyAdmin(admin.ModelAdmin):
 
 
 def label_selected(label: str):
+    description = f"Correct: {ExternalCheck.Label(label).label.lower()} (a label)"
+
+    @moderator_action(f"label_{label}", description)
     def action(modeladmin, request, queryset):
         count = external_checks_label(queryset, label=label, moderator=request.user)
-        modeladmin.message_user(request, f"{count} check(s) labelled {label}.", messages.SUCCESS)
+        return f"{count} check(s) labelled {label}."
 
-    action.__name__ = f"label_{label}"
-    action.short_description = f"Correct: {ExternalCheck.Label(label).label.lower()} (a label)"
-    action.allowed_permissions = ["moderate"]
     return action
 
 

@@ -20,6 +20,25 @@ class StormBanner:
         return super().changelist_view(request, extra_context)
 
 
+def moderator_action(name: str, description: str):
+    """Make run(modeladmin, request, queryset) a bulk action for moderators, named `name`: the
+    text it returns is shown as the message; a response (a confirmation page) is returned."""
+
+    def wrap(run):
+        @admin.action(description=description, permissions=["moderate"])
+        def action(modeladmin, request, queryset):
+            answer = run(modeladmin, request, queryset)
+            if not isinstance(answer, str):
+                return answer
+            modeladmin.message_user(request, answer, messages.SUCCESS)
+            return None
+
+        action.__name__ = name
+        return action
+
+    return wrap
+
+
 class ModeratorActions:
     """Actions and buttons marked permissions=["moderate"] are for those who may decide
     comments (the Moderators group, superusers)."""

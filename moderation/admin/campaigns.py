@@ -1,13 +1,13 @@
 """Campaigns: spam waves seen and decided whole."""
 
-from django.contrib import admin, messages
+from django.contrib import admin
 from django.db.models import Count, Max, Min
 from django.template.defaultfilters import truncatechars
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 
-from moderation.admin.base import ModeratorActions, StormBanner
+from moderation.admin.base import ModeratorActions, StormBanner, moderator_action
 from moderation.models import Campaign, Comment
 from moderation.services import CAMPAIGN_DECISIONS, campaign_decide, campaign_members_left
 
@@ -18,7 +18,7 @@ def campaign_action(state: str, label: str):
     """A whole-campaign decision, after a page that lists every member: those it changes,
     and those it leaves for the moderator, with why (services.campaign_members_left)."""
 
-    @admin.action(description=f"{label} (whole campaigns)", permissions=["moderate"])
+    @moderator_action(f"campaign_{state}", f"{label} (whole campaigns)")
     def action(modeladmin, request, queryset):
         if request.POST.get("confirmed") != "yes":
             return modeladmin.decision_confirmation(request, queryset, state, label)
@@ -27,15 +27,13 @@ def campaign_action(state: str, label: str):
             for campaign in queryset
         ]
         left = sum(d.left for d in decided)
-        modeladmin.message_user(
-            request,
-            f"{label}: {len(queryset)} campaign(s), {sum(d.changed for d in decided)} "
-            "comment(s) changed"
-            + (f"; {left} left for you to decide (see each campaign's page)." if left else "."),
-            messages.SUCCESS,
+        changed = f"{label}: {len(queryset)} campaign(s), {sum(d.changed for d in decided)} "
+        return (
+            changed
+            + "comment(s) changed"
+            + (f"; {left} left for you to decide (see each campaign's page)." if left else ".")
         )
 
-    action.__name__ = f"campaign_{state}"
     return action
 
 

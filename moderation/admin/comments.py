@@ -12,7 +12,7 @@ from django.utils.html import format_html_join
 from django.utils.http import url_has_allowed_host_and_scheme
 
 from moderation import words
-from moderation.admin.base import ModeratorActions, StormBanner
+from moderation.admin.base import ModeratorActions, StormBanner, moderator_action
 from moderation.models import Cause, Comment, Decision, HeldComment, Report
 from moderation.privacy import author_erase, author_export
 from moderation.rules import authors_standing
@@ -92,14 +92,11 @@ def decide_selected(decision: str):
     """A bulk admin action for one of DECISIONS."""
     label = DECISIONS[decision][1]
 
-    @admin.action(description=f"{label} (selected comments)", permissions=["moderate"])
+    @moderator_action(f"decide_{decision}", f"{label} (selected comments)")
     def action(modeladmin, request, queryset):
         changed = decide(request, list(queryset), decision)
-        modeladmin.message_user(
-            request, f"{label}: {changed} of {len(queryset)} comment(s) changed.", messages.SUCCESS
-        )
+        return f"{label}: {changed} of {len(queryset)} comment(s) changed."
 
-    action.__name__ = f"decide_{decision}"
     return action
 
 
