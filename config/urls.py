@@ -5,7 +5,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from articles.api import ArticleDetailApi, ArticleListApi
 from articles.views import article_page
-from moderation import akismet
+from moderation.akismet import views as akismet
 from moderation.api import (
     ArticleCommentsApi,
     AuthorsCommentApi,

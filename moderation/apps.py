@@ -8,11 +8,11 @@ class ModerationConfig(AppConfig):
 
     def ready(self):
         from articles.models import Article
+        from moderation.akismet.checks import rules_forget
         from moderation.article_cache import article_forget
-        from moderation.external import rules_forget
         from moderation.models import LinkDomain, WordRule
 
-        # Other sites' checks keep the rules a moment (external.rules_and_domain_lists).
+        # Other sites' checks keep the rules a moment (akismet.checks.rules_and_domain_lists).
         for model in (WordRule, LinkDomain):
             post_save.connect(rules_forget, sender=model, dispatch_uid=f"forget-{model.__name__}")
             post_delete.connect(rules_forget, sender=model, dispatch_uid=f"del-{model.__name__}")

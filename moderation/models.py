@@ -387,7 +387,7 @@ class LinkDomain(models.Model):
 
 
 class SiteKey(models.Model):
-    """Another site's key to the Akismet-compatible API (moderation/akismet.py). The key is
+    """Another site's key to the Akismet-compatible API (moderation/akismet/views.py). The key is
     shown once, at creation, and stored as its SHA-256 only: it is 128 random bits, so a fast
     hash is enough, and a lookup by it is one index probe."""
 

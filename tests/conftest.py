@@ -127,7 +127,7 @@ def fresh_rate_limits():
 @pytest.fixture(autouse=True)
 def fresh_rules_for_external_checks():
     # Each web process keeps the rules a few seconds; a rolled-back test's rule must not stay.
-    from moderation.external import rules_forget
+    from moderation.akismet.checks import rules_forget
 
     rules_forget()
 

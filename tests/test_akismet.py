@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
-from moderation.external import external_checks_label, site_key_create
+from moderation.akismet.checks import external_checks_label, site_key_create
 from moderation.models import ExternalCheck, SiteKey, WordRule
 from moderation.privacy import author_erase, author_export, comment_truncate_old_ips
 
@@ -310,7 +310,7 @@ def test_a_report_of_a_comment_never_checked_is_kept_as_a_label(client, key):
 
 
 def test_a_moderators_label_stands_over_the_sites(client, key, admin_user):
-    from moderation.external import external_checks_label
+    from moderation.akismet.checks import external_checks_label
 
     check(client, key, comment_content=READER)
     external_checks_label(ExternalCheck.objects.all(), label="ham", moderator=admin_user)

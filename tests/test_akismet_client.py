@@ -9,7 +9,7 @@ import akismet
 import httpx
 import pytest
 
-from moderation.external import site_key_create
+from moderation.akismet.checks import site_key_create
 from moderation.models import ExternalCheck
 
 # The live server answers from another thread: the database is shared for real, and what the

@@ -341,7 +341,7 @@ def test_score_file_prints_one_decision_per_comment(two_versions, tmp_path_facto
 def test_train_classifier_learns_from_moderators_and_sites_and_the_gate_activates_it(
     small_datasets, trained, tmp_path, admin_user
 ):
-    from moderation.external import external_checks_label, site_key_create
+    from moderation.akismet.checks import external_checks_label, site_key_create
     from moderation.models import ExternalCheck
     from moderation.services import comment_decide
     from tests.factories import CommentFactory

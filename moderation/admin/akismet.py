@@ -8,7 +8,11 @@ from django.utils.html import format_html
 
 from moderation import words
 from moderation.admin.base import ModeratorActions, moderator_action
-from moderation.external import external_checks_label, external_site_labels_drop, site_key_create
+from moderation.akismet.checks import (
+    external_checks_label,
+    external_site_labels_drop,
+    site_key_create,
+)
 from moderation.models import Comment, ExternalCheck, SiteKey
 from moderation.words import percent
 

@@ -1,7 +1,7 @@
 from django.core.management.base import BaseCommand, CommandError
 from django.db.models import Count
 
-from moderation.external import site_key_create
+from moderation.akismet.checks import site_key_create
 from moderation.models import SiteKey
 
 

@@ -1,6 +1,6 @@
 """The Akismet REST API 1.1, answered by ReplyGuard's own rules, model and moderators: form-encoded
 POSTs in, `text/plain` out, as every Akismet client expects (rest.akismet.com's protocol).
-The views parse the form and present the answer; moderation.external does the work."""
+The views parse the form and present the answer; moderation.akismet.checks does the work."""
 
 import ipaddress
 import re
@@ -14,8 +14,13 @@ from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_POST
 from rest_framework.throttling import SimpleRateThrottle
 
+from moderation.akismet.checks import (
+    Submission,
+    external_check_run,
+    external_label_record,
+    site_for,
+)
 from moderation.api import client_ip
-from moderation.external import Submission, external_check_run, external_label_record, site_for
 from moderation.flood import poster_network
 from moderation.models import ExternalCheck
 from moderation.outages import CACHE_ERRORS, FailOpenThrottle

@@ -1,4 +1,4 @@
-"""Other sites' comments, through the Akismet-compatible API (moderation/akismet.py): their keys,
+"""Other sites' comments, through the Akismet-compatible API (akismet/views.py): their keys,
 a check scored by the same rules and the same active model as a comment posted here, and their
 spam/ham reports kept as labels of their own."""
 
