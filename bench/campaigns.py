@@ -92,7 +92,7 @@ def run(database_url: str, model_dir: Path, workdir: Path) -> dict:
     from articles.models import Article
     from moderation import campaigns
     from moderation.models import Campaign, Comment
-    from moderation.policy import policy_decision
+    from moderation.policy import policy_band
     from moderation.scoring import pending_comments_score
     from moderation.services import campaign_decide
 
@@ -167,7 +167,7 @@ def run(database_url: str, model_dir: Path, workdir: Path) -> dict:
     # What the model alone would have done with the wave (its score under the article's
     # thresholds), had no campaign been binned: the decisions campaigns saved.
     scored = [c for c in wave_rows.select_related("article") if c.spam_score is not None]
-    alone = Counter(policy_decision(article=c.article, spam_probability=c.spam_score)[0]
+    alone = Counter(policy_band(article=c.article, spam_probability=c.spam_score)[0]
                     for c in scored)  # fmt: skip
     figures = {
         "wave": WAVE,

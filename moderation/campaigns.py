@@ -109,7 +109,10 @@ def website_host(comment: Comment, lists: domains.DomainLists) -> str:
 
 
 @dataclass
-class Fingerprint:
+class CampaignKeys:
+    """The keys a comment is indexed and looked up under (not rules.text_fingerprint, which
+    tells repeats of one text)."""
+
     text_keys: list[int]
     link_keys: dict[int, str]  # key -> the Website's host, for the moderator's words
     values: np.ndarray | None
@@ -120,12 +123,12 @@ class Fingerprint:
         return [*self.text_keys, *self.link_keys, *self.sender_keys]
 
 
-def fingerprint(comment: Comment, lists: domains.DomainLists) -> Fingerprint:
+def campaign_keys(comment: Comment, lists: domains.DomainLists) -> CampaignKeys:
     values = signature(campaign_text(comment.body, comment.article.body))
     host = website_host(comment, lists)
     links = {_key("link:", host.encode()): host} if host else {}
     sender = sender_key(comment)
-    return Fingerprint(
+    return CampaignKeys(
         band_keys(values) if values is not None else [], links, values, [sender] if sender else []
     )
 
@@ -163,7 +166,7 @@ def comments_group(comments: list[Comment], lists: domains.DomainLists) -> dict[
     that come after, and return {comment id: Grouped} for those in or matching one. A batch
     costs a fixed handful of queries however many comments it has; its comments find each
     other too, in order."""
-    prints = {comment.pk: fingerprint(comment, lists) for comment in comments}
+    prints = {comment.pk: campaign_keys(comment, lists) for comment in comments}
     index, matched = _all_matches(comments, prints)
     if _may_group(index, matched):
         # Another author's comment or a campaign is involved: group one batch at a time, on
@@ -298,7 +301,7 @@ class _Index:
     REPLYGUARD_CAMPAIGN_CANDIDATES a key, newest first), their authors, campaigns and
     signatures, and the batch's own comments as they are added."""
 
-    def __init__(self, comments: list[Comment], prints: dict[int, Fingerprint]):
+    def __init__(self, comments: list[Comment], prints: dict[int, CampaignKeys]):
         keys = {key for p in prints.values() for key in p.keys}
         since = min(c.created_at for c in comments) - timedelta(
             hours=settings.REPLYGUARD_CAMPAIGN_WINDOW_HOURS
@@ -318,7 +321,7 @@ class _Index:
         self.new_keys: list[tuple] = []
         self.new_values: list[TextSignature] = []
 
-    def matches(self, comment: Comment, prints: Fingerprint) -> tuple[list[int], str]:
+    def matches(self, comment: Comment, prints: CampaignKeys) -> tuple[list[int], str]:
         """The comments it belongs with, and what it shares with them, in words."""
         limit = settings.REPLYGUARD_CAMPAIGN_SIMILARITY
         by_link = {c for key in prints.link_keys for c in self.by_key.get(key, [])}
@@ -356,7 +359,7 @@ class _Index:
             and email not in self.established
         )
 
-    def add(self, comment: Comment, prints: Fingerprint) -> None:
+    def add(self, comment: Comment, prints: CampaignKeys) -> None:
         self.people[comment.pk] = (
             comment.author_email, comment.campaign_id, comment.article_id, comment.status
         )  # fmt: skip

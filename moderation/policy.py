@@ -37,7 +37,7 @@ def comment_verdict(
         return strict[0].status, strict[0].cause, f"Rule: {strict[0].reason}."
     if spam_probability is None:
         return Status.HELD, Cause.NO_MODEL, "No spam model is installed."
-    status, reason = policy_decision(article=article, spam_probability=spam_probability)
+    status, reason = policy_band(article=article, spam_probability=spam_probability)
     if status == Status.SPAM or article.premoderated():
         cause = Cause.MODEL if status == Status.SPAM else Cause.PREMODERATED
         return status, cause, reason
@@ -50,8 +50,9 @@ def comment_verdict(
     return status, Cause.MODEL, reason
 
 
-def policy_decision(*, article: Article, spam_probability: float) -> tuple[str, str]:
-    """The status the article's policy gives a comment with this spam probability, and why."""
+def policy_band(*, article: Article, spam_probability: float) -> tuple[str, str]:
+    """The band of the article's policy this spam probability falls in, as the status it asks
+    for, and why: a band, not yet a decision (comment_verdict weighs the rules first)."""
     publish_below, spam_above = article.thresholds()
     if article.in_storm():
         return Status.HELD, "Storm mode: the article is pre-moderated while comments pour in."

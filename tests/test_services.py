@@ -7,7 +7,7 @@ from django.core.exceptions import ValidationError
 
 from moderation import tasks
 from moderation.models import Comment, Decision
-from moderation.policy import policy_decision
+from moderation.policy import policy_band
 from moderation.scoring import pending_comments_score
 from moderation.services import (
     CommentsClosed,
@@ -41,7 +41,7 @@ def test_policy_uses_the_site_thresholds(settings, probability, expected):
     settings.REPLYGUARD_PUBLISH_BELOW, settings.REPLYGUARD_SPAM_ABOVE = 0.5, 0.99
     article = ArticleFactory()
 
-    status, reason = policy_decision(article=article, spam_probability=probability)
+    status, reason = policy_band(article=article, spam_probability=probability)
 
     assert status == expected
     assert f"Spam probability {percent(probability)}" in reason
@@ -51,16 +51,16 @@ def test_an_article_can_override_the_thresholds(settings):
     settings.REPLYGUARD_PUBLISH_BELOW, settings.REPLYGUARD_SPAM_ABOVE = 0.5, 0.99
     strict = ArticleFactory(publish_below=0.1, spam_above=0.6)
 
-    assert policy_decision(article=strict, spam_probability=0.2)[0] == "held"
-    assert policy_decision(article=strict, spam_probability=0.7)[0] == "spam"
-    assert policy_decision(article=strict, spam_probability=0.05)[0] == "published"
+    assert policy_band(article=strict, spam_probability=0.2)[0] == "held"
+    assert policy_band(article=strict, spam_probability=0.7)[0] == "spam"
+    assert policy_band(article=strict, spam_probability=0.05)[0] == "published"
 
 
 @pytest.mark.parametrize("probability", [0.0, 0.7, 1.0])
 def test_a_premoderated_article_holds_every_comment(probability):
     article = ArticleFactory(moderation_mode="premoderated")
 
-    status, reason = policy_decision(article=article, spam_probability=probability)
+    status, reason = policy_band(article=article, spam_probability=probability)
 
     assert status == "held"
     assert "pre-moderated" in reason

@@ -100,7 +100,7 @@ def decide_selected(decision: str):
     return action
 
 
-class ReasonFilter(admin.SimpleListFilter):
+class CauseFilter(admin.SimpleListFilter):
     title = "reason"
     parameter_name = "cause"
 
@@ -123,7 +123,7 @@ class CommentAdmin(ModeratorActions, StormBanner, admin.ModelAdmin):
         "created_at",
         "decide_buttons",
     ]
-    list_filter = ["status", ReasonFilter, "article", "created_at"]
+    list_filter = ["status", CauseFilter, "article", "created_at"]
     search_fields = ["body", "author_name", "author_email"]
     list_select_related = ["article", "parent"]
     date_hierarchy = "created_at"
@@ -315,7 +315,7 @@ class ModerationQueueAdmin(CommentAdmin):
     ]
     list_display_links = ["short_body"]
     sortable_by = ()
-    list_filter = [ReasonFilter, "article", "created_at"]
+    list_filter = [CauseFilter, "article", "created_at"]
     list_per_page = 50
 
     class Media:

@@ -61,10 +61,10 @@ def comment_line_text(line: str, trusted: frozenset) -> str:
 def scored(model: classifier.SpamModel, text: str) -> dict:
     # Imported here: the policy needs the app registry, and only this command needs it.
     from articles.models import Article
-    from moderation.policy import policy_decision
+    from moderation.policy import policy_band
 
     probability = model.spam_probability(text)
-    decision, _ = policy_decision(article=Article(), spam_probability=probability)
+    decision, _ = policy_band(article=Article(), spam_probability=probability)
     return {
         "spam_probability": round(probability, 4),
         "decision": str(decision),
