@@ -59,7 +59,7 @@ class Cause(models.TextChoices):
     BLOCKED_DOMAIN = "blocked_domain", "Link to a blocked domain"
     PREMODERATED = "premoderated", "Article is pre-moderated"
     NEW_AUTHOR = "new_author", "New author"
-    TRUSTED_AUTHOR = "trusted_author", "Trusted author"
+    TRUSTED_AUTHOR = "trusted_author", "Trusted author"  # no longer given: old decisions keep it
     BOT_CHECK = "bot_check", "Bot check (honeypot or sent too fast)"
     DUPLICATE = "duplicate", "Repeat of a recent comment's text"
     FLOOD = "flood", "Too soon after the email's last comment"

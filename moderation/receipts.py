@@ -19,10 +19,9 @@ AUTHOR_STATUS = {
 }
 
 
-# Decided at POST time from what the poster cannot see: a repeat of the email's recent text, a
-# bot check. Telling those apart from a normal pending comment would make the receipt an oracle
-# (does this email have a comment with this text?), so their author sees them wait, as the 202
-# said.
+# Decided from what the poster cannot see: a bot check, flood control by the email, a copy of a
+# recent text. Telling those apart from a normal pending comment would make the receipt an
+# oracle (did this email post just now?), so their author sees them wait, as the 202 said.
 DECIDED_UNSEEN = {Cause.DUPLICATE, Cause.BOT_CHECK, Cause.FLOOD}
 
 
