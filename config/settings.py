@@ -347,9 +347,9 @@ REPLYGUARD_CAMPAIGN_CANDIDATES = env.int("REPLYGUARD_CAMPAIGN_CANDIDATES", defau
 REPLYGUARD_CAMPAIGN_BY_SENDER = env.bool("REPLYGUARD_CAMPAIGN_BY_SENDER", default=False)
 # Storm mode (moderation.storms): an article pre-moderates itself for STORM_MINUTES when
 # comments from at least MIN_COMMENTS networks arrive within WINDOW_MINUTES, FACTOR times its
-# usual rate over the BASELINE_HOURS before; or when a campaign's comments in the window come
-# from CAMPAIGN_COMMENTS networks, or that many of them were filed as spam. One address counts
-# once, whatever names it posts under.
+# usual rate over the BASELINE_HOURS before; or when a campaign's comments in the window (or
+# those of them filed as spam) come from CAMPAIGN_COMMENTS networks. One address counts once,
+# whatever names it posts under.
 REPLYGUARD_STORM_WINDOW_MINUTES = env.float("REPLYGUARD_STORM_WINDOW_MINUTES", default=10.0)
 REPLYGUARD_STORM_BASELINE_HOURS = env.float("REPLYGUARD_STORM_BASELINE_HOURS", default=24.0)
 REPLYGUARD_STORM_MIN_COMMENTS = env.int("REPLYGUARD_STORM_MIN_COMMENTS", default=30)

@@ -151,7 +151,7 @@ def _relearn(domains: set[str]) -> None:
             reputation = LinkDomain.Reputation.TRUSTED
         elif block_after and row.binned >= block_after and not row.published:
             reputation = LinkDomain.Reputation.BLOCKED
-            if _carried_by_published(row.domain):
+            if row.reputation != reputation and _carried_by_published(row.domain):
                 reputation = LinkDomain.Reputation.NEUTRAL
         if reputation != row.reputation:
             LinkDomain.objects.filter(pk=row.pk).update(reputation=reputation)
@@ -165,5 +165,10 @@ def _carried_by_published(domain: str) -> bool:
 
     from moderation.models import Comment
 
-    carries = Q(author_url__icontains=domain) | Q(body__icontains=domain)
-    return Comment.objects.filter(carries, status=Comment.Status.PUBLISHED).exists()
+    carries = Q(author_url__icontains=domain) | Q(body__icontains=domain)  # narrows; then exact
+    published = Comment.objects.filter(carries, status=Comment.Status.PUBLISHED)
+    return any(
+        registered_domain(host) == domain
+        for body, website in published.values_list("body", "author_url").iterator()
+        for host in link_hosts(f"{body} {website}")
+    )

@@ -20,9 +20,10 @@ AUTHOR_STATUS = {
 
 
 # Decided from what the poster cannot see: a bot check, flood control by the email, a copy of a
-# recent text. Telling those apart from a normal pending comment would make the receipt an
-# oracle (did this email post just now?), so their author sees them wait, as the 202 said.
-DECIDED_UNSEEN = {Cause.DUPLICATE, Cause.BOT_CHECK, Cause.FLOOD}
+# recent text, a campaign (binned for an unknown email, held for one with published comments).
+# Telling those apart from a normal pending comment would make the receipt an oracle (did this
+# email post just now? has it published before?), so their author sees them wait.
+DECIDED_UNSEEN = {Cause.DUPLICATE, Cause.BOT_CHECK, Cause.FLOOD, Cause.CAMPAIGN}
 
 
 def author_status(comment: Comment) -> str:

@@ -169,7 +169,8 @@ def campaign_members_left(campaign: Campaign, status: str) -> list[tuple[Comment
         history = rules.authors_with_history({c.author_email for c in members})
     left = []
     for comment in members.order_by("created_at", "pk"):
-        if comment.by_person:
+        # A campaign action's own decisions are the campaign's, for the next action to change.
+        if comment.by_person and comment.cause != Cause.CAMPAIGN:
             left.append((comment, "a moderator decided it; that decision stands"))
         elif comment.author_email in history:
             left.append((comment, "its author has published comments outside any campaign"))

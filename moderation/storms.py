@@ -27,7 +27,9 @@ def storm_reason(article: Article, now) -> str:
         recent=Count("poster_network", filter=recent, distinct=True),
         before=Count("pk", filter=Q(created_at__lt=now - window)),
         campaign_networks=Count("poster_network", filter=campaign, distinct=True),
-        campaign_spam=Count("pk", filter=campaign & Q(status=Comment.Status.SPAM)),
+        campaign_spam=Count(
+            "poster_network", filter=campaign & Q(status=Comment.Status.SPAM), distinct=True
+        ),
     )
     usual = counts["before"] / max(1.0, (baseline - window) / window)  # comments per window
     recent, minutes = counts["recent"], f"{settings.REPLYGUARD_STORM_WINDOW_MINUTES:g}"
@@ -38,7 +40,7 @@ def storm_reason(article: Article, now) -> str:
             f"in {minutes} minutes"
         )
     if counts["campaign_spam"] >= needed:
-        return f"a campaign: {counts['campaign_spam']} of its comments spam in {minutes} minutes"
+        return f"a campaign: its spam from {counts['campaign_spam']} networks in {minutes} minutes"
     if recent >= settings.REPLYGUARD_STORM_MIN_COMMENTS and recent >= (
         settings.REPLYGUARD_STORM_FACTOR * usual
     ):

@@ -265,3 +265,45 @@ def test_a_wave_stays_caught_after_the_moderators_bin(row, seed, spam_model, set
     caught = Comment.objects.filter(pk__in=after_bin, status="spam").count()
     assert caught / len(after_bin) >= 0.99, f"{caught} of {len(after_bin)} filed as spam"
     assert not Comment.objects.filter(author_email__startswith="reader", campaign__isnull=False)
+
+
+def test_a_whole_campaign_decision_can_be_undone_by_another(articles, admin_user):
+    members = [post(articles[n % 3], text, f"m{n}") for n, text in enumerate(VARIANTS[:3])]
+    score_all()
+    campaign = Campaign.objects.get()
+
+    binned = campaign_decide(campaign=campaign, state="binned", decided_by=admin_user)
+    restored = campaign_decide(campaign=campaign, state="published", decided_by=admin_user)
+
+    assert (binned.changed, restored.changed, restored.left) == (3, 3, 0)
+    assert [fresh(m).status for m in members] == ["published"] * 3
+
+
+def test_a_receipt_does_not_tell_whether_an_email_has_published_before(articles, admin_user):
+    from moderation.receipts import author_status
+
+    for n, text in enumerate(VARIANTS[:3]):
+        post(articles[n], text, f"w{n}")
+    score_all()
+    campaign_decide(campaign=Campaign.objects.get(), state="binned", decided_by=admin_user)
+    CommentFactory(article=articles[0], author_email="victim@mail-victim.example",
+                   status="published")  # fmt: skip
+    typed = post(articles[1], VARIANTS[3], "victim")
+    unknown = post(articles[1], f"{VARIANTS[3]} ", "nobody")
+    score_all()
+
+    assert (fresh(typed).status, fresh(unknown).status) == ("held", "spam")
+    assert author_status(typed) == author_status(unknown) == "awaiting_moderation"
+
+
+def test_a_confirmed_bin_keeps_select_all(articles, admin_client):
+    for n, text in enumerate(VARIANTS[:3]):
+        post(articles[n], text, f"m{n}")
+    score_all()
+    campaign = Campaign.objects.get()
+
+    everything = {"action": "campaign_binned", "_selected_action": [campaign.pk],
+                  "select_across": "1"}  # fmt: skip
+    page = admin_client.post("/admin/moderation/campaign/", everything)
+
+    assert '<input type="hidden" name="select_across" value="1">' in page.content.decode()

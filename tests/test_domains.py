@@ -150,3 +150,14 @@ def test_a_domain_listed_already_typed_another_way_is_a_form_error_not_a_500(cli
     assert response.status_code == 200  # the form again, saying why
     assert "already exists" in response.content.decode()
     assert LinkDomain.objects.get(domain__contains="town-paper").reputation == Reputation.TRUSTED
+
+
+def test_only_a_published_link_to_the_domain_itself_keeps_it_from_being_blocked(
+    moderator, settings
+):
+    settings.REPLYGUARD_DOMAIN_BLOCK_AFTER = 2
+    CommentFactory(status="published", body="Good read: https://abc-deals.example/review")
+    decide(moderator, Status.SPAM, author_url="http://c-deals.example/")
+    decide(moderator, Status.SPAM, body="best prices https://c-deals.example/x")
+
+    assert LinkDomain.objects.get(domain="c-deals.example").reputation == Reputation.BLOCKED

@@ -176,3 +176,16 @@ def test_a_worker_counts_an_articles_comments_once_per_check_interval(article, s
         counts.append(sum('AS "recent"' in q["sql"] for q in queries))
 
     assert counts == [1, 0, 0]
+
+
+def test_a_campaigns_spam_from_one_address_starts_no_storm(article, settings, score_all):
+    from moderation.models import Campaign
+
+    campaign = Campaign.objects.create(shared="near-identical text", state="binned")
+    comments(article, 5, status="spam", campaign=campaign, ip_address="203.0.113.50")
+    comments(article, 1)
+
+    score_all()
+
+    article.refresh_from_db()
+    assert not article.in_storm()

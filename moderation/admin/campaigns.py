@@ -118,6 +118,7 @@ class CampaignAdmin(ModeratorActions, StormBanner, admin.ModelAdmin):
             "campaigns": shown,
             "action": request.POST["action"],
             "selected": request.POST.getlist(admin.helpers.ACTION_CHECKBOX_NAME),
+            "select_across": request.POST.get("select_across", "0"),
             "label": label,
         }
         return TemplateResponse(request, "admin/moderation/campaign/confirm_decision.html", context)
