@@ -5,6 +5,7 @@ under ./var/). Production sets DATABASE_URL, CELERY_BROKER_URL, SECRET_KEY, DEBU
 ALLOWED_HOSTS; see the README.
 """
 
+import re
 from pathlib import Path
 
 import environ
@@ -366,6 +367,11 @@ REPLYGUARD_RATE_AKISMET = env("REPLYGUARD_RATE_AKISMET", default="6000/minute")
 # work grows with the text, so one key's long checks took the web processes from readers.
 # 120,000 a minute is 400 checks of a typical 300-character comment (docs/akismet.md).
 REPLYGUARD_RATE_AKISMET_CHARS = env("REPLYGUARD_RATE_AKISMET_CHARS", default="120000/minute")
+if not re.fullmatch(r"\d+/(s|sec|second|m|min|minute|h|hour|d|day)", REPLYGUARD_RATE_AKISMET_CHARS):
+    # Read on every check: a malformed budget would make each one a 500, so refuse to start.
+    raise ImproperlyConfigured(
+        "REPLYGUARD_RATE_AKISMET_CHARS must be characters per period, such as 120000/minute."
+    )
 # Failed keys per client network (verify-key and the checks alike): past it, a client is refused
 # before its key is looked at. A site with a right key never fails one.
 REPLYGUARD_RATE_AKISMET_FAILED_KEYS = env("REPLYGUARD_RATE_AKISMET_FAILED_KEYS", default="20/hour")

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from harness.stack import PROJECT, SECRET_KEY, embedded_env, web_alone
+from tests.conftest import django_in_a_subprocess
 
 READ_SETTINGS = (
     "import django, json; django.setup(); from django.conf import settings as s; "
@@ -206,3 +207,12 @@ def test_with_the_akismet_api_off_no_web_process_loads_the_model(tmp_path, train
 
     assert loaded == [False, False]
     assert status == 404
+
+
+def test_a_malformed_akismet_text_budget_refuses_to_start():
+    # Read on every comment-check: malformed, it made each one a 500.
+    refused = django_in_a_subprocess("", REPLYGUARD_RATE_AKISMET_CHARS="lots")
+    accepted = django_in_a_subprocess("", REPLYGUARD_RATE_AKISMET_CHARS="5000/hour")
+
+    assert refused.returncode != 0 and "REPLYGUARD_RATE_AKISMET_CHARS must be" in refused.stderr
+    assert accepted.returncode == 0, accepted.stderr
