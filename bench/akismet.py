@@ -30,6 +30,7 @@ import threading
 import time
 import urllib.parse
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from http.client import HTTPConnection
 from pathlib import Path
@@ -212,55 +213,54 @@ def site_key(env: dict) -> str:
     return out.strip().splitlines()[-1]
 
 
-def run(workdir: Path, model_dir: Path) -> dict:
-    texts = real_texts()
+@contextmanager
+def akismet_stack(workdir: Path, model_dir: Path, **settings):
+    """A scratch database and the production shape with the Akismet API on, no request limit
+    per key, and these settings; yields (stack, database url, host, port, a site key)."""
     with scratch_postgres() as url:
         env = bench_env(workdir, url, REDIS_URL, model_dir) | {
             "CACHE_URL": REDIS_CACHE_URL,
             "REPLYGUARD_AKISMET_API": "true",  # bench_env turns it off for the web alone
             "REPLYGUARD_RATE_AKISMET": "1000000/second",
-            "REPLYGUARD_RATE_AKISMET_CHARS": "1000000000/second",
+            **settings,
         }
         with running_stack(env_overrides=env, logs=workdir, web_workers=WEB_WORKERS) as stack:
             key = site_key(stack.env | {"DJANGO_SETTINGS_MODULE": "config.settings"})
             address = urllib.parse.urlsplit(stack.url)
-            host, port = address.hostname, address.port
-            posts = f"/api/articles/{SLUG}/comments/"
-            # Warm every web process on the POST first: memory before any check.
-            open_loop(host, port, posts, lambda n: post_body(texts, n + 10**6), rate=50, seconds=2)
-            before = memory(stack)["web"]
-            # Warm-up: each web process loads the model on its first check (about a second).
-            warm = lambda n: check_form(key, texts, n + 10**6)  # noqa: E731
-            open_loop(host, port, "/1.1/comment-check", warm, rate=20, seconds=3)
-            figures = {
-                "check": open_loop(host, port, "/1.1/comment-check",
-                                   lambda n: check_form(key, texts, n), rate=RATE, seconds=SECONDS),
-                "post": open_loop(host, port, posts, lambda n: post_body(texts, n),
-                                  rate=RATE, seconds=SECONDS),
-            }  # fmt: skip
-            figures["memory_mb"] = {"web_before_checks": before, "web_after": memory(stack)["web"]}
-            figures["wrk_check"] = wrk_check(f"{stack.url}/1.1/comment-check", key, texts, workdir)
-            figures["wrk_post"] = wrk(f"{stack.url}{posts}", WRK_SECONDS, workdir)
-            with psycopg.connect(url) as db:
-                figures["checks_recorded"] = db.execute(
-                    "SELECT count(*), count(*) FILTER (WHERE spam) FROM moderation_externalcheck"
-                ).fetchone()
-            # With no budget for the text a key checks (as before it existed) ...
-            figures["one_key_unlimited"] = reads_beside_one_key(host, port, key)
+            yield stack, url, address.hostname, address.port, key
+
+
+def run(workdir: Path, model_dir: Path) -> dict:
+    texts = real_texts()
+    unlimited = {"REPLYGUARD_RATE_AKISMET_CHARS": "1000000000/second"}
+    with akismet_stack(workdir, model_dir, **unlimited) as (stack, url, host, port, key):
+        posts = f"/api/articles/{SLUG}/comments/"
+        # Warm every web process on the POST first: memory before any check.
+        open_loop(host, port, posts, lambda n: post_body(texts, n + 10**6), rate=50, seconds=2)
+        before = memory(stack)["web"]
+        # Warm-up: each web process loads the model on its first check (about a second).
+        warm = lambda n: check_form(key, texts, n + 10**6)  # noqa: E731
+        open_loop(host, port, "/1.1/comment-check", warm, rate=20, seconds=3)
+        figures = {
+            "check": open_loop(host, port, "/1.1/comment-check",
+                               lambda n: check_form(key, texts, n), rate=RATE, seconds=SECONDS),
+            "post": open_loop(host, port, posts, lambda n: post_body(texts, n),
+                              rate=RATE, seconds=SECONDS),
+        }  # fmt: skip
+        figures["memory_mb"] = {"web_before_checks": before, "web_after": memory(stack)["web"]}
+        figures["wrk_check"] = wrk_check(f"{stack.url}/1.1/comment-check", key, texts, workdir)
+        figures["wrk_post"] = wrk(f"{stack.url}{posts}", WRK_SECONDS, workdir)
+        with psycopg.connect(url) as db:
+            figures["checks_recorded"] = db.execute(
+                "SELECT count(*), count(*) FILTER (WHERE spam) FROM moderation_externalcheck"
+            ).fetchone()
+        # With no budget for the text a key checks (as before it existed) ...
+        figures["one_key_unlimited"] = reads_beside_one_key(host, port, key)
     # ... and with the default budget (REPLYGUARD_RATE_AKISMET_CHARS as settings.py sets it).
-    with scratch_postgres() as url:
-        env = bench_env(workdir, url, REDIS_URL, model_dir) | {
-            "CACHE_URL": REDIS_CACHE_URL,
-            "REPLYGUARD_AKISMET_API": "true",
-            "REPLYGUARD_RATE_AKISMET": "1000000/second",  # the text budget alone
-        }
-        with running_stack(env_overrides=env, logs=workdir, web_workers=WEB_WORKERS) as stack:
-            key = site_key(stack.env | {"DJANGO_SETTINGS_MODULE": "config.settings"})
-            address = urllib.parse.urlsplit(stack.url)
-            host, port = address.hostname, address.port
-            warm = lambda n: check_form(key, texts, n + 10**6)  # noqa: E731
-            open_loop(host, port, "/1.1/comment-check", warm, rate=10, seconds=2)
-            figures["one_key_at_its_limit"] = reads_beside_one_key(host, port, key)
+    with akismet_stack(workdir, model_dir) as (_, _, host, port, key):
+        warm = lambda n: check_form(key, texts, n + 10**6)  # noqa: E731
+        open_loop(host, port, "/1.1/comment-check", warm, rate=10, seconds=2)
+        figures["one_key_at_its_limit"] = reads_beside_one_key(host, port, key)
     return figures
 
 

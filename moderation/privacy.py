@@ -15,14 +15,12 @@ from moderation import domains
 from moderation.flood import network_address
 from moderation.models import (
     AuthorDataRequest,
-    CampaignKey,
     Comment,
     Decision,
     ExternalCheck,
     Report,
-    TextSignature,
 )
-from moderation.services import comments_update
+from moderation.services import campaign_index_forget, comments_update
 
 ERASED_NAME = "Anonymous"
 ERASED_WEBSITE = "[erased website]"
@@ -161,8 +159,7 @@ def author_erase(*, email: str, remove_bodies: bool = False, done_by=None) -> in
     comments = author_comments(email)
     _erase_website_from_rules_and_decisions(comments)
     # The campaign index keys their text and sender; the comments keep their campaign.
-    CampaignKey.objects.filter(comment__in=comments).delete()
-    TextSignature.objects.filter(comment__in=comments).delete()
+    campaign_index_forget(comments)
     count = comments_update(comments, **erased)
     author_reports(email).update(reporter_email_sha256="")
     # Other sites' checks of its comments: the same fields, and their rule hits, which may name

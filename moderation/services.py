@@ -52,7 +52,7 @@ def comment_create(
     """Save a pending comment, then ask a worker to score it once the row is committed.
     A comment that failed a bot check (`bot_check_reason` says which) is filed as spam at once.
     One too soon after its email's last comment (flood.poster_recent_check) is still scored,
-    with a floor: held at least (policy.post_time_floor). Either is answered like any other
+    with a floor: held at least (policy.with_floor). Either is answered like any other
     comment, so the answer tells nothing about that email."""
     if not article.accepts_comments():
         raise CommentsClosed
@@ -94,7 +94,7 @@ def _comment_insert(comment: Comment, *, bot_check_reason: str) -> None:
             poster_network=comment.poster_network,
             body_fingerprint=comment.body_fingerprint,
         )
-        if floor:  # the worker reads it back (scoring.post_time_floor_of)
+        if floor:  # the worker reads it back (scoring.floor_of)
             comment.cause, comment.rule_hits = floor.cause, [floor.reason]
         comment.save()
         if bot_check_reason:
@@ -182,10 +182,18 @@ def campaign_members_remove(comments) -> int:
     rows go, so no later comment joins a campaign through them. Their status stays (a
     moderator decides it on its own). Returns how many were members."""
     with transaction.atomic():
-        ids = list(comments.filter(campaign__isnull=False).values_list("pk", flat=True))
-        CampaignKey.objects.filter(comment_id__in=ids).delete()
-        TextSignature.objects.filter(comment_id__in=ids).delete()
-        return Comment.objects.filter(pk__in=ids).update(campaign=None)
+        members = Comment.objects.filter(
+            pk__in=list(comments.filter(campaign__isnull=False).values_list("pk", flat=True))
+        )
+        campaign_index_forget(members)
+        return members.update(campaign=None)
+
+
+def campaign_index_forget(comments) -> None:
+    """Drop these comments' rows from the campaign index (campaigns.py): no later comment
+    matches them, and nothing keyed by their text or sender stays (taken out, or erased)."""
+    CampaignKey.objects.filter(comment__in=comments).delete()
+    TextSignature.objects.filter(comment__in=comments).delete()
 
 
 def verdicts_apply(

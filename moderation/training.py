@@ -379,14 +379,6 @@ def news_ham(held_out: LabeledTexts, held_p: np.ndarray, news_p: np.ndarray) -> 
     return np.concatenate([news_p, held_p[np.array(held_out.sources) == "civil"]])
 
 
-def news_ham_texts(held_out: LabeledTexts, news: list[str]) -> list[str]:
-    """The texts of news_ham's scores, in its order."""
-    civil = [
-        t for t, source in zip(held_out.texts, held_out.sources, strict=True) if source == "civil"
-    ]
-    return [*news, *civil]
-
-
 def site_labels_agreeing(
     sites: LabeledTexts,
     moderators: LabeledTexts,
@@ -653,13 +645,14 @@ def train_and_save(
     active_version = classifier.active_version(model_dir)
     active, active_news = active_model_scores(active_model, held_out, news, **thresholds)
     worse = gate(candidate, active)
-    if active_news is not None:
-        news_texts = news_ham_texts(held_out, news)
-        worse += topic_slices_worse(
-            news_texts, news_ham(held_out, held_p, news_p), active_news, publish_below=publish_below
-        )
-    activate = force or (activate_if_not_worse and not worse)
     all_news_p = news_ham(held_out, held_p, news_p)
+    if active_news is not None:
+        # The same rows as the scores, in their order: news_ham of the texts themselves.
+        texts = news_ham(
+            held_out, np.array(held_out.texts, dtype=object), np.array(news, dtype=object)
+        )
+        worse += topic_slices_worse(texts, all_news_p, active_news, publish_below=publish_below)
+    activate = force or (activate_if_not_worse and not worse)
     report = {
         "datasets": datasets_report(datasets_dir, data, evaluation_dir, len(news)),
         "moderator_labels": _label_counts(extra or [], moderators),
