@@ -203,7 +203,7 @@ def post(client, article, ip="198.51.100.1", **fields):
     )
 
 
-def test_flood_control_refuses_the_ip_and_holds_the_email(client, article, settings):
+def test_flood_control_refuses_the_ip_and_holds_the_email(client, article, settings, spam_model):
     settings.REPLYGUARD_FLOOD_SECONDS = 15
 
     first = post(client, article, body="First thought.")
@@ -271,7 +271,7 @@ def test_a_duplicate_from_the_same_ip_is_409_and_from_another_is_held_whatever_t
     ids=["case", "double-spaces", "nbsp", "zero-width", "full-width"],
 )
 def test_a_duplicate_varied_by_case_spacing_or_invisible_characters_is_still_one(
-    client, article, settings, variant
+    client, article, settings, variant, spam_model
 ):
     settings.REPLYGUARD_DUPLICATE_WINDOW_HOURS = 24
     post(client, article)
