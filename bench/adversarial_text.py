@@ -37,8 +37,9 @@ django.setup()
 from django.conf import settings  # noqa: E402
 from django.core.management import call_command  # noqa: E402
 
-from moderation import classifier, domains, rules, training  # noqa: E402
+from moderation import domains, rules  # noqa: E402
 from moderation.models import WordRule  # noqa: E402
+from moderation.spam import classifier, datasets, features  # noqa: E402
 
 # A batch of the most characters a task claims must score well inside the task's soft time
 # limit (CELERY_TASK_SOFT_TIME_LIMIT, 60 s): a slow batch delays every comment behind it.
@@ -85,7 +86,7 @@ def scoring_seconds(model, word_rules, lists, batch: list[dict]) -> float:
     texts = []
     for fields in batch:
         rules.rule_hits(word_rules=word_rules, domain_lists=lists, **_rule_fields(fields))
-        texts.append(classifier.comment_text(trusted_domains=lists.trusted, **fields))
+        texts.append(features.comment_text(trusted_domains=lists.trusted, **fields))
     model.scores_and_reasons(texts)
     return time.perf_counter() - started
 
@@ -112,10 +113,10 @@ def main() -> int:
     max_length = settings.REPLYGUARD_BODY_MAX_LENGTH
     chars = settings.REPLYGUARD_SCORING_BATCH_CHARS
     evaluation_dir = Path(settings.REPLYGUARD_EVALUATION_DATASETS_DIR)
-    news = training.load_news_comments(evaluation_dir)
+    news = datasets.load_news_comments(evaluation_dir)
     if not news:  # the news-length half of this bench is measured on them
-        sys.exit(training.news_missing_note(evaluation_dir))
-    news_bodies = [text.split(classifier.FIELD)[0] for text in news]
+        sys.exit(datasets.news_missing_note(evaluation_dir))
+    news_bodies = [text.split(features.FIELD)[0] for text in news]
 
     results = []
     news_batch, total = [], 0

@@ -3,7 +3,7 @@
     python bench/model_quality.py          # ~15 minutes on 2 cores; writes docs/model-quality.md
 
 Every figure comes from rows the model being measured never trained on, and both models get the
-same training rows in every split (training.held_out_split unless said otherwise):
+same training rows in every split (datasets.held_out_split unless said otherwise):
 - News-like data first: SFU news comments (evaluation only), the fixed held-out 20% of Civil
   Comments, the later 30% (by time) of the WordPress blog's form spam, and ham that cites a
   link: the held-out Civil Comments with a link plus each Stack Exchange site left out in turn
@@ -50,7 +50,7 @@ from sklearn.linear_model import LogisticRegression  # noqa: E402
 from sklearn.model_selection import StratifiedGroupKFold  # noqa: E402
 from sklearn.pipeline import FeatureUnion, Pipeline  # noqa: E402
 
-from moderation import classifier, training  # noqa: E402
+from moderation.spam import classifier, datasets, evaluation, training, versions  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results" / "model_quality.json"
 
@@ -62,24 +62,24 @@ def baseline_pipeline() -> Pipeline:
     return Pipeline([("features", features), ("classifier", LogisticRegression(max_iter=1000))])
 
 
-def fit_baseline(data: training.LabeledTexts) -> Pipeline:
+def fit_baseline(data: datasets.LabeledTexts) -> Pipeline:
     return baseline_pipeline().fit(data.texts, data.labels)
 
 
 MODELS = {"ours": training.fit_pipeline, "baseline": fit_baseline}
 
 
-def fit_and_score(fit, train: training.LabeledTexts, test_texts: list[str]) -> np.ndarray:
+def fit_and_score(fit, train: datasets.LabeledTexts, test_texts: list[str]) -> np.ndarray:
     return fit(train).predict_proba(test_texts)[:, 1]
 
 
-def training_rows(data: training.LabeledTexts, train_mask: np.ndarray, test_rows) -> list[int]:
+def training_rows(data: datasets.LabeledTexts, train_mask: np.ndarray, test_rows) -> list[int]:
     # Drop from training every text that also occurs in the test rows (duplicates stay together).
     test_groups = {data.groups[i] for i in test_rows}
     return [i for i in np.flatnonzero(train_mask) if data.groups[i] not in test_groups]
 
 
-def leave_one_video_out(data: training.LabeledTexts, fit) -> dict:
+def leave_one_video_out(data: datasets.LabeledTexts, fit) -> dict:
     sources = np.array(data.sources)
     per_video = {}
     for video in sorted(s for s in set(data.sources) if s.startswith("youtube:")):
@@ -87,7 +87,7 @@ def leave_one_video_out(data: training.LabeledTexts, fit) -> dict:
         train = data.subset(training_rows(data, sources != video, test_rows))
         test = data.subset(test_rows)
         scores = fit_and_score(fit, train, test.texts)
-        per_video[video] = training.metrics(np.array(test.labels), scores)
+        per_video[video] = evaluation.metrics(np.array(test.labels), scores)
     f1s = [m["f1"] for m in per_video.values()]
     return {
         "mean_f1": round(float(np.mean(f1s)), 4),
@@ -97,7 +97,7 @@ def leave_one_video_out(data: training.LabeledTexts, fit) -> dict:
     }
 
 
-def sms_five_fold(data: training.LabeledTexts, fit) -> dict:
+def sms_five_fold(data: datasets.LabeledTexts, fit) -> dict:
     sources = np.array(data.sources)
     sms_rows = np.flatnonzero(sources == "sms")
     labels, groups = np.array(data.labels)[sms_rows], np.array(data.groups)[sms_rows]
@@ -110,7 +110,7 @@ def sms_five_fold(data: training.LabeledTexts, fit) -> dict:
         train = data.subset(training_rows(data, train_mask, test_rows))
         test = data.subset(test_rows)
         f1s.append(
-            training.metrics(np.array(test.labels), fit_and_score(fit, train, test.texts))["f1"]
+            evaluation.metrics(np.array(test.labels), fit_and_score(fit, train, test.texts))["f1"]
         )
     return {"mean_f1": round(float(np.mean(f1s)), 4), "per_fold_f1": f1s}
 
@@ -125,23 +125,23 @@ def thresholds(name: str) -> dict:
     }
 
 
-def news_like(name: str, fit, data: training.LabeledTexts, news: list[str]) -> dict:
+def news_like(name: str, fit, data: datasets.LabeledTexts, news: list[str]) -> dict:
     """The main split: fit once, then published / held / binned per evaluation group, and
     leave-one-site-out for Stack Exchange (pooled with the held-out Civil rows with a link)."""
-    train_rows, test_rows = training.held_out_split(data)
+    train_rows, test_rows = datasets.held_out_split(data)
     held_out = data.subset(test_rows)
     pipeline = fit(data.subset(train_rows))
     held_p, news_p = score(pipeline, held_out.texts), score(pipeline, news)
     bands = thresholds(name)
-    groups = training.group_rates(held_out, held_p, news_p, **bands)
-    civil_links = training.evaluation_groups(held_out)["ham with a link (civil + stack exchange)"]
+    groups = evaluation.group_rates(held_out, held_p, news_p, **bands)
+    civil_links = evaluation.evaluation_groups(held_out)["ham with a link (civil + stack exchange)"]
     civil_links &= np.array(held_out.sources) == "civil"
     link_ham, per_site = [held_p[civil_links]], {}
     for site in STACKEXCHANGE_SITES:
         scores = leave_site_out(fit, site)
-        per_site[site] = training.news_rates(scores, **bands) | {"rows": len(scores)}
+        per_site[site] = evaluation.news_rates(scores, **bands) | {"rows": len(scores)}
         link_ham.append(scores)
-    pooled = training.news_rates(np.concatenate(link_ham), **bands)
+    pooled = evaluation.news_rates(np.concatenate(link_ham), **bands)
     return {
         "publish_below_sweep": publish_below_sweep(held_out, held_p, news_p),
         "pipeline": pipeline,
@@ -158,8 +158,8 @@ def news_like(name: str, fit, data: training.LabeledTexts, news: list[str]) -> d
 def publish_below_sweep(held_out, held_p: np.ndarray, news_p: np.ndarray) -> list[dict]:
     """What each candidate publish_below would hold of the ham and publish of the spam: the
     evidence for choosing it on news ham (main split; Stack Exchange: the held-out site)."""
-    groups = training.evaluation_groups(held_out)
-    news_ham = training.news_ham(held_out, held_p, news_p)
+    groups = evaluation.evaluation_groups(held_out)
+    news_ham = evaluation.news_ham(held_out, held_p, news_p)
     spam = {
         name: held_p[mask]
         for name, mask in groups.items()
@@ -169,12 +169,12 @@ def publish_below_sweep(held_out, held_p: np.ndarray, news_p: np.ndarray) -> lis
     for threshold in (0.3, 0.4, 0.5, 0.6, 0.7, 0.8):
         row = {
             "publish_below": threshold,
-            "news ham held": training.share(news_ham >= threshold),
-            "ham with a link held": training.share(
+            "news ham held": evaluation.share(news_ham >= threshold),
+            "ham with a link held": evaluation.share(
                 held_p[groups["ham with a link (civil + stack exchange)"]] >= threshold
             ),
         }
-        row |= {f"{name} published": training.share(p < threshold) for name, p in spam.items()}
+        row |= {f"{name} published": evaluation.share(p < threshold) for name, p in spam.items()}
         rows.append(row)
     return rows
 
@@ -185,8 +185,8 @@ STACKEXCHANGE_SITES = ("beer", "bicycles", "cs.meta", "tor")
 def leave_site_out(fit, site: str) -> np.ndarray:
     """Scores of one Stack Exchange site by a model trained without it (and without any of
     the main split's held-out rows)."""
-    data = training.load_training_data(DATASETS_DIR, held_out_site=site)
-    train_rows, test_rows = training.held_out_split(data)
+    data = datasets.load_training_data(DATASETS_DIR, held_out_site=site)
+    train_rows, test_rows = datasets.held_out_split(data)
     test = data.subset(test_rows)
     rows = [i for i, source in enumerate(test.sources) if source == f"stackexchange:{site}"]
     return score(fit(data.subset(train_rows)), [test.texts[i] for i in rows])
@@ -222,12 +222,12 @@ def speed(pipeline: Pipeline, texts: list[str]) -> dict:
 LOAD_SCRIPT = """
 import sys, time
 from pathlib import Path
-from moderation import classifier
+from moderation.spam import classifier
 import skops.io
 path = Path(sys.argv[1])
 started = time.perf_counter()
 if sys.argv[2] == "ours":
-    model = classifier.load_version(path, path.stem)
+    model = classifier.load_version(path.parent, path.stem)
 else:
     data = path.read_bytes()
     model = skops.io.loads(data, trusted=skops.io.get_untrusted_types(data=data))
@@ -242,7 +242,7 @@ def load_and_memory(name: str, pipeline: Pipeline, folder: Path) -> dict:
     (Django, scikit-learn) happen before the clock starts, as in a worker."""
     if name == "ours":
         version = classifier.save_model(pipeline, model_dir=folder, report={})
-        path = classifier.artifact_path(folder, version)
+        path = versions.artifact_path(folder, version)
     else:
         path = folder / "baseline.skops"
         path.write_bytes(skops.io.dumps(pipeline, compression=8))  # ZIP_DEFLATED
@@ -261,7 +261,7 @@ def load_and_memory(name: str, pipeline: Pipeline, folder: Path) -> dict:
     }
 
 
-def measure(name: str, data: training.LabeledTexts, news: list[str], folder: Path) -> dict:
+def measure(name: str, data: datasets.LabeledTexts, news: list[str], folder: Path) -> dict:
     fit = MODELS[name]
     print(f"{name}: news-like split, Stack Exchange sites, YouTube videos, SMS, speed", flush=True)
     figures = news_like(name, fit, data, news)
@@ -283,7 +283,7 @@ def measure(name: str, data: training.LabeledTexts, news: list[str], folder: Pat
     return figures
 
 
-def short_texts(data: training.LabeledTexts, news: list[str]) -> list[str]:
+def short_texts(data: datasets.LabeledTexts, news: list[str]) -> list[str]:
     youtube_or_sms = [
         text
         for text, source in zip(data.texts, data.sources, strict=True)
@@ -292,7 +292,7 @@ def short_texts(data: training.LabeledTexts, news: list[str]) -> list[str]:
     return youtube_or_sms + news
 
 
-def without_fixed_test(data: training.LabeledTexts) -> training.LabeledTexts:
+def without_fixed_test(data: datasets.LabeledTexts) -> datasets.LabeledTexts:
     return data.subset([i for i, fixed in enumerate(data.fixed_test) if not fixed])
 
 
@@ -413,7 +413,7 @@ def write_doc(results: dict) -> None:
         "",
         *details(results),
         "",
-        "Data: " + "; ".join(training.CREDITS.values()) + ".",
+        "Data: " + "; ".join(datasets.CREDITS.values()) + ".",
         "",
     ]
     DOC.write_text("\n".join(text))
@@ -424,10 +424,10 @@ EVALUATION_DIR = Path(settings.REPLYGUARD_EVALUATION_DATASETS_DIR)
 
 
 def main() -> None:
-    data = training.load_training_data(DATASETS_DIR)
-    news = training.load_news_comments(EVALUATION_DIR)
+    data = datasets.load_training_data(DATASETS_DIR)
+    news = datasets.load_news_comments(EVALUATION_DIR)
     if not news:  # the figures this bench writes are measured on them
-        sys.exit(training.news_missing_note(EVALUATION_DIR))
+        sys.exit(datasets.news_missing_note(EVALUATION_DIR))
     started = time.monotonic()
     with tempfile.TemporaryDirectory() as folder:
         results = {name: measure(name, data, news, Path(folder)) for name in MODELS}

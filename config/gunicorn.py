@@ -44,9 +44,9 @@ def on_starting(server):
 
     # getattr: bench/bare_drf serves with these gunicorn settings and settings of its own.
     if getattr(settings, "REPLYGUARD_AKISMET_API", False):
-        from moderation import classifier
+        from moderation import spam
 
-        model = classifier.load_active_model()
+        model = spam.active_model()
         loaded = f"spam model {model.version}" if model else "no spam model (none is active)"
         server.log.info("Akismet-compatible API: %s loaded before forking", loaded)
 

@@ -1,12 +1,15 @@
-"""Pure policy: the rules that fired, the author's standing and the article's thresholds turn a
-spam probability into a Verdict's status, cause and reason. No database: scoring, flood
-control and shadow scoring all ask it; services apply the verdicts."""
+"""The scoring chain, in one place: rules, the spam model's score, the article's policy, a
+campaign a moderator decided and a floor turn each comment into a Verdict (verdicts_reach). No
+database and no scikit-learn (the model comes loaded): the worker, the Akismet door and shadow
+mode all ask it; services apply the verdicts."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from typing import NamedTuple
 
 from django.conf import settings
 
 from articles.models import Article
+from moderation import rules
 from moderation.models import Campaign, Cause, Comment
 from moderation.words import percent
 
@@ -26,28 +29,76 @@ class Verdict:
     spam_reasons: list[str] | None = None
 
 
+class Case(NamedTuple):
+    """One comment as the chain reads it: the form, where it was posted, and what the caller
+    knows of its author and its text's company."""
+
+    body: str
+    author_name: str
+    author_url: str
+    article: Article  # its policy; an unsaved Article is the site defaults (the Akismet door)
+    standing: rules.AuthorStanding
+    grouped: object = None  # campaigns.Grouped: the campaign it joins or matches
+    floor: Verdict | None = None  # what it may not be decided below (scoring.floor_of)
+
+
+def verdicts_reach(
+    cases: list[Case], *, model, word_rules: list, domain_lists, explain: bool = True
+) -> list[Verdict]:
+    """A Verdict per case, strictest answer first (comment_verdict), then a moderator's
+    campaign decision (campaign_verdict), then the floor (with_floor). `model` is a loaded
+    spam.classifier.SpamModel or None (then held: no model); its texts are scored in one call, with
+    the reasons moderators read unless explain is False (shadow mode reads scores only)."""
+    if model is None:
+        scored = [(None, None)] * len(cases)
+    elif explain:
+        scored = model.cases_scores_and_reasons(cases, domain_lists.trusted)
+    else:
+        scored = [(p, None) for p in model.cases_probabilities(cases, domain_lists.trusted)]
+    verdicts = []
+    for case, (probability, reasons) in zip(cases, scored, strict=True):
+        hits = rules.rule_hits(
+            body=case.body,
+            author_url=case.author_url,
+            word_rules=word_rules,
+            domain_lists=domain_lists,
+        )
+        verdict = comment_verdict(
+            article=case.article, spam_probability=probability, hits=hits, standing=case.standing
+        )
+        verdict = with_floor(campaign_verdict(case.grouped, verdict), case.floor)
+        scores = {}
+        if model is not None:
+            scores = {"spam_score": probability, "model_version": model.version}
+            scores["spam_reasons"] = reasons if explain else []
+        verdicts.append(replace(verdict, rule_hits=[hit.reason for hit in hits], **scores))
+    return verdicts
+
+
 def comment_verdict(
     *, article: Article, spam_probability: float | None, hits: list, standing
-) -> tuple[str, str, str]:
-    """(status, cause, reason) for a scored comment, strictest first: a banned word rejects,
-    a link to a blocked domain or the model's spam band files as spam, then anything that asks
-    for a human holds, and only then does the model's band publish."""
+) -> Verdict:
+    """The verdict on a scored comment before campaigns and floors, strictest first: a banned
+    word rejects, a link to a blocked domain or the model's spam band files as spam, then
+    anything that asks for a human holds, and only then does the model's band publish."""
     strict = [hit for hit in hits if hit.status in (Status.REJECTED, Status.SPAM)]
     if strict:  # hits come strictest first: a banned word, then a blocked domain
-        return strict[0].status, strict[0].cause, f"Rule: {strict[0].reason}."
+        return Verdict(strict[0].status, strict[0].cause, f"Rule: {strict[0].reason}.")
     if spam_probability is None:
-        return Status.HELD, Cause.NO_MODEL, "No spam model is installed."
+        return Verdict(Status.HELD, Cause.NO_MODEL, "No spam model is installed.")
     status, reason = policy_band(article=article, spam_probability=spam_probability)
     if status == Status.SPAM or article.premoderated():
         cause = Cause.MODEL if status == Status.SPAM else Cause.PREMODERATED
-        return status, cause, reason
+        return Verdict(status, cause, reason)
     if hits:
-        return Status.HELD, hits[0].cause, f"Rule: {'; '.join(hit.reason for hit in hits)}."
+        fired = "; ".join(hit.reason for hit in hits)
+        return Verdict(Status.HELD, hits[0].cause, f"Rule: {fired}.")
     # An author's history skips the new-author rule only, never the model's band: it rests on
     # an email anyone may type.
     if standing.new and settings.REPLYGUARD_PREMODERATE_NEW_AUTHORS:
-        return Status.HELD, Cause.NEW_AUTHOR, "New author: first comments wait for a moderator."
-    return status, Cause.MODEL, reason
+        why = "New author: first comments wait for a moderator."
+        return Verdict(Status.HELD, Cause.NEW_AUTHOR, why)
+    return Verdict(status, Cause.MODEL, reason)
 
 
 def policy_band(*, article: Article, spam_probability: float) -> tuple[str, str]:
@@ -69,33 +120,32 @@ def policy_band(*, article: Article, spam_probability: float) -> tuple[str, str]
     return Status.HELD, f"Spam probability {score} is between {low} and {high}."
 
 
-def campaign_verdict(grouped, status: str, cause: str, reason: str):
+def campaign_verdict(grouped, verdict: Verdict) -> Verdict:
     """What a moderator decided about the campaign a comment joins (campaigns.Grouped) wins
     over the model: binned, the comment is spam; held, it waits for a moderator. A banned word
     still rejects. A comment that only matches a binned campaign (its author has published
     comments outside any) is held, not binned: a grouping alone never bins such a reader."""
-    if grouped is None or status == Status.REJECTED:
-        return status, cause, reason
+    if grouped is None or verdict.status == Status.REJECTED:
+        return verdict
     campaign = grouped.campaign
     if campaign.state == Campaign.State.BINNED and grouped.member:
-        return Status.SPAM, Cause.CAMPAIGN, f"Joins {campaign}, binned by a moderator."
-    if campaign.state == Campaign.State.BINNED and status != Status.SPAM:
-        return (
+        return Verdict(Status.SPAM, Cause.CAMPAIGN, f"Joins {campaign}, binned by a moderator.")
+    if campaign.state == Campaign.State.BINNED and verdict.status != Status.SPAM:
+        return Verdict(
             Status.HELD,
             Cause.CAMPAIGN,
             f"Matches {campaign}, binned by a moderator, but its author has published "
             "comments outside any campaign: a moderator decides.",
         )
-    if campaign.state == Campaign.State.HELD and status == Status.PUBLISHED:
+    if campaign.state == Campaign.State.HELD and verdict.status == Status.PUBLISHED:
         joins = "Joins" if grouped.member else "Matches"
-        return Status.HELD, Cause.CAMPAIGN, f"{joins} {campaign}, held by a moderator."
-    return status, cause, reason
+        return Verdict(Status.HELD, Cause.CAMPAIGN, f"{joins} {campaign}, held by a moderator.")
+    return verdict
 
 
-def with_floor(verdict_fields: tuple[str, str, str], floor: Verdict | None):
+def with_floor(verdict: Verdict, floor: Verdict | None) -> Verdict:
     """A floor (flood control's at POST time, a copy of a recent text) holds what the chain
     would publish, and shields nothing from a stricter verdict (spam, rejected)."""
-    status, cause, reason = verdict_fields
-    if floor is None or status in (Status.SPAM, Status.REJECTED, Status.HELD):
-        return verdict_fields
-    return floor.status, floor.cause, f"{floor.reason} {reason}"
+    if floor is None or verdict.status in (Status.SPAM, Status.REJECTED, Status.HELD):
+        return verdict
+    return Verdict(floor.status, floor.cause, f"{floor.reason} {verdict.reason}")

@@ -7,12 +7,13 @@ from datetime import timedelta
 from django.db import transaction
 from django.utils import timezone
 
-from moderation import campaigns, domains, flood, rules, shadow, storms
+from moderation import campaigns, domains, flood, rules, spam, storms
 from moderation.models import Cause, Comment
 from moderation.outages import cache_delete
-from moderation.policy import Verdict, campaign_verdict, comment_verdict, with_floor
+from moderation.policy import Case, Verdict, verdicts_reach
 from moderation.services import verdicts_apply
-from moderation.tasks import SCORING_QUEUED, scoring_task_send
+from moderation.spam import shadow
+from moderation.wakeup import SCORING_QUEUED, scoring_task_send
 
 logger = logging.getLogger(__name__)
 
@@ -63,66 +64,35 @@ def _claim(comments):
 
 def claimed_comments_score(comments: list[Comment]) -> int:
     """Score and decide claimed pending comments. What they share is looked up once: word
-    rules, trusted and blocked domains, the authors' standing, the model; the model scores all
-    texts in one call. Each comment still gets its own conditional update and decision record."""
+    rules, trusted and blocked domains, the authors' standing, the model, campaigns, copies and
+    storms; the scoring chain (policy.verdicts_reach) scores all texts in one call. Each comment
+    still gets its own conditional update and decision record."""
     if not comments:
         return 0
-    from moderation import classifier  # here, so web processes never load scikit-learn
-
-    word_rules, lists = rules.enabled_word_rules(), domains.domain_lists()
+    rule_lists = {"word_rules": rules.enabled_word_rules(), "domain_lists": domains.domain_lists()}
     standings = rules.authors_standing(
         emails={comment.author_email for comment in comments},
         excluding={comment.pk for comment in comments},
     )
-    model = classifier.load_active_model()
-    texts = [
-        classifier.comment_text(
-            body=comment.body,
-            author_name=comment.author_name,
-            author_url=comment.author_url,
-            trusted_domains=lists.trusted,
-        )
-        for comment in comments
-    ]
-    scored = model.scores_and_reasons(texts) if model else [(None, [])] * len(comments)
-    joined = campaigns.comments_group(comments, lists)
+    joined = campaigns.comments_group(comments, rule_lists["domain_lists"])
     copies = flood.recent_copies(comments)
     articles = {comment.article_id: comment.article for comment in comments}
     storms.storms_check(list(articles.values()))
-    for comment in comments:  # one object per article, as storms_check updated them
-        comment.article = articles[comment.article_id]
-    decisions, shadowed = [], []
-    for comment, text, (probability, reasons) in zip(comments, texts, scored, strict=True):
-        hits = rules.rule_hits(
+    cases = [
+        Case(
             body=comment.body,
+            author_name=comment.author_name,
             author_url=comment.author_url,
-            word_rules=word_rules,
-            domain_lists=lists,
+            article=articles[comment.article_id],  # one per article, as storms_check left it
+            standing=standings[comment.author_email],
+            grouped=joined.get(comment.pk),
+            floor=floor_of(comment, copies),
         )
-        scores = {}
-        if model is not None:
-            scores = {
-                "spam_score": probability,
-                "model_version": model.version,
-                "spam_reasons": reasons,
-            }
-        status, cause, reason = with_floor(
-            campaign_verdict(
-                joined.get(comment.pk),
-                *comment_verdict(
-                    article=comment.article,
-                    spam_probability=probability,
-                    hits=hits,
-                    standing=standings[comment.author_email],
-                ),
-            ),
-            floor_of(comment, copies),
-        )
-        verdict = Verdict(status, cause, reason, rule_hits=[hit.reason for hit in hits], **scores)
-        decisions.append((comment, verdict))
-        shadowed.append(shadow.ShadowInput(comment, text, hits, standings[comment.author_email]))
-    shadow.shadow_scores_record(shadowed, decided=[verdict for _, verdict in decisions])
-    return verdicts_apply(decisions)
+        for comment in comments
+    ]
+    verdicts = verdicts_reach(cases, model=spam.active_model(), **rule_lists)
+    shadow.shadow_scores_record(comments, cases, verdicts, **rule_lists)
+    return verdicts_apply(list(zip(comments, verdicts, strict=True)))
 
 
 def floor_of(comment: Comment, copies: set[int]) -> Verdict | None:

@@ -17,7 +17,7 @@ from moderation import article_cache, domains, flood, rules
 from moderation.flood import poster_network
 from moderation.models import Campaign, CampaignKey, Cause, Comment, Decision, TextSignature
 from moderation.policy import Verdict
-from moderation.tasks import scoring_task_send_on_commit
+from moderation.wakeup import scoring_task_send_on_commit
 from moderation.words import percent
 
 logger = logging.getLogger(__name__)
@@ -197,7 +197,7 @@ def campaign_index_forget(comments) -> None:
 
 
 def verdicts_apply(
-    decisions: list[tuple[Comment, Verdict]], *, decided_by=None, teach_domains: bool = False
+    verdicts: list[tuple[Comment, Verdict]], *, decided_by=None, teach_domains: bool = False
 ) -> int:
     """Move each comment to its verdict's status with one decision record each (who decided
     and why), in one UPDATE and one INSERT however many comments there are.
@@ -206,7 +206,7 @@ def verdicts_apply(
     comment (two workers, a worker and a moderator) make one change and one audit record.
     Returns how many comments changed.
     """
-    wanted = {comment.pk: (comment, verdict) for comment, verdict in decisions}
+    wanted = {comment.pk: (comment, verdict) for comment, verdict in verdicts}
     seen = {}  # status the caller saw -> comment ids
     for comment, verdict in wanted.values():
         if verdict.status != comment.status:

@@ -12,7 +12,7 @@ from rest_framework.test import APIClient
 
 from config.celery import app as celery_app
 from harness.waves import DATASETS_DIR, EVALUATION_DIR
-from moderation import classifier
+from moderation.spam import classifier, datasets, versions
 from tests.factories import ArticleFactory
 
 ON_CI = os.environ.get("CI", "").lower() == "true"
@@ -162,7 +162,9 @@ def plain_static_files(settings):
 
 
 # What a trained model depends on: a change to any of these trains a new one.
-MODEL_SOURCES = ("classifier.py", "training.py", "domains.py", "links.py")
+MODEL_SOURCES = tuple(
+    f"spam/{name}.py" for name in ("features", "classifier", "datasets", "evaluation", "training")
+) + ("domains.py", "links.py")
 
 
 @pytest.fixture(scope="session")
@@ -173,13 +175,13 @@ def trained_model_dir(request, tmp_path_factory) -> Path:
     read-only."""
     from django.conf import settings
 
-    from moderation import training  # training-only code: matplotlib and the gate
+    from moderation.spam import training  # training-only code: matplotlib and the gate
 
     thresholds = (settings.REPLYGUARD_PUBLISH_BELOW, settings.REPLYGUARD_SPAM_ABOVE)
     key = hashlib.sha256(repr(thresholds).encode())
     for name in MODEL_SOURCES:
-        key.update((Path(classifier.__file__).parent / name).read_bytes())
-    news = training.news_file(EVALUATION_DIR)
+        key.update((Path(datasets.__file__).parent.parent / name).read_bytes())
+    news = datasets.news_file(EVALUATION_DIR)
     for path in [*sorted(DATASETS_DIR.rglob("*")), news]:
         if path.is_file():  # the content: a flipped label keeps the file's size (~30 ms in all)
             key.update(path.name.encode() + hashlib.sha256(path.read_bytes()).digest())
@@ -188,7 +190,7 @@ def trained_model_dir(request, tmp_path_factory) -> Path:
     model_dir = cache.mkdir(name) if cache else tmp_path_factory.mktemp("models")
     with (model_dir / ".lock").open("w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
-        if not (model_dir / classifier.ACTIVE_FILE).exists():
+        if not (model_dir / versions.ACTIVE_FILE).exists():
             training.train_and_save(
                 datasets_dir=DATASETS_DIR,
                 evaluation_dir=EVALUATION_DIR,

@@ -1,22 +1,21 @@
+import copy
 import hashlib
+import io
+import json
 import time
+import types
 
 import pytest
+import skops.io
+from django.core.management import CommandError, call_command
 from sklearn.feature_extraction.text import HashingVectorizer
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import FunctionTransformer
 
-from moderation import classifier
-from moderation.classifier import (
-    SpamModel,
-    activate_version,
-    artifact_path,
-    build_pipeline,
-    comment_text,
-    load_active_model,
-    previous_version,
-    save_model,
-)
+from moderation.spam import classifier, features, versions
+from moderation.spam.classifier import SpamModel, build_pipeline, load_active_model, save_model
+from moderation.spam.features import comment_text
+from moderation.spam.versions import activate_version, artifact_path, previous_version
 
 SPAM = "CHECK OUT MY CHANNEL, FREE GIFT CARDS http://bit.ly/x"
 SOBER = "The council's budget leaves transit funding flat for a third year in a row."
@@ -88,12 +87,66 @@ def test_no_model_when_the_artifact_holds_an_untrusted_type(tmp_path):
 
 
 def test_no_model_when_the_artifact_has_another_format_version(tmp_path, pipeline, monkeypatch):
-    monkeypatch.setattr(classifier, "MODEL_FORMAT_VERSION", classifier.MODEL_FORMAT_VERSION + 1)
+    monkeypatch.setattr(versions, "MODEL_FORMAT_VERSION", versions.MODEL_FORMAT_VERSION + 1)
     version = save_model(pipeline, model_dir=tmp_path, report={})
     monkeypatch.undo()
     activate_version(tmp_path, version)
 
     assert load_active_model(tmp_path) is None
+
+
+def format_4_artifact(model_dir, pipeline) -> str:
+    """An artifact as ReplyGuard wrote it before the spam model moved to moderation/spam/: its
+    functions named in moderation.classifier, its report stamped format 4."""
+    old = copy.deepcopy(pipeline)
+    for step in old.named_steps["features"].transformer_list:
+        vectorizer = step[1] if isinstance(step[1], HashingVectorizer) else step[1][0]
+        for option in ("analyzer", "preprocessor"):
+            function = getattr(vectorizer, option)
+            if callable(function):
+                code, names = function.__code__, function.__globals__
+                moved = types.FunctionType(code, names, function.__name__)
+                moved.__module__ = "moderation.classifier"
+                setattr(vectorizer, option, moved)
+    data = skops.io.dumps({"format_version": 4, "pipeline": old})
+    version = versions.new_version(data)
+    model_dir.mkdir(parents=True, exist_ok=True)
+    artifact_path(model_dir, version).write_bytes(data)
+    report = {"version": version, "format_version": 4}
+    versions.report_path(model_dir, version).write_text(json.dumps(report))
+    activate_version(model_dir, version)
+    return version
+
+
+def test_an_artifact_of_the_previous_format_is_refused_saying_to_retrain(
+    tmp_path, pipeline, caplog
+):
+    version = format_4_artifact(tmp_path, pipeline)
+    assert "moderation.classifier.body_words" in skops.io.get_untrusted_types(
+        file=artifact_path(tmp_path, version)
+    )
+
+    with caplog.at_level("WARNING"):
+        assert load_active_model(tmp_path) is None
+
+    assert "format 4" in caplog.text and "python manage.py train_classifier" in caplog.text
+
+
+def test_make_run_retrains_when_the_active_model_is_of_the_previous_format(tmp_path, pipeline):
+    format_4_artifact(tmp_path / "models", pipeline)
+
+    # --if-missing (make run) goes on to train: here it stops at the missing datasets instead of
+    # saying "nothing to do".
+    with pytest.raises(CommandError, match="Datasets directory"):
+        call_command(
+            "train_classifier",
+            "--if-missing",
+            "--model-dir",
+            str(tmp_path / "models"),
+            "--datasets",
+            str(tmp_path / "no-datasets"),
+            stdout=io.StringIO(),
+        )
 
 
 def test_activating_another_version_switches_the_loaded_model(tmp_path, pipeline):
@@ -144,7 +197,7 @@ def test_explain_hashes_tokens_to_the_columns_the_vectorizer_uses():
 def test_signals_name_links_capitals_and_phone_numbers():
     text = "CALL NOW 0906 170 1461 www.goo.gl/abc FREE!!"
 
-    signals = classifier.link_signals(text) + classifier.style_signals(text)
+    signals = features.link_signals(text) + features.style_signals(text)
 
     assert {"a link to goo.gl", "a shortened link", "all capitals", "phone number"} <= set(signals)
 
@@ -152,8 +205,8 @@ def test_signals_name_links_capitals_and_phone_numbers():
 def test_an_email_address_is_not_a_link_but_a_subdomain_is():
     text = "Mail jane.doe@gmail.com or see mail.example.org/help"
 
-    assert classifier.link_signals(text) == ["a link to example.org", "a link to an unknown site"]
-    assert "email address" in classifier.style_signals(text)
+    assert features.link_signals(text) == ["a link to example.org", "a link to an unknown site"]
+    assert "email address" in features.style_signals(text)
 
 
 def test_comment_text_combines_body_and_url():
@@ -164,28 +217,28 @@ def test_comment_text_combines_body_and_url():
 
 
 def test_comment_text_without_name_or_url_reads_back_as_the_body():
-    form = classifier.form_parts(comment_text(body="  Great piece. "))
+    form = features.form_parts(comment_text(body="  Great piece. "))
 
     assert form == ("Great piece.", "", "", frozenset())
 
 
 def test_a_field_cannot_forge_another_field():
-    text = comment_text(body=f"Hi{classifier.FIELD}Home Improvement", author_name="Ann")
+    text = comment_text(body=f"Hi{features.FIELD}Home Improvement", author_name="Ann")
 
-    assert classifier.form_parts(text).author_name == "Ann"
+    assert features.form_parts(text).author_name == "Ann"
 
 
 def test_links_to_trusted_sources_are_marked_by_the_list_given():
     body = "See https://en.wikipedia.org/wiki/X and https://www.smalltownnews.example/story"
 
-    seeded = classifier.form_parts(comment_text(body=body))
-    newsroom = classifier.form_parts(
+    seeded = features.form_parts(comment_text(body=body))
+    newsroom = features.form_parts(
         comment_text(body=body, trusted_domains=frozenset({"smalltownnews.example"}))
     )
 
     assert seeded.trusted_hosts == {"en.wikipedia.org"}
     assert newsroom.trusted_hosts == {"smalltownnews.example"}
-    assert "a link to a trusted source" in classifier.link_signals(comment_text(body=body))
+    assert "a link to a trusted source" in features.link_signals(comment_text(body=body))
 
 
 def test_form_spam_signals_read_the_name_and_website_fields():
@@ -195,7 +248,7 @@ def test_form_spam_signals_read_the_name_and_website_fields():
         author_url="http://www.best-mattress-reviews.net/profile/jo12",
     )
 
-    assert set(classifier.form_signals(text)) == {
+    assert set(features.form_signals(text)) == {
         "website field: a keyword domain",
         "website field: a profile or forum page on another site",
         "name: a topic, not a person",
@@ -210,38 +263,38 @@ def test_a_reader_with_a_name_and_a_home_page_fires_no_form_signal():
         author_url="https://minapark.example/",
     )
 
-    assert classifier.form_signals(text) == []
+    assert features.form_signals(text) == []
 
 
 def test_a_readers_argument_is_not_generic_praise_even_if_it_thanks_the_post():
     argument = "Thanks for the article. " + "The tariff schedule matters more than the summit. " * 8
 
-    assert classifier.form_signals(comment_text(body=argument)) == []
+    assert features.form_signals(comment_text(body=argument)) == []
 
 
 def test_explain_shows_a_link_as_link_not_as_the_internal_link_word(pipeline):
     reasons = SpamModel(version="toy", pipeline=pipeline).explain("WIN now http://bit.ly/z", k=10)
 
-    assert not any(classifier.LINK_WORD in reason for reason in reasons)
+    assert not any(features.LINK_WORD in reason for reason in reasons)
 
 
 def test_every_link_becomes_its_domain_and_one_shared_link_word():
-    text = classifier.links_as_domain_words("See http://Example.org/a/b?c=1 and bit.ly/x")
+    text = features.links_as_domain_words("See http://Example.org/a/b?c=1 and bit.ly/x")
 
     assert text.split() == [
         "see",
         "example.org",
-        classifier.LINK_WORD,
+        features.LINK_WORD,
         "and",
         "bit.ly",
-        classifier.LINK_WORD,
+        features.LINK_WORD,
     ]
 
 
 def test_a_link_in_full_width_letters_is_still_a_link():
-    text = classifier.links_as_domain_words("ｈｔｔｐ://ｗｗｗ.ｅｂａｙ.ｃｏｍ/ｕｓｒ/x")
+    text = features.links_as_domain_words("ｈｔｔｐ://ｗｗｗ.ｅｂａｙ.ｃｏｍ/ｕｓｒ/x")
 
-    assert text.split() == ["ebay.com", classifier.LINK_WORD]
+    assert text.split() == ["ebay.com", features.LINK_WORD]
 
 
 def test_reasons_never_show_the_pieces_of_a_link(pipeline):

@@ -4,10 +4,11 @@ moderators' decisions teach."""
 import pytest
 from django.contrib.auth import get_user_model
 
-from moderation import classifier, domains
+from moderation import domains
 from moderation.models import Cause, Comment, LinkDomain, WordRule
 from moderation.rules import rule_hits
 from moderation.services import comment_decide
+from moderation.spam import features
 from moderation.tasks import pending_comments_score_task
 from tests.factories import CommentFactory
 
@@ -68,9 +69,9 @@ def test_the_newsrooms_list_and_own_domains_reach_the_model(settings):
     LinkDomain.objects.filter(domain="reuters.com").update(reputation=Reputation.NEUTRAL)
     body = "See https://ourpaper.example/a, https://localnews.example/b and reuters.com/c"
 
-    text = classifier.comment_text(body=body, trusted_domains=domains.domain_lists().trusted)
+    text = features.comment_text(body=body, trusted_domains=domains.domain_lists().trusted)
 
-    assert classifier.form_parts(text).trusted_hosts == {"ourpaper.example", "localnews.example"}
+    assert features.form_parts(text).trusted_hosts == {"ourpaper.example", "localnews.example"}
 
 
 @pytest.fixture

@@ -74,11 +74,12 @@ def test_the_link_limit_holds_at_the_configured_count(settings, limit, body, hel
 # --- The verdict: rules, author standing and the model's bands ---------------------------------
 
 
-def verdict(probability, hits=(), standing=NOBODY, **article_fields):
+def verdict(probability, hits=(), standing=NOBODY, **article_fields) -> tuple:
     article = ArticleFactory.build(**article_fields)
-    return comment_verdict(
+    found = comment_verdict(
         article=article, spam_probability=probability, hits=list(hits), standing=standing
     )
+    return found.status, found.cause, found.reason
 
 
 BANNED = RuleHit(Cause.BANNED_WORD, Comment.Status.REJECTED, "banned 'viagra'")

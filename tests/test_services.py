@@ -5,7 +5,7 @@ import io
 import pytest
 from django.core.exceptions import ValidationError
 
-from moderation import tasks
+from moderation import wakeup
 from moderation.models import Comment, Decision
 from moderation.policy import policy_band
 from moderation.scoring import pending_comments_score
@@ -353,7 +353,7 @@ def test_a_task_claims_at_most_the_batch_characters_and_always_one_comment(
 ):
     # The broker failed a moment ago: ringing for the rest queues nothing, so each call below
     # is one task's claim.
-    monkeypatch.setattr(tasks, "_broker_unreachable_until", float("inf"))
+    monkeypatch.setattr(wakeup, "_broker_unreachable_until", float("inf"))
     comments = [
         CommentFactory(article=article, body="x" * 400, status="pending", author_name="Mina")
         for _ in range(3)

@@ -8,9 +8,11 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from articles.models import Article
-from moderation import classifier, shadow
+from moderation import spam
 from moderation.models import ShadowScore
 from moderation.services import comment_create
+from moderation.spam import classifier, features, shadow
+from moderation.spam import versions as spam_versions
 from moderation.tasks import pending_comments_score_task
 from moderation.words import percent
 from tests.factories import ArticleFactory
@@ -26,7 +28,7 @@ def toy_pipeline(*, flipped: bool):
     """A tiny model that tells prize spam from council news; flipped, it calls the news spam."""
     spam = [f"WIN a FREE prize, call 0906170146{i} now!! http://bit.ly/{i}" for i in range(10)]
     ham = [f"The council debated the transit budget on day {i}." for i in range(10)]
-    texts = [classifier.comment_text(body=body) for body in spam + ham]
+    texts = [features.comment_text(body=body) for body in spam + ham]
     labels = [int(not flipped)] * 10 + [int(flipped)] * 10
     return classifier.build_pipeline().fit(texts, labels)
 
@@ -48,8 +50,8 @@ def versions(settings, tmp_path, pipelines) -> Versions:
     active, candidate = (
         classifier.save_model(pipeline, model_dir=tmp_path, report={}) for pipeline in pipelines
     )
-    classifier.activate_version(tmp_path, active)
-    shadow.shadow_set(tmp_path, candidate)
+    spam_versions.activate_version(tmp_path, active)
+    spam_versions.shadow_set(tmp_path, candidate)
     return Versions(active, candidate)
 
 
@@ -68,21 +70,17 @@ def what_was_decided(comment) -> tuple:
     return tuple(getattr(comment, field) for field in fields), list(decisions)
 
 
-def test_the_shadow_version_check_is_the_classifiers():
-    assert shadow.VERSION.pattern == classifier.VERSION.pattern
-
-
 # --- Scoring ------------------------------------------------------------------------------------
 
 
 def test_a_candidate_scores_live_comments_without_changing_what_is_decided(
     settings, article, versions
 ):
-    shadow.shadow_clear(settings.REPLYGUARD_MODEL_DIR)
+    spam_versions.shadow_clear(settings.REPLYGUARD_MODEL_DIR)
     without = scored(article, email="first@example.org")
     decided_without = what_was_decided(without)
     without.delete()  # else the same text again is a copy of it, held (flood.recent_copies)
-    shadow.shadow_set(settings.REPLYGUARD_MODEL_DIR, versions.candidate)
+    spam_versions.shadow_set(settings.REPLYGUARD_MODEL_DIR, versions.candidate)
 
     with_shadow = scored(article, email="second@example.org")
 
@@ -109,7 +107,7 @@ def test_the_candidate_decides_by_the_same_policy_as_the_active_model(versions):
 def test_a_broken_candidate_artifact_does_not_stop_comments_being_decided(
     settings, article, versions
 ):
-    path = classifier.artifact_path(settings.REPLYGUARD_MODEL_DIR, versions.candidate)
+    path = spam_versions.artifact_path(settings.REPLYGUARD_MODEL_DIR, versions.candidate)
     path.write_bytes(path.read_bytes()[:1000])
 
     comment = scored(article)
@@ -125,10 +123,10 @@ def test_a_candidate_failing_to_score_does_not_stop_comments_being_decided(
     class Failing:
         version = versions.candidate
 
-        def spam_probabilities(self, texts):
+        def cases_probabilities(self, cases, trusted_domains):
             raise ValueError("the candidate's features changed under it")
 
-    monkeypatch.setattr(shadow, "load_shadow_model", Failing)
+    monkeypatch.setattr(spam, "shadow_model", Failing)
 
     comment = scored(article)
 
@@ -138,11 +136,11 @@ def test_a_candidate_failing_to_score_does_not_stop_comments_being_decided(
 
 
 def test_no_candidate_means_no_shadow_scores(settings, article, versions):
-    shadow.shadow_clear(settings.REPLYGUARD_MODEL_DIR)
+    spam_versions.shadow_clear(settings.REPLYGUARD_MODEL_DIR)
 
     scored(article)
 
-    assert shadow.load_shadow_model() is None
+    assert classifier.load_shadow_model() is None
     assert not ShadowScore.objects.exists()
 
 
@@ -150,21 +148,21 @@ def test_no_candidate_means_no_shadow_scores(settings, article, versions):
 
 
 def test_a_version_that_does_not_load_cannot_be_put_in_shadow_mode(tmp_path, versions):
-    path = classifier.artifact_path(tmp_path, versions.candidate)
+    path = spam_versions.artifact_path(tmp_path, versions.candidate)
     path.write_bytes(path.read_bytes()[:1000])
 
-    with pytest.raises(shadow.UnusableCandidateError, match="does not load"):
-        shadow.shadow_set(tmp_path, versions.candidate)
-    with pytest.raises(shadow.UnusableCandidateError, match="not a model version"):
-        shadow.shadow_set(tmp_path, "../ACTIVE")
+    with pytest.raises(spam_versions.UnusableCandidateError, match="does not load"):
+        spam_versions.shadow_set(tmp_path, versions.candidate)
+    with pytest.raises(spam_versions.UnusableCandidateError, match="not a model version"):
+        spam_versions.shadow_set(tmp_path, "../ACTIVE")
 
 
 def test_the_active_model_cannot_shadow_itself(tmp_path, versions):
-    with pytest.raises(shadow.UnusableCandidateError, match="active"):
-        shadow.shadow_set(tmp_path, versions.active)
+    with pytest.raises(spam_versions.UnusableCandidateError, match="active"):
+        spam_versions.shadow_set(tmp_path, versions.active)
 
-    classifier.activate_version(tmp_path, versions.candidate)
-    assert shadow.load_shadow_model(tmp_path) is None
+    spam_versions.activate_version(tmp_path, versions.candidate)
+    assert classifier.load_shadow_model(tmp_path) is None
 
 
 # --- The report ---------------------------------------------------------------------------------
@@ -239,8 +237,8 @@ def test_the_admin_page_is_read_only(superuser, article, versions):
 def test_a_superuser_activates_the_candidate_and_ends_shadow_mode(superuser, tmp_path, versions):
     response = superuser.post(ACTIVATE, {"version": versions.candidate}, follow=True)
 
-    assert classifier.active_version(tmp_path) == versions.candidate
-    assert shadow.shadow_version(tmp_path) is None
+    assert spam_versions.active_version(tmp_path) == versions.candidate
+    assert spam_versions.shadow_version(tmp_path) is None
     assert f"Activated spam model {versions.candidate}" in response.content.decode()
 
 
@@ -250,7 +248,7 @@ def test_a_candidate_replaced_since_the_page_was_shown_is_not_activated(
     response = superuser.post(ACTIVATE, {"version": versions.active}, follow=True)
 
     assert "no longer the model in shadow mode" in response.content.decode()
-    assert shadow.shadow_version(tmp_path) == versions.candidate
+    assert spam_versions.shadow_version(tmp_path) == versions.candidate
 
 
 def test_only_a_superuser_may_activate_the_candidate(client, django_user_model, tmp_path, versions):
@@ -266,8 +264,8 @@ def test_only_a_superuser_may_activate_the_candidate(client, django_user_model, 
 
     assert "Activate this candidate" not in page
     assert response.status_code == 403
-    assert classifier.active_version(tmp_path) == versions.active
-    assert shadow.shadow_version(tmp_path) == versions.candidate
+    assert spam_versions.active_version(tmp_path) == versions.active
+    assert spam_versions.shadow_version(tmp_path) == versions.candidate
 
 
 def test_activating_needs_a_post(superuser, versions):
@@ -285,11 +283,11 @@ def model_versions(*args) -> str:
 
 def test_the_shadow_command_starts_and_stops_shadow_mode(tmp_path, versions):
     model_versions("shadow", "off")
-    assert shadow.shadow_version(tmp_path) is None
+    assert spam_versions.shadow_version(tmp_path) is None
 
     model_versions("shadow", versions.candidate)
 
-    assert shadow.shadow_version(tmp_path) == versions.candidate
+    assert spam_versions.shadow_version(tmp_path) == versions.candidate
     listed = model_versions("list")
     assert f"* {versions.active}" in listed and f"s {versions.candidate}" in listed
 
@@ -311,7 +309,7 @@ def test_the_shadow_report_command_prints_agreement_matrix_and_examples(article,
 
 
 def test_the_shadow_report_command_needs_a_candidate(tmp_path, versions):
-    shadow.shadow_clear(tmp_path)
+    spam_versions.shadow_clear(tmp_path)
 
     with pytest.raises(CommandError, match="No model is in shadow mode"):
         model_versions("shadow-report")
@@ -320,6 +318,6 @@ def test_the_shadow_report_command_needs_a_candidate(tmp_path, versions):
 def test_activating_the_shadow_version_ends_shadow_mode(tmp_path, versions):
     printed = model_versions("activate", versions.candidate)
 
-    assert classifier.active_version(tmp_path) == versions.candidate
-    assert shadow.shadow_version(tmp_path) is None
+    assert spam_versions.active_version(tmp_path) == versions.candidate
+    assert spam_versions.shadow_version(tmp_path) is None
     assert "shadow mode is now off" in printed

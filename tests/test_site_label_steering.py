@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from harness.waves import news_comments
-from moderation import classifier, training
+from moderation.spam import classifier, evaluation, training
 from tests.conftest import DATASETS_DIR, EVALUATION_DIR, require
 
 # (what the attacker appends to the comments it labels, in turn; what readers later write; how
@@ -80,8 +80,8 @@ def test_the_gate_refuses_a_candidate_that_holds_one_topic_more_and_names_it(new
     noisy = active.copy()
     noisy[[3, 50, 120]] = 0.8  # a retrain's usual drift: a few comments anywhere
 
-    refused = training.topic_slices_worse(texts, turned, active, publish_below=0.7)
+    refused = evaluation.topic_slices_worse(texts, turned, active, publish_below=0.7)
 
     assert len(refused) == 3 and all("of the 100 news comments with “" in r for r in refused)
     assert any("teachers" in r for r in refused) and "the active model 0%" in refused[0]
-    assert training.topic_slices_worse(texts, noisy, active, publish_below=0.7) == []
+    assert evaluation.topic_slices_worse(texts, noisy, active, publish_below=0.7) == []

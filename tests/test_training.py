@@ -9,8 +9,9 @@ from pathlib import Path
 import pytest
 from django.core.management import call_command
 
-from moderation import classifier, training
-from moderation.training import LabeledTexts, dedup_key, held_out_split, train_and_save
+from moderation.spam import classifier, datasets, evaluation, features, training, versions
+from moderation.spam.datasets import LabeledTexts, dedup_key, held_out_split
+from moderation.spam.training import train_and_save
 from tests.conftest import DATASETS_DIR, EVALUATION_DIR
 
 DISTINCT = "zorblax quuxfeed is the best thing on this page"
@@ -108,7 +109,7 @@ def test_first_model_is_activated_and_scores_spam_above_a_sober_sentence(trained
 
     assert model.version == version
     assert report["gate"]["activated"]
-    spam, sober = (classifier.comment_text(**probe) for probe in training.PROBES[:2])
+    spam, sober = (features.comment_text(**probe) for probe in training.PROBES[:2])
     assert model.spam_probability(spam) > model.spam_probability(sober)
 
 
@@ -121,15 +122,15 @@ def test_training_into_an_empty_folder_never_warns_that_no_model_is_active(train
 def test_report_covers_datasets_held_out_metrics_thresholds_and_plots(trained):
     model_dir, version, *_ = trained
 
-    saved = json.loads(classifier.report_path(model_dir, version).read_text())
+    saved = json.loads(versions.report_path(model_dir, version).read_text())
     assert saved["version"] == version
     assert "sms-spam/SMSSpamCollection" in {entry.get("file") for entry in saved["datasets"]}
     assert all(len(entry["sha256"]) == 64 for entry in saved["datasets"] if "file" in entry)
     assert "sms" in saved["held_out"]["per_source"]
-    assert [row["threshold"] for row in saved["thresholds"]] == list(training.THRESHOLDS)
+    assert [row["threshold"] for row in saved["thresholds"]] == list(evaluation.THRESHOLDS)
     news = saved["news_at_configured_thresholds"]
     assert news["published"] + news["held"] + news["binned"] == pytest.approx(1)
-    for suffix in training.PLOTS:
+    for suffix in evaluation.PLOTS:
         assert (model_dir / f"{version}{suffix}").read_bytes()[:4] == b"\x89PNG"
 
 
@@ -177,20 +178,20 @@ def test_without_the_evaluation_only_news_comments_training_says_so_and_goes_on(
     [news] = [entry for entry in report["datasets"] if entry["source"] == "news"]
     assert "news-comments-dev not found" in news["skipped"] and "file" not in news
     assert str(tmp_path) not in json.dumps(report["datasets"])  # no path of this host
-    assert training.NEWS_GROUP not in report["by_group_at_configured_thresholds"]
-    assert report["gate"]["activated"] and classifier.active_version(tmp_path / "models")
+    assert evaluation.NEWS_GROUP not in report["by_group_at_configured_thresholds"]
+    assert report["gate"]["activated"] and versions.active_version(tmp_path / "models")
 
 
 def test_a_site_cannot_poison_the_model_past_the_gate(small_datasets, trained, tmp_path):
     model_dir = shutil.copytree(trained[0], tmp_path / "models")
-    active = classifier.active_version(model_dir)
-    data = training.load_training_data(small_datasets)
+    active = versions.active_version(model_dir)
+    data = datasets.load_training_data(small_datasets)
     # A hostile site reports every public text with the opposite label, three times over.
     flipped = [(text, 1 - label) for text, label in zip(data.texts, data.labels, strict=True)] * 3
 
     version, report = train(small_datasets, model_dir, site_labels=flipped)
 
-    assert classifier.active_version(model_dir) == active != version
+    assert versions.active_version(model_dir) == active != version
     assert not report["gate"]["activated"]
     assert "held-out F1" in report["gate"]["worse_because"][0]
 
@@ -199,22 +200,22 @@ def test_the_gate_lets_a_candidate_through_when_the_active_model_no_longer_loads
     trained, monkeypatch
 ):
     model_dir, version, report, *_ = trained
-    held_out = training.LabeledTexts(["Fine."], [0], ["fine."], ["civil"], [True])
+    held_out = datasets.LabeledTexts(["Fine."], [0], ["fine."], ["civil"], [True])
     thresholds = {"publish_below": 0.5, "spam_above": 0.99}
     # Another format version, as after an upgrade: the active model no longer loads.
-    monkeypatch.setattr(classifier, "MODEL_FORMAT_VERSION", classifier.MODEL_FORMAT_VERSION + 1)
+    monkeypatch.setattr(versions, "MODEL_FORMAT_VERSION", versions.MODEL_FORMAT_VERSION + 1)
     monkeypatch.setattr(classifier, "_loaded", {})
 
     active = classifier.load_active_model(model_dir, warn=False)
-    figures, news = training.active_model_scores(active, held_out, [], **thresholds)
+    figures, news = evaluation.active_model_scores(active, held_out, [], **thresholds)
 
-    assert classifier.active_version(model_dir) == version
+    assert versions.active_version(model_dir) == version
     assert (active, figures, news) == (None, None, None)
-    assert training.gate(report["gate"]["candidate"], figures) == []
+    assert evaluation.gate(report["gate"]["candidate"], figures) == []
 
 
 def load(model_dir: Path, version: str) -> classifier.SpamModel:
-    return classifier.load_version(classifier.artifact_path(model_dir, version), version)
+    return classifier.load_version(model_dir, version)
 
 
 def test_held_out_split_keeps_each_duplicate_group_on_one_side():
@@ -259,26 +260,24 @@ def test_fixed_test_rows_are_held_out_and_their_texts_never_trained_on():
 
 
 def test_sources_are_split_by_time_by_id_and_by_site(small_datasets):
-    data = training.load_training_data(small_datasets)
+    data = datasets.load_training_data(small_datasets)
     fixed = {
         source: [f for f, s in zip(data.fixed_test, data.sources, strict=True) if s == source]
         for source in set(data.sources)
     }
 
     blog = fixed["blog"]  # rows sorted by time: the held-out share is the latest
-    assert blog == sorted(blog) and sum(blog) == round(len(blog) * training.BLOG_TEST_SHARE)
+    assert blog == sorted(blog) and sum(blog) == round(len(blog) * datasets.BLOG_TEST_SHARE)
     assert 0 < sum(fixed["civil"]) < len(fixed["civil"]) / 3
-    assert all(fixed[f"stackexchange:{training.HELD_OUT_SITE}"])
+    assert all(fixed[f"stackexchange:{datasets.HELD_OUT_SITE}"])
     assert not any(fixed["stackexchange:tor"]) and not any(fixed["sms"])
-    assert training.load_training_data(small_datasets).fixed_test == data.fixed_test
+    assert datasets.load_training_data(small_datasets).fixed_test == data.fixed_test
 
 
 def test_the_form_reaches_the_model_for_blog_spam(small_datasets):
-    data = training.load_training_data(small_datasets)
+    data = datasets.load_training_data(small_datasets)
     blog = [
-        classifier.form_parts(t)
-        for t, s in zip(data.texts, data.sources, strict=True)
-        if s == "blog"
+        features.form_parts(t) for t, s in zip(data.texts, data.sources, strict=True) if s == "blog"
     ]
 
     assert all(form.author_name for form in blog)
@@ -295,8 +294,8 @@ def two_versions(tmp_path, settings) -> tuple[Path, str, str]:
     )
     first = classifier.save_model(pipeline, model_dir=tmp_path, report={})
     second = classifier.save_model(pipeline, model_dir=tmp_path, report={"held_out": {}})
-    classifier.activate_version(tmp_path, first)
-    classifier.activate_version(tmp_path, second)
+    versions.activate_version(tmp_path, first)
+    versions.activate_version(tmp_path, second)
     settings.REPLYGUARD_MODEL_DIR = tmp_path
     return tmp_path, first, second
 
@@ -363,8 +362,8 @@ def test_train_classifier_learns_from_moderators_and_sites_and_the_gate_activate
     out = run("train_classifier", "--model-dir", str(model_dir),
               *(str(part) for pair in folders.items() for part in pair))  # fmt: skip
 
-    version = classifier.active_version(model_dir)
-    report = json.loads(classifier.report_path(model_dir, version).read_text())
+    version = versions.active_version(model_dir)
+    report = json.loads(versions.report_path(model_dir, version).read_text())
     # Two decisions by a person, one correction; the model's own decision is no label.
     assert (report["moderator_labels"]["rows"], report["moderator_labels"]["spam_rows"]) == (3, 1)
     assert (report["site_labels"]["rows"], report["site_labels"]["spam_rows"]) == (2, 1)
@@ -379,13 +378,13 @@ def test_the_gate_tolerances_are_settings(settings):
 
     settings.REPLYGUARD_GATE_F1_TOLERANCE = 0.005
     settings.REPLYGUARD_GATE_NEWS_HELD_TOLERANCE = 0.005
-    strict = training.gate(candidate, active)
+    strict = evaluation.gate(candidate, active)
     settings.REPLYGUARD_GATE_F1_TOLERANCE = 0.02
     settings.REPLYGUARD_GATE_NEWS_HELD_TOLERANCE = 0.02
-    lenient = training.gate(candidate, active)
+    lenient = evaluation.gate(candidate, active)
 
     assert len(strict) == 2 and lenient == []
-    assert training.gate(candidate | {"news_binned": 0.001}, active)  # binning never tolerated
+    assert evaluation.gate(candidate | {"news_binned": 0.001}, active)  # binning never tolerated
 
 
 def test_only_youtube_and_sms_rows_are_drawn_for_the_random_held_out_part():

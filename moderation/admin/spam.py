@@ -10,9 +10,9 @@ from django.template.defaultfilters import truncatechars
 from django.urls import path, reverse
 from django.utils.html import format_html
 
-from moderation import shadow
 from moderation.admin.base import AuditRecordAdmin
 from moderation.models import Comment, ShadowScore
+from moderation.spam import shadow, versions
 from moderation.words import percent
 
 Status = Comment.Status
@@ -60,7 +60,7 @@ class ShadowScoreAdmin(AuditRecordAdmin):
         return [activate_url, *super().get_urls()]
 
     def changelist_view(self, request, extra_context=None):
-        version = shadow.shadow_version(settings.REPLYGUARD_MODEL_DIR)
+        version = versions.shadow_version(settings.REPLYGUARD_MODEL_DIR)
         report = shadow.shadow_report(version) if version else None
         context = {
             "shadow_report": report,
@@ -78,8 +78,8 @@ class ShadowScoreAdmin(AuditRecordAdmin):
             raise PermissionDenied
         version = request.POST.get("version", "")
         try:
-            shadow.shadow_activate(settings.REPLYGUARD_MODEL_DIR, version)
-        except shadow.UnusableCandidateError as error:
+            versions.shadow_activate(settings.REPLYGUARD_MODEL_DIR, version)
+        except versions.UnusableCandidateError as error:
             self.message_user(request, f"Not activated: {error}", messages.ERROR)
         else:
             message = f"Activated spam model {version}; shadow mode is off."

@@ -14,10 +14,10 @@ from django.db.models import Count, Q
 from django.utils import timezone
 
 from articles.models import Article
-from moderation import domains, rules
+from moderation import domains, rules, spam
 from moderation.flood import poster_network
 from moderation.models import Cause, Comment, ExternalCheck, SiteKey
-from moderation.policy import Verdict, comment_verdict
+from moderation.policy import Case, Verdict, verdicts_reach
 
 Status = Comment.Status
 Label = ExternalCheck.Label
@@ -125,36 +125,23 @@ def external_check_run(*, site: SiteKey, submission: Submission) -> ExternalChec
     duplicates among that site's checks, then the active model under the site defaults), and
     record it. The answer: spam unless the verdict would publish it or only asks a person
     to look (links, suspect words); discard when it is blatant (the spam band, a banned word)."""
-    from moderation import classifier  # here: only processes that answer checks load the model
-
     stored = submission.stored_fields()
     word_rules, lists = rules_and_domain_lists()
-    hits = rules.rule_hits(
+    case = Case(
         body=submission.body,
+        author_name=submission.author_name,
         author_url=submission.author_url,
-        word_rules=word_rules,
-        domain_lists=lists,
+        article=site_policy(),
+        standing=NO_STANDING,
     )
-    model = classifier.load_active_model()
-    probability, reasons = None, []
-    if model is not None:
-        text = classifier.comment_text(
-            body=submission.body,
-            author_name=submission.author_name,
-            author_url=submission.author_url,
-            trusted_domains=lists.trusted,
-        )
-        ((probability, reasons),) = model.scores_and_reasons([text])
+    (scored,) = verdicts_reach(
+        [case], model=spam.active_model(), word_rules=word_rules, domain_lists=lists
+    )
     verdict = _forced_verdict(submission)
     if verdict is None and not submission.recheck:
         verdict = _recent_verdict(site, stored)
-    if verdict is None:
-        verdict = Verdict(
-            *comment_verdict(
-                article=site_policy(), spam_probability=probability, hits=hits, standing=NO_STANDING
-            )
-        )
-    spam = verdict.status in (Status.SPAM, Status.REJECTED) or (
+    verdict = verdict or scored
+    is_spam = verdict.status in (Status.SPAM, Status.REJECTED) or (
         verdict.status == Status.HELD and verdict.cause in (Cause.MODEL, Cause.FLOOD)
     )
     discard = verdict.cause == Cause.BANNED_WORD or (
@@ -166,12 +153,12 @@ def external_check_run(*, site: SiteKey, submission: Submission) -> ExternalChec
         status=verdict.status,
         cause=verdict.cause,
         reason=verdict.reason[:300],
-        spam_score=probability,
-        model_version=model.version if model else "",
-        spam_reasons=reasons,
-        rule_hits=[hit.reason for hit in hits],
-        spam=spam,
-        discard=spam and discard,
+        spam_score=scored.spam_score,
+        model_version=scored.model_version,
+        spam_reasons=scored.spam_reasons or [],
+        rule_hits=scored.rule_hits,
+        spam=is_spam,
+        discard=is_spam and discard,
     )
     return check
 

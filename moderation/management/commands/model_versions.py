@@ -4,7 +4,7 @@ from pathlib import Path
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from moderation import classifier, shadow
+from moderation.spam import classifier, shadow, versions
 from moderation.words import percent
 
 
@@ -45,37 +45,36 @@ class Command(BaseCommand):
         elif action == "shadow-report":
             self.print_shadow_report(model_dir, version, examples)
         else:
-            previous = classifier.previous_version(model_dir)
+            previous = versions.previous_version(model_dir)
             if previous is None:
                 raise CommandError("No earlier active version to roll back to.")
             self.activate(model_dir, previous)
 
     def list(self, model_dir: Path) -> None:
-        markers = {shadow.shadow_version(model_dir): "s", classifier.active_version(model_dir): "*"}
-        for version in classifier.saved_versions(model_dir):
+        markers = {versions.shadow_version(model_dir): "s", versions.active_version(model_dir): "*"}
+        for version in versions.saved_versions(model_dir):
             marker = markers.get(version, " ")
             self.stdout.write(f"{marker} {version}  {version_one_line(model_dir, version)}")
 
     def activate(self, model_dir: Path, version: str) -> None:
-        path = classifier.artifact_path(model_dir, version)
         try:
-            classifier.load_version(path, version)  # refuse what a worker could not load
+            classifier.load_version(model_dir, version)  # refuse what a worker could not load
         except Exception as error:
             raise CommandError(f"{version} cannot be activated: {error!r}") from error
-        classifier.activate_version(model_dir, version)
+        versions.activate_version(model_dir, version)
         self.stdout.write(self.style.SUCCESS(f"Activated spam model {version}"))
-        if version == shadow.shadow_version(model_dir):
-            shadow.shadow_clear(model_dir)  # a model cannot shadow itself
+        if version == versions.shadow_version(model_dir):
+            versions.shadow_clear(model_dir)  # a model cannot shadow itself
             self.stdout.write("It was in shadow mode: shadow mode is now off.")
 
     def set_shadow(self, model_dir: Path, version: str) -> None:
         if version == "off":
-            shadow.shadow_clear(model_dir)
+            versions.shadow_clear(model_dir)
             self.stdout.write(self.style.SUCCESS("Shadow mode is off."))
             return
         try:
-            shadow.shadow_set(model_dir, version)
-        except shadow.UnusableCandidateError as error:
+            versions.shadow_set(model_dir, version)
+        except versions.UnusableCandidateError as error:
             raise CommandError(f"{version} cannot be put in shadow mode: {error}") from error
         self.stdout.write(
             self.style.SUCCESS(
@@ -84,7 +83,7 @@ class Command(BaseCommand):
         )
 
     def print_shadow_report(self, model_dir: Path, version: str | None, examples: int) -> None:
-        version = version or shadow.shadow_version(model_dir)
+        version = version or versions.shadow_version(model_dir)
         if version is None:
             raise CommandError("No model is in shadow mode: pass the VERSION to report on.")
         for line in report_lines(shadow.shadow_report(version, examples=examples)):
@@ -94,7 +93,7 @@ class Command(BaseCommand):
 def version_one_line(model_dir: Path, version: str) -> str:
     """Key held-out and news figures from the version's report, as one line."""
     try:
-        report = json.loads(classifier.report_path(model_dir, version).read_text())
+        report = json.loads(versions.report_path(model_dir, version).read_text())
         held_out, news = report["held_out"], report["news_at_configured_thresholds"]
     except (OSError, ValueError, KeyError):
         return "(no report)"

@@ -5,7 +5,8 @@ from pathlib import Path
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from moderation import classifier, domains
+from moderation import domains
+from moderation.spam import classifier, features
 
 
 class Command(BaseCommand):
@@ -50,7 +51,7 @@ def comment_line_text(line: str, trusted: frozenset) -> str:
     comment = json.loads(line)  # json.JSONDecodeError is a ValueError
     if not isinstance(comment, dict) or not isinstance(comment.get("body"), str):
         raise ValueError('expected a JSON object with a string "body"')
-    return classifier.comment_text(
+    return features.comment_text(
         body=comment["body"],
         author_name=str(comment.get("author_name") or ""),
         author_url=str(comment.get("author_url") or ""),

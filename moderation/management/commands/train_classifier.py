@@ -4,8 +4,9 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
-from moderation import classifier, shadow, training
 from moderation.models import Comment, ExternalCheck, SiteKey
+from moderation.spam import classifier, features, training, versions
+from moderation.spam.datasets import news_file, news_missing_note
 
 # A moderator's verdict as a training label: the model's own decisions never count (the queryset
 # keeps only decisions a person made).
@@ -69,8 +70,8 @@ class Command(BaseCommand):
                 f"Datasets directory {datasets_dir} not found: set REPLYGUARD_DATASETS_DIR "
                 "or pass --datasets."
             )
-        if not training.news_file(evaluation_dir).is_file():
-            self.stdout.write(training.news_missing_note(evaluation_dir))
+        if not news_file(evaluation_dir).is_file():
+            self.stdout.write(news_missing_note(evaluation_dir))
         version, report = self.train(
             datasets_dir,
             evaluation_dir,
@@ -80,7 +81,7 @@ class Command(BaseCommand):
             force,
             shadow_mode,
         )
-        self.present(version, report, classifier.report_path(model_dir, version))
+        self.present(version, report, versions.report_path(model_dir, version))
         if shadow_mode:
             self.start_shadow(model_dir, version)
         if not classifier.load_active_model(model_dir, warn=False):
@@ -125,8 +126,8 @@ class Command(BaseCommand):
 
     def start_shadow(self, model_dir: Path, version: str) -> None:
         try:
-            shadow.shadow_set(model_dir, version)
-        except shadow.UnusableCandidateError as error:
+            versions.shadow_set(model_dir, version)
+        except versions.UnusableCandidateError as error:
             raise CommandError(
                 f"{version} was saved but not put in shadow mode: {error}"
             ) from error
@@ -197,6 +198,6 @@ def site_labels() -> list[tuple[str, int]]:
 
 
 def form_text(row) -> str:
-    return classifier.comment_text(
+    return features.comment_text(
         body=row.body, author_name=row.author_name, author_url=row.author_url
     )

@@ -1,0 +1,99 @@
+"""Shadow mode: a candidate model scores live comments beside the active one, silently.
+It decides nothing; its ShadowScore rows show a moderator where the two would disagree.
+Which version is the candidate: spam/versions.py (shadow_set, shadow_activate)."""
+
+import logging
+
+from django.db import transaction
+from django.db.models import Count, F
+from django.template.defaultfilters import truncatechars
+
+from moderation import spam
+from moderation.models import Comment, ShadowScore
+from moderation.policy import Case, Verdict, verdicts_reach
+
+logger = logging.getLogger(__name__)
+
+
+# --- Scoring beside the active model ------------------------------------------------------------
+
+
+def shadow_scores_record(
+    comments: list[Comment], cases: list[Case], decided: list[Verdict], **rule_lists
+) -> int:
+    """Score `cases` with the shadow model, if one loads, through the same chain as the active
+    one (policy.verdicts_reach, with `rule_lists`), and record what it would decide next to
+    `decided`. Returns how many it scored. Never raises: the comments are decided the same
+    with or without a candidate."""
+    if not cases:
+        return 0
+    try:
+        model = spam.shadow_model()
+        if model is None:
+            return 0
+        would = verdicts_reach(cases, model=model, explain=False, **rule_lists)
+        return _record(model.version, comments, would, decided)
+    except Exception:
+        logger.exception("Shadow scoring failed; the batch is decided without it")
+        return 0
+
+
+def _record(version: str, comments, would: list[Verdict], decided: list[Verdict]) -> int:
+    rows = [
+        ShadowScore(
+            comment=comment,
+            model_version=version,
+            spam_score=candidate.spam_score,
+            status=candidate.status,
+            active_score=verdict.spam_score,
+            active_status=verdict.status,
+        )
+        for comment, candidate, verdict in zip(comments, would, decided, strict=True)
+    ]
+    # A savepoint: on PostgreSQL a failed INSERT would abort the scoring batch's transaction,
+    # and with it the decisions. ignore_conflicts: a re-scored comment keeps its first row.
+    with transaction.atomic():
+        ShadowScore.objects.bulk_create(rows, ignore_conflicts=True)
+    return len(rows)
+
+
+# --- The evidence -------------------------------------------------------------------------------
+
+
+def shadow_report(version: str, *, examples: int = 10) -> dict:
+    """How often and where `version` disagreed with what was decided, in two queries: the
+    counts per (decided, candidate) status pair, and the latest `examples` disagreements."""
+    scores = ShadowScore.objects.filter(model_version=version)
+    pairs = scores.values("active_status", "status").annotate(count=Count("id")).order_by()
+    matrix = sorted(pairs, key=lambda pair: (-pair["count"], pair["active_status"]))
+    total = sum(pair["count"] for pair in matrix)
+    agreeing = sum(pair["count"] for pair in matrix if pair["active_status"] == pair["status"])
+    disagreements = (
+        scores.exclude(status=F("active_status"))
+        .select_related("comment")
+        .only(*EXAMPLE_FIELDS, "comment__body")
+    )
+    return {
+        "version": version,
+        "total": total,
+        "agreeing": agreeing,
+        "disagreeing": total - agreeing,
+        "agreement": agreeing / total if total else None,
+        "matrix": matrix,
+        "disagreements": [_example(score) for score in disagreements[:examples]],
+    }
+
+
+EXAMPLE_FIELDS = ("created_at", "active_status", "active_score", "status", "spam_score")
+
+
+def _example(score: ShadowScore) -> dict:
+    return {
+        "comment_id": score.comment_id,
+        "body": truncatechars(score.comment.body, 80),
+        "created_at": score.created_at,
+        "active_status": score.active_status,
+        "active_score": score.active_score,
+        "status": score.status,
+        "spam_score": score.spam_score,
+    }
