@@ -90,7 +90,7 @@ def run(database_url: str, model_dir: Path, workdir: Path) -> dict:
     from django.db import connection
 
     from articles.models import Article
-    from moderation import campaigns
+    from moderation.campaigns import grouping
     from moderation.models import Campaign, Comment
     from moderation.policy import policy_band
     from moderation.scoring import pending_comments_score
@@ -115,7 +115,7 @@ def run(database_url: str, model_dir: Path, workdir: Path) -> dict:
     cut = int(len(order) * FIRST_SHARE)
 
     lookup = {"seconds": 0.0, "comments": 0}
-    grouped = campaigns.comments_group
+    grouped = grouping.comments_group
 
     def timed_group(comments, lists):
         started = time.perf_counter()
@@ -125,7 +125,7 @@ def run(database_url: str, model_dir: Path, workdir: Path) -> dict:
             lookup["seconds"] += time.perf_counter() - started
             lookup["comments"] += len(comments)
 
-    campaigns.comments_group = timed_group  # the scoring path calls it through the module
+    grouping.comments_group = timed_group  # the scoring path calls it through the module
 
     def post_and_score(rows) -> dict[str, list[int]]:
         """Post the rows as pending comments, let the worker's code decide them all."""

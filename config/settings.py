@@ -128,12 +128,12 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # (a database of its own, apart from the broker's).
 CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://")}
 # Whether every process (web and worker) shares the cache: what one process writes there is
-# then news to all (moderation.article_cache caches thread versions only then).
+# then news to all (moderation.cache caches thread versions only then).
 REPLYGUARD_CACHE_SHARED = (
     CACHES["default"]["BACKEND"] != "django.core.cache.backends.locmem.LocMemCache"
 )
 # A Redis cache that is down or hangs must cost a request at most this long (seconds): the
-# public API then goes on without it (moderation/outages.py).
+# public API then goes on without it (moderation/cache.py).
 REPLYGUARD_CACHE_TIMEOUT = env.float("REPLYGUARD_CACHE_TIMEOUT", default=0.5)
 REPLYGUARD_REDIS_CACHE_OPTIONS = {
     "socket_connect_timeout": REPLYGUARD_CACHE_TIMEOUT,
@@ -424,7 +424,7 @@ REPLYGUARD_THREAD_CACHE_SECONDS = env.int("REPLYGUARD_THREAD_CACHE_SECONDS", def
 # Saving the article forgets it at once where the cache is shared (Redis); with the default
 # per-process cache, the other web processes see it within this time.
 REPLYGUARD_ARTICLE_CACHE_SECONDS = env.float("REPLYGUARD_ARTICLE_CACHE_SECONDS", default=5.0)
-# How long a thread's version is answered from a shared cache (moderation.article_cache): a 304
+# How long a thread's version is answered from a shared cache (moderation.cache): a 304
 # or a cached page then needs no query. A reader may see a change this much later at worst.
 REPLYGUARD_THREAD_VERSION_SECONDS = env.float("REPLYGUARD_THREAD_VERSION_SECONDS", default=10.0)
 

@@ -23,10 +23,10 @@ from rest_framework.views import APIView
 
 from articles.models import Article
 from config.api import DETAIL, ERRORS, PagePagination
-from moderation import article_cache, botcheck
+from moderation import botcheck, cache
+from moderation.cache import FailOpenThrottle
 from moderation.flood import poster_network
 from moderation.models import Comment, Report, attach_published_replies
-from moderation.outages import FailOpenThrottle
 from moderation.receipts import author_status, comment_for_receipt, comment_receipt
 from moderation.reports import comment_report
 from moderation.services import comment_create
@@ -275,12 +275,12 @@ def article_or_404(slug: str) -> Article:
 
 
 def article_to_post_to(slug: str) -> Article:
-    """The article a comment is posted to: from the cache (moderation.article_cache), else
+    """The article a comment is posted to: from the cache (moderation.cache), else
     from the database (its query was a sixth of a POST)."""
-    article = article_cache.article_cached(slug)
+    article = cache.cached_article(slug)
     if article is None:
         article = article_or_404(slug)
-        article_cache.article_remember(article)
+        cache.article_remember(article)
     return article
 
 
@@ -316,8 +316,8 @@ class ArticleCommentsApi(generics.ListAPIView):
         return article_to_post_to(self.kwargs["slug"])
 
     @cached_property
-    def thread(self) -> article_cache.ThreadVersion:
-        version = article_cache.thread_version(self.kwargs["slug"])
+    def thread(self) -> cache.ThreadVersion:
+        version = cache.thread_version(self.kwargs["slug"])
         if version is None:
             raise NotFound(NO_ARTICLE)
         return version

@@ -9,13 +9,13 @@ class ModerationConfig(AppConfig):
     def ready(self):
         from articles.models import Article
         from moderation.akismet.checks import rules_forget
-        from moderation.article_cache import article_forget
+        from moderation.cache import article_forget
         from moderation.models import LinkDomain, WordRule
 
         # Other sites' checks keep the rules a moment (akismet.checks.rules_and_domain_lists).
         for model in (WordRule, LinkDomain):
             post_save.connect(rules_forget, sender=model, dispatch_uid=f"forget-{model.__name__}")
             post_delete.connect(rules_forget, sender=model, dispatch_uid=f"del-{model.__name__}")
-        # A POST reads its article from the cache (moderation.article_cache).
+        # A POST reads its article from the cache (moderation.cache).
         post_save.connect(article_forget, sender=Article, dispatch_uid="forget-article")
         post_delete.connect(article_forget, sender=Article, dispatch_uid="del-article")

@@ -6,7 +6,7 @@ from django.conf import settings
 from django.db import InterfaceError, OperationalError
 
 from config.errors import error_answer
-from moderation.outages import CACHE_ERRORS
+from moderation.cache import CACHE_ERRORS
 
 logger = logging.getLogger(__name__)
 

@@ -125,7 +125,7 @@ class Comment(models.Model):
     # Set once the address is cut to its network (/24, /48) after the retention period.
     ip_truncated = models.BooleanField(default=False)
     user_agent = models.CharField(max_length=512, blank=True, help_text="Private.")
-    # The spam wave it belongs to, if any (moderation.campaigns groups them).
+    # The spam wave it belongs to, if any (moderation/campaigns/ groups them).
     campaign = models.ForeignKey(
         "Campaign", null=True, blank=True, on_delete=models.SET_NULL, related_name="comments"
     )
@@ -478,7 +478,7 @@ class ExternalCheck(models.Model):
 
 
 class Campaign(models.Model):
-    """Comments that belong together across authors (moderation.campaigns): near-identical
+    """Comments that belong together across authors (moderation/campaigns/): near-identical
     text, or the same unusual link domain. A moderator decides it whole; once binned, the worker
     files new comments that join it as spam; once published, it holds nothing back."""
 
@@ -490,7 +490,7 @@ class Campaign(models.Model):
 
     created_at = models.DateTimeField(auto_now_add=True)
     state = models.CharField(max_length=10, choices=State.choices, default=State.OPEN)
-    shared = models.CharField(
+    grouped_by = models.CharField(
         max_length=200, blank=True, help_text="What its comments share, in words."
     )
     decided_by = models.ForeignKey(
@@ -502,7 +502,7 @@ class Campaign(models.Model):
         ordering = ["-created_at", "-id"]
 
     def __str__(self):
-        return f"Campaign #{self.pk}: {self.shared}"
+        return f"Campaign #{self.pk}: {self.grouped_by}"
 
 
 class CampaignKey(models.Model):

@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from moderation.models import Comment, HeldDigest
 from moderation.storms import articles_in_storm
-from moderation.words import percent
+from moderation.wording import percent
 
 DIGEST_MAX_COMMENTS = 50  # the rest are counted, not listed: the queue has them all
 

@@ -11,7 +11,7 @@ from django.conf import settings
 from articles.models import Article
 from moderation import rules
 from moderation.models import Campaign, Cause, Comment
-from moderation.words import percent
+from moderation.wording import percent
 
 Status = Comment.Status
 
@@ -38,7 +38,7 @@ class Case(NamedTuple):
     author_url: str
     article: Article  # its policy; an unsaved Article is the site defaults (the Akismet door)
     standing: rules.AuthorStanding
-    grouped: object = None  # campaigns.Grouped: the campaign it joins or matches
+    grouped: object = None  # grouping.Grouped: the campaign it joins or matches
     floor: Verdict | None = None  # what it may not be decided below (scoring.floor_of)
 
 
@@ -109,7 +109,7 @@ def policy_band(*, article: Article, spam_probability: float) -> tuple[str, str]
         return Status.HELD, "Storm mode: the article is pre-moderated while comments pour in."
     if article.premoderated():
         return Status.HELD, "The article is pre-moderated: every comment waits for a moderator."
-    # In the words the desk shows scores in (words.percent), so a reason reads like its column.
+    # In the words the desk shows scores in (wording.percent), so a reason reads like its column.
     # A threshold is a setting, not a score: 1.0 reads 100%, not the scores' cap of 99%.
     low, high = percent(publish_below, most=100), percent(spam_above, most=100)
     score = percent(spam_probability)
@@ -121,7 +121,7 @@ def policy_band(*, article: Article, spam_probability: float) -> tuple[str, str]
 
 
 def campaign_verdict(grouped, verdict: Verdict) -> Verdict:
-    """What a moderator decided about the campaign a comment joins (campaigns.Grouped) wins
+    """What a moderator decided about the campaign a comment joins (grouping.Grouped) wins
     over the model: binned, the comment is spam; held, it waits for a moderator. A banned word
     still rejects. A comment that only matches a binned campaign (its author has published
     comments outside any) is held, not binned: a grouping alone never bins such a reader."""

@@ -7,9 +7,10 @@ from datetime import timedelta
 from django.db import transaction
 from django.utils import timezone
 
-from moderation import campaigns, domains, flood, rules, spam, storms
+from moderation import domains, flood, rules, spam, storms
+from moderation.cache import cache_delete
+from moderation.campaigns import grouping
 from moderation.models import Cause, Comment
-from moderation.outages import cache_delete
 from moderation.policy import Case, Verdict, verdicts_reach
 from moderation.services import verdicts_apply
 from moderation.spam import shadow
@@ -74,7 +75,7 @@ def claimed_comments_score(comments: list[Comment]) -> int:
         emails={comment.author_email for comment in comments},
         excluding={comment.pk for comment in comments},
     )
-    joined = campaigns.comments_group(comments, rule_lists["domain_lists"])
+    joined = grouping.comments_group(comments, rule_lists["domain_lists"])
     copies = flood.recent_copies(comments)
     articles = {comment.article_id: comment.article for comment in comments}
     storms.storms_check(list(articles.values()))

@@ -13,12 +13,12 @@ from django.utils import timezone
 from rest_framework.exceptions import PermissionDenied, ValidationError
 
 from articles.models import Article
-from moderation import article_cache, domains, flood, rules
+from moderation import cache, domains, flood, rules
 from moderation.flood import poster_network
 from moderation.models import Campaign, CampaignKey, Cause, Comment, Decision, TextSignature
 from moderation.policy import Verdict
 from moderation.wakeup import scoring_task_send_on_commit
-from moderation.words import percent
+from moderation.wording import percent
 
 logger = logging.getLogger(__name__)
 
@@ -190,7 +190,7 @@ def campaign_members_remove(comments) -> int:
 
 
 def campaign_index_forget(comments) -> None:
-    """Drop these comments' rows from the campaign index (campaigns.py): no later comment
+    """Drop these comments' rows from the campaign index (campaigns/grouping.py): no later comment
     matches them, and nothing keyed by their text or sender stays (taken out, or erased)."""
     CampaignKey.objects.filter(comment__in=comments).delete()
     TextSignature.objects.filter(comment__in=comments).delete()
@@ -340,4 +340,4 @@ def _threads_changed(article_ids) -> None:
     Row by row in id order: two deciders touching the same articles lock them in one order."""
     for article_id in sorted(set(article_ids)):
         Article.objects.filter(pk=article_id).update(thread_version=F("thread_version") + 1)
-    article_cache.thread_versions_moved(article_ids)
+    cache.thread_versions_moved(article_ids)

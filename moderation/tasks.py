@@ -40,7 +40,7 @@ def stale_pending_requeue_task() -> int:
 
 @shared_task
 def ip_retention_task() -> int:
-    from moderation.campaigns import campaign_keys_forget_old
+    from moderation.campaigns.grouping import campaign_keys_forget_old
     from moderation.privacy import comment_truncate_old_ips, report_forget_old_reporters
 
     retention = timedelta(days=settings.REPLYGUARD_IP_RETENTION_DAYS)

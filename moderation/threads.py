@@ -2,7 +2,7 @@
 see moves the article's thread_version on (moderation.services), so the version alone tells
 whether a reader's copy is current (ETag -> 304), and each page is rendered once per version,
 then served from the cache. With a shared cache the version comes from it too
-(moderation.article_cache): a 304 or a cached page then takes no query at all."""
+(moderation.cache): a 304 or a cached page then takes no query at all."""
 
 import hashlib
 from collections.abc import Callable
@@ -11,8 +11,7 @@ from django.conf import settings
 from django.http import HttpResponse
 from django.utils.cache import get_conditional_response, patch_cache_control
 
-from moderation.article_cache import ThreadVersion
-from moderation.outages import cache_get, cache_set
+from moderation.cache import ThreadVersion, cache_get, cache_set
 
 # Every query parameter a thread page reads (the list's order and the pagination's).
 THREAD_PAGE_PARAMETERS = ("order", "page", "page_size")

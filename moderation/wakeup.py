@@ -10,7 +10,7 @@ from django.core.cache import caches
 from django.core.cache.backends.locmem import LocMemCache
 from django.db import transaction
 
-from moderation.outages import cache_add, cache_delete
+from moderation.cache import cache_add, cache_delete
 from moderation.tasks import pending_comments_score_task
 
 # Set while a scoring task is queued and not yet started, so a burst of POSTs sends one task.

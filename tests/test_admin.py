@@ -277,7 +277,7 @@ def test_deleting_is_not_among_the_moderation_actions(moderator):
 
 def test_a_comments_decisions_read_newest_first_and_say_who_decided(moderator, admin_user):
     from moderation.services import comment_decide
-    from moderation.words import decider
+    from moderation.wording import who_decided
 
     comment = CommentFactory(status="pending", model_version="20261129-120000-abc")
     comment_decide(comment=comment, status="held", reason="Spam probability 0.80 ≥ 0.70.")
@@ -289,7 +289,7 @@ def test_a_comments_decisions_read_newest_first_and_say_who_decided(moderator, a
     assert page.index("By hand.") < page.index("Spam probability 0.80")  # newest first
     assert page.index(">admin<") < page.index("model 20261129-120000-abc")
     rule = Decision(reason="Rule: banned 'pills'.", model_version="x")
-    assert decider(rule) == "rule"
+    assert who_decided(rule) == "rule"
 
 
 def test_the_ip_address_is_labelled_as_people_write_it(moderator):

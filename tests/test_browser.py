@@ -205,7 +205,7 @@ def test_screenshot_of_a_campaign(live_server, browser_page, desk_scene, screens
     from moderation.models import Campaign
 
     article = desk_scene[0]
-    campaign = Campaign.objects.create(shared="near-identical text")
+    campaign = Campaign.objects.create(grouped_by="near-identical text")
     ask = "Would you mind if I share your {} with my facebook group?"
     texts = [f"{ask.format('blog')} http://bit.ly/3kx", f"{ask.format('site')} http://ow.ly/9Qa",
              f"{ask.format('blog').lower()}  http://is.gd/v2p"]  # fmt: skip

@@ -4,7 +4,7 @@ decision on a whole campaign does, now and to the comments that join it later.""
 import pytest
 
 from harness.waves import WAVE_ROW, blog_spam, news_comments, spam_wave
-from moderation.campaigns import campaign_text
+from moderation.campaigns.keys import campaign_text
 from moderation.models import Campaign, Comment, Decision
 from moderation.scoring import pending_comments_score
 from moderation.services import campaign_decide
@@ -54,7 +54,7 @@ def test_near_identical_texts_from_different_authors_are_one_campaign(articles):
 
     campaign = Campaign.objects.get()
     assert set(campaign.comments.all()) == set(comments)
-    assert campaign.shared == "near-identical text"
+    assert campaign.grouped_by == "near-identical text"
 
 
 def test_short_common_replies_from_different_readers_are_not_a_campaign(articles):
@@ -84,7 +84,7 @@ def test_the_same_website_across_authors_is_a_campaign(articles):
 
     score_all()
 
-    assert Campaign.objects.get().shared == "the website summit-deals.info"
+    assert Campaign.objects.get().grouped_by == "the website summit-deals.info"
     assert Comment.objects.filter(campaign__isnull=False).count() == 3
 
 
@@ -100,7 +100,7 @@ def test_one_sender_behind_several_names_across_articles_is_a_campaign(articles,
 
     score_all()
 
-    assert Campaign.objects.get().shared.startswith("one sender")
+    assert Campaign.objects.get().grouped_by.startswith("one sender")
     assert Comment.objects.filter(campaign__isnull=False).count() == 3
 
 
@@ -255,7 +255,7 @@ def test_a_very_long_website_host_still_names_the_campaign(articles):
 
     score_all()
 
-    assert len(Campaign.objects.get().shared) <= 200
+    assert len(Campaign.objects.get().grouped_by) <= 200
 
 
 def test_erasing_an_author_forgets_their_campaign_keys(articles):

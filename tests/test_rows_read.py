@@ -57,7 +57,7 @@ CampaignKey.objects.bulk_create(
     CampaignKey(key=7, comment=comment, created_at=now - timedelta(seconds=n)) for n in range(3000)
 )
 analyze()""",
-        lookup="len(__import__('moderation.campaigns').campaigns._candidates("
+        lookup="len(__import__('moderation.campaigns.grouping').campaigns.grouping._candidates("
         "{7, 8}, now - timedelta(hours=1)))",
         table="moderation_campaignkey",
     )

@@ -15,7 +15,7 @@ from moderation.services import (
     comment_decide,
 )
 from moderation.tasks import pending_comments_score_task
-from moderation.words import percent
+from moderation.wording import percent
 from tests.factories import ArticleFactory, CommentFactory
 
 pytestmark = pytest.mark.django_db

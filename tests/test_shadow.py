@@ -14,7 +14,7 @@ from moderation.services import comment_create
 from moderation.spam import classifier, features, shadow
 from moderation.spam import versions as spam_versions
 from moderation.tasks import pending_comments_score_task
-from moderation.words import percent
+from moderation.wording import percent
 from tests.factories import ArticleFactory
 
 pytestmark = pytest.mark.django_db

@@ -105,7 +105,7 @@ def test_a_campaign_published_as_legitimate_is_no_storm(article, settings, admin
     from moderation.models import Campaign
 
     settings.REPLYGUARD_STORM_CAMPAIGN_COMMENTS = 3
-    campaign = Campaign.objects.create(shared="near-identical text", state="published")
+    campaign = Campaign.objects.create(grouped_by="near-identical text", state="published")
     comments(article, 4, campaign=campaign)
 
     score_all()
@@ -181,7 +181,7 @@ def test_a_worker_counts_an_articles_comments_once_per_check_interval(article, s
 def test_a_campaigns_spam_from_one_address_starts_no_storm(article, settings, score_all):
     from moderation.models import Campaign
 
-    campaign = Campaign.objects.create(shared="near-identical text", state="binned")
+    campaign = Campaign.objects.create(grouped_by="near-identical text", state="binned")
     comments(article, 5, status="spam", campaign=campaign, ip_address="203.0.113.50")
     comments(article, 1)
 

@@ -82,7 +82,7 @@ WRITES = [
 def test_every_write_readers_would_see_moves_the_thread_version(
     write, shared_cache, client, admin_user, api_client, no_model, settings
 ):
-    # With a shared cache the version itself is read from it (moderation.article_cache).
+    # With a shared cache the version itself is read from it (moderation.cache).
     settings.REPLYGUARD_CACHE_SHARED = shared_cache
     settings.REPLYGUARD_REPORTS_TO_HOLD = 3
     comment = CommentFactory(author_name="Mina Park", body="What readers see first.")

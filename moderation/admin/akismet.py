@@ -6,7 +6,7 @@ from django.template.defaultfilters import truncatechars
 from django.urls import reverse
 from django.utils.html import format_html
 
-from moderation import words
+from moderation import wording
 from moderation.admin.base import ModeratorActions, moderator_action
 from moderation.akismet.checks import (
     external_checks_label,
@@ -14,7 +14,7 @@ from moderation.akismet.checks import (
     site_key_create,
 )
 from moderation.models import Comment, ExternalCheck, SiteKey
-from moderation.words import percent
+from moderation.wording import percent
 
 Status = Comment.Status
 
@@ -131,6 +131,6 @@ class ExternalCheckAdmin(ModeratorActions, admin.ModelAdmin):
     def score(self, check):
         return percent(check.spam_score)
 
-    @admin.display(description="Why")
+    @admin.display(description="why")
     def why(self, check):
-        return words.why(check)
+        return wording.why(check)

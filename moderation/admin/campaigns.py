@@ -45,7 +45,7 @@ class CampaignAdmin(ModeratorActions, StormBanner, admin.ModelAdmin):
     list_display = ["__str__", "state", "size", "authors", "first_seen", "last_seen", "touched"]
     list_filter = ["state"]
     readonly_fields = [
-        "shared", "state", "size", "authors", "first_seen", "last_seen", "touched",
+        "grouped_by", "state", "size", "authors", "first_seen", "last_seen", "touched",
         "decided_by", "decided_at", "members", "left_apart", "samples",
     ]  # fmt: skip
     fields = readonly_fields

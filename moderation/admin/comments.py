@@ -11,7 +11,7 @@ from django.urls import path, reverse
 from django.utils.html import format_html_join
 from django.utils.http import url_has_allowed_host_and_scheme
 
-from moderation import words
+from moderation import wording
 from moderation.admin.base import ModeratorActions, StormBanner, moderator_action
 from moderation.models import Cause, Comment, Decision, HeldComment, Report
 from moderation.privacy import author_erase, author_export
@@ -23,7 +23,7 @@ from moderation.services import (
     comments_decide,
     comments_delete,
 )
-from moderation.words import decider, percent
+from moderation.wording import percent, who_decided
 
 Status = Comment.Status
 
@@ -40,7 +40,7 @@ class DecisionInline(admin.TabularInline):
 
     @admin.display(description="decided by")
     def who(self, decision):
-        return decider(decision)
+        return who_decided(decision)
 
     @admin.display(description="score")
     def score(self, decision):
@@ -76,7 +76,7 @@ DECISIONS = {
 ONE_CLICK = ["publish", "spam", "abusive"]  # the buttons on each row; the rest are bulk actions
 
 
-def decide(request, comments, decision: str) -> int:
+def moderator_decides(request, comments, decision: str) -> int:
     """Apply one of DECISIONS to these comments; how many changed. One comment is a decision
     on it (comment_decide, which teaches its link domains); a selection is a bulk one."""
     status, _, reason = DECISIONS[decision]
@@ -94,7 +94,7 @@ def decide_selected(decision: str):
 
     @moderator_action(f"decide_{decision}", f"{label} (selected comments)")
     def action(modeladmin, request, queryset):
-        changed = decide(request, list(queryset), decision)
+        changed = moderator_decides(request, list(queryset), decision)
         return f"{label}: {changed} of {len(queryset)} comment(s) changed."
 
     return action
@@ -119,7 +119,7 @@ class CommentAdmin(ModeratorActions, StormBanner, admin.ModelAdmin):
         "article",
         "status",
         "score",
-        "cause_and_reasons",
+        "why",
         "created_at",
         "decide_buttons",
     ]
@@ -144,7 +144,7 @@ class CommentAdmin(ModeratorActions, StormBanner, admin.ModelAdmin):
         "status",
         "decide_buttons",
         "score",
-        "cause_and_reasons",
+        "why",
         "model_version",
         "author_history",
         "created_at",
@@ -175,7 +175,7 @@ class CommentAdmin(ModeratorActions, StormBanner, admin.ModelAdmin):
                     "status",
                     "decide_buttons",
                     "score",
-                    "cause_and_reasons",
+                    "why",
                     "model_version",
                     "created_at",
                     "decided_at",
@@ -204,7 +204,7 @@ class CommentAdmin(ModeratorActions, StormBanner, admin.ModelAdmin):
             raise PermissionDenied
         comment = get_object_or_404(Comment, pk=comment_id)
         label = DECISIONS[decision][1]
-        if decide(request, [comment], decision):
+        if moderator_decides(request, [comment], decision):
             self.message_user(request, f"#{comment.pk}: {label}.", messages.SUCCESS)
         else:
             self.message_user(request, f"#{comment.pk} was already {comment.status}.")
@@ -282,8 +282,8 @@ class CommentAdmin(ModeratorActions, StormBanner, admin.ModelAdmin):
         return percent(comment.spam_score)
 
     @admin.display(description="why")
-    def cause_and_reasons(self, comment):
-        return words.why(comment)
+    def why(self, comment):
+        return wording.why(comment)
 
     @admin.display(description="author's history")
     def author_history(self, comment):
@@ -306,7 +306,7 @@ class ModerationQueueAdmin(CommentAdmin):
     # comment's page has the rest. No column sorts: the queue has one order (get_queryset).
     list_display = [
         "short_body",
-        "cause_and_reasons",
+        "why",
         "score",
         "report_count",
         "author_history",

@@ -13,7 +13,7 @@ from moderation.models import (
     StormSwitch,
     WordRule,
 )
-from moderation.words import decider, percent
+from moderation.wording import percent, who_decided
 
 Status = Comment.Status
 
@@ -25,7 +25,7 @@ class DecisionAdmin(AuditRecordAdmin):
 
     @admin.display(description="decided by")
     def who(self, decision):
-        return decider(decision)
+        return who_decided(decision)
 
     @admin.display(description="score", ordering="spam_score")
     def score(self, decision):

@@ -13,7 +13,7 @@ from django.utils.html import format_html
 from moderation.admin.base import AuditRecordAdmin
 from moderation.models import Comment, ShadowScore
 from moderation.spam import shadow, versions
-from moderation.words import percent
+from moderation.wording import percent
 
 Status = Comment.Status
 

@@ -21,9 +21,9 @@ from moderation.akismet.checks import (
     site_for,
 )
 from moderation.api import client_ip
+from moderation.cache import CACHE_ERRORS, FailOpenThrottle
 from moderation.flood import poster_network
 from moderation.models import ExternalCheck
-from moderation.outages import CACHE_ERRORS, FailOpenThrottle
 
 THANKS = "Thanks for making the web a better place."
 # What a reader typed, and the key: never in an error report's copy of the request.

@@ -5,7 +5,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from moderation.spam import classifier, shadow, versions
-from moderation.words import percent
+from moderation.wording import percent
 
 
 class Command(BaseCommand):

@@ -1,4 +1,11 @@
-"""What requests take about an article from the cache instead of the database.
+"""The shared cache (Redis, in production), failing open, and what requests take from it.
+
+When the cache (Redis, in production) is down, the database stays the source of truth: a
+cache error is logged and treated as a miss, a rate limit fails open, and the request goes on.
+The per-IP rate limit is the only thing lost for the outage; flood control, in the database,
+still holds.
+
+What requests take about an article from the cache instead of the database.
 
 - The article a POST goes to, for REPLYGUARD_ARTICLE_CACHE_SECONDS: only whether it takes
   comments is read from it. With the per-process default cache, other processes see a change
@@ -11,13 +18,72 @@
 
 A save or delete of the article forgets both (moderation.apps)."""
 
+import logging
 from dataclasses import dataclass
 
 from django.conf import settings
+from django.core.cache import cache
 from django.db import transaction
+from redis.exceptions import RedisError
 
 from articles.models import Article
-from moderation.outages import cache_add, cache_delete, cache_get, cache_set
+
+logger = logging.getLogger(__name__)
+
+# What a cache backend raises when its server is gone (redis-py's errors; a socket's OSError).
+CACHE_ERRORS = (RedisError, OSError)
+
+
+def cache_get(key: str):
+    """The cached value, or None when it is missing or the cache is down."""
+    try:
+        return cache.get(key)
+    except CACHE_ERRORS as error:
+        _log(error)
+        return None
+
+
+def cache_set(key: str, value, timeout: float) -> None:
+    try:
+        cache.set(key, value, timeout)
+    except CACHE_ERRORS as error:
+        _log(error)
+
+
+def cache_add(key: str, value, timeout: float) -> bool:
+    """True if the key was added, or if the cache is down (so the caller acts, as if first)."""
+    try:
+        return cache.add(key, value, timeout)
+    except CACHE_ERRORS as error:
+        _log(error)
+        return True
+
+
+def cache_delete(key: str) -> None:
+    try:
+        cache.delete(key)
+    except CACHE_ERRORS as error:
+        _log(error)
+
+
+def _log(error: Exception) -> None:
+    # The type only: a message may name the server's address, never a reader's.
+    logger.warning("Cache unavailable (%s): going on without it", type(error).__name__)
+
+
+class FailOpenThrottle:
+    """A DRF throttle (mixed in first) that lets the request through while the cache is down:
+    a reader's comment, or another site's check, matters more than the limit."""
+
+    def allow_request(self, request, view):
+        try:
+            return super().allow_request(request, view)
+        except CACHE_ERRORS as error:
+            logger.warning("Rate limit not applied, cache unavailable (%s)", type(error).__name__)
+            return True
+
+
+# --- Articles and their thread versions ---------------------------------------------------------
 
 
 def _key(slug: str) -> str:
@@ -28,7 +94,7 @@ def _version_key(slug: str) -> str:
     return f"replyguard:thread-version:{slug}"
 
 
-def article_cached(slug: str) -> Article | None:
+def cached_article(slug: str) -> Article | None:
     if not settings.REPLYGUARD_ARTICLE_CACHE_SECONDS:
         return None
     return cache_get(_key(slug))

@@ -29,7 +29,7 @@ def why(record) -> str:
     return "; ".join(parts) or "—"
 
 
-def decider(decision: Decision) -> str:
+def who_decided(decision: Decision) -> str:
     """Who decided: the moderator, a rule, or the model by its version; never a blank."""
     if decision.decided_by_id is not None:
         return str(decision.decided_by)
