@@ -6,19 +6,16 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from articles.api import ArticleDetailApi, ArticleListApi
 from articles.views import article_page
 from moderation.akismet import views as akismet
-from moderation.api import (
-    ArticleCommentsApi,
-    AuthorsCommentApi,
-    CommentFormApi,
-    CommentReportApi,
-)
+from moderation.api.comment import AuthorsCommentApi, CommentReportApi
+from moderation.api.threads import ArticleCommentsApi, CommentFormApi
 
 urlpatterns = [
     # The demo: the seed article with the readers' widget under it -> articles.views
     path("", article_page, name="demo"),
     path("demo/<slug:slug>/", article_page, name="demo-article"),
     path("admin/", admin.site.urls),
-    # Public API: articles -> articles.api, comments and reports -> moderation.api
+    # Public API: articles -> articles.api; threads and posting -> moderation.api.threads;
+    # one comment's receipt and report -> moderation.api.comment
     path("api/articles/", ArticleListApi.as_view(), name="article-list"),
     path("api/articles/<slug:slug>/", ArticleDetailApi.as_view(), name="article-detail"),
     path(

@@ -1,7 +1,6 @@
 """Flood control and duplicates: what a poster's recent comments say about a new one. Reads
 only; services.comment_create runs it under the poster's lock, just before the INSERT."""
 
-import ipaddress
 import math
 from datetime import UTC, datetime, timedelta
 
@@ -11,26 +10,9 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from rest_framework.exceptions import APIException, Throttled
 
-from moderation.models import Cause, Comment
-from moderation.policy import Verdict
+from moderation.models import Cause, Comment, Verdict
 
 Status = Comment.Status
-
-
-def network_address(address: str, *, ipv4_prefix: int, ipv6_prefix: int) -> str:
-    """The address's network of that many bits, by its version: '203.0.113.77', 24 ->
-    '203.0.113.0'. Flood control counts posters by it, IP retention cuts addresses to it."""
-    ip = ipaddress.ip_address(address)
-    prefix = ipv4_prefix if ip.version == 4 else ipv6_prefix
-    return str(ipaddress.ip_network(f"{ip}/{prefix}", strict=False).network_address)
-
-
-def poster_network(address: str | None) -> str | None:
-    """What counts as one poster: an IPv4 address whole, an IPv6 address by its network of
-    REPLYGUARD_IPV6_PREFIX bits (/64: a subscriber's, from which every address is theirs)."""
-    if not address:
-        return None
-    return network_address(address, ipv4_prefix=32, ipv6_prefix=settings.REPLYGUARD_IPV6_PREFIX)
 
 
 # Raised as DRF exceptions: what the poster is told (429 with Retry-After, 409) is theirs.

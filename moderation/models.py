@@ -1,9 +1,24 @@
 import uuid
+from dataclasses import dataclass
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models.functions import Coalesce
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """A decision not yet applied: the status to move one comment to, and why (policy returns
+    them, services.verdicts_apply applies them). A value, not a table."""
+
+    status: str
+    cause: str = ""
+    reason: str = ""
+    rule_hits: list[str] | None = None  # None: leave the stored ones
+    spam_score: float | None = None  # None: leave the stored score, version and reasons
+    model_version: str = ""
+    spam_reasons: list[str] | None = None
 
 
 class CommentQuerySet(models.QuerySet):
@@ -119,7 +134,7 @@ class Comment(models.Model):
     ip_address = models.GenericIPAddressField(
         "IP address", null=True, blank=True, help_text="Private."
     )
-    # What flood control and rate limits count as one poster (flood.poster_network): the
+    # What flood control and rate limits count as one poster (posters.poster_network): the
     # IPv4 address, or the IPv6 address's /64, which one subscriber can rotate through freely.
     poster_network = models.GenericIPAddressField(null=True, blank=True, editable=False)
     # Set once the address is cut to its network (/24, /48) after the retention period.

@@ -3,30 +3,17 @@ campaign a moderator decided and a floor turn each comment into a Verdict (verdi
 database and no scikit-learn (the model comes loaded): the worker, the Akismet door and shadow
 mode all ask it; services apply the verdicts."""
 
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import NamedTuple
 
 from django.conf import settings
 
 from articles.models import Article
 from moderation import rules
-from moderation.models import Campaign, Cause, Comment
+from moderation.models import Campaign, Cause, Comment, Verdict
 from moderation.wording import percent
 
 Status = Comment.Status
-
-
-@dataclass(frozen=True)
-class Verdict:
-    """The status to move one comment to, and why."""
-
-    status: str
-    cause: str = ""
-    reason: str = ""
-    rule_hits: list[str] | None = None  # None: leave the stored ones
-    spam_score: float | None = None  # None: leave the stored score, version and reasons
-    model_version: str = ""
-    spam_reasons: list[str] | None = None
 
 
 class Case(NamedTuple):

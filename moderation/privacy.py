@@ -9,10 +9,8 @@ from django.db import transaction
 from django.db.models import CharField, F, Value
 from django.db.models.functions import Cast, Concat, Replace
 from django.utils import timezone
-from django.utils.crypto import salted_hmac
 
 from moderation import domains
-from moderation.flood import network_address
 from moderation.models import (
     AuthorDataRequest,
     Comment,
@@ -20,6 +18,7 @@ from moderation.models import (
     ExternalCheck,
     Report,
 )
+from moderation.posters import network_address, private_sha256
 from moderation.services import campaign_index_forget, comments_update
 
 ERASED_NAME = "Anonymous"
@@ -45,18 +44,6 @@ EXPORTED_FIELDS = [
     "rule_hits",
     "decided_at",
 ]
-
-
-def private_sha256(value: str) -> str:
-    """A stand-in for a private value (email, IP) that can still tell two readers apart: an
-    HMAC-SHA256 keyed with SECRET_KEY. A plain SHA-256 of an IPv4 address is found by trying
-    all 2**32 of them (6 of 8 report IPs in 0.2 s); without the key there is nothing to try."""
-    if not value:
-        return ""
-    return salted_hmac(HASH_PURPOSE, value.strip().lower(), algorithm="sha256").hexdigest()
-
-
-HASH_PURPOSE = "replyguard.private-value"
 
 
 def author_comments(email: str):

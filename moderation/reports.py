@@ -4,9 +4,8 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from rest_framework.exceptions import APIException
 
-from moderation.flood import poster_network
 from moderation.models import Cause, Comment, Report
-from moderation.privacy import private_sha256
+from moderation.posters import poster_network, private_sha256
 from moderation.services import comment_decide
 
 

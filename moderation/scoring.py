@@ -10,8 +10,8 @@ from django.utils import timezone
 from moderation import domains, flood, rules, spam, storms
 from moderation.cache import cache_delete
 from moderation.campaigns import grouping
-from moderation.models import Cause, Comment
-from moderation.policy import Case, Verdict, verdicts_reach
+from moderation.models import Cause, Comment, Verdict
+from moderation.policy import Case, verdicts_reach
 from moderation.services import verdicts_apply
 from moderation.spam import shadow
 from moderation.wakeup import SCORING_QUEUED, scoring_task_send

@@ -14,9 +14,16 @@ from rest_framework.exceptions import PermissionDenied, ValidationError
 
 from articles.models import Article
 from moderation import cache, domains, flood, rules
-from moderation.flood import poster_network
-from moderation.models import Campaign, CampaignKey, Cause, Comment, Decision, TextSignature
-from moderation.policy import Verdict
+from moderation.models import (
+    Campaign,
+    CampaignKey,
+    Cause,
+    Comment,
+    Decision,
+    TextSignature,
+    Verdict,
+)
+from moderation.posters import poster_network
 from moderation.wakeup import scoring_task_send_on_commit
 from moderation.wording import percent
 

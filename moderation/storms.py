@@ -16,7 +16,7 @@ from moderation.models import Campaign, Comment, StormSwitch
 
 def storm_reason(article: Article, now) -> str:
     """Why the article is in a storm now, in words, or "" if it is not. Counted by network
-    (flood.poster_network), not by comment: one address's comments, under as many names as
+    (posters.poster_network), not by comment: one address's comments, under as many names as
     it likes, are one poster, and were enough to pre-moderate an article for everyone. A
     campaign counts by its networks or its comments the worker filed as spam."""
     window = timedelta(minutes=settings.REPLYGUARD_STORM_WINDOW_MINUTES)

@@ -2,8 +2,8 @@ import factory
 from django.utils import timezone
 
 from articles.models import Article
-from moderation.flood import poster_network
 from moderation.models import Comment
+from moderation.posters import poster_network
 from moderation.rules import text_fingerprint
 
 

@@ -7,7 +7,8 @@ import pytest
 from django.utils import timezone
 
 from moderation.models import Comment, Report
-from moderation.privacy import author_erase, author_export, private_sha256
+from moderation.posters import private_sha256
+from moderation.privacy import author_erase, author_export
 from moderation.tasks import ip_retention_task
 from tests.factories import CommentFactory
 

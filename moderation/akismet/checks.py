@@ -15,9 +15,9 @@ from django.utils import timezone
 
 from articles.models import Article
 from moderation import domains, rules, spam
-from moderation.flood import poster_network
-from moderation.models import Cause, Comment, ExternalCheck, SiteKey
-from moderation.policy import Case, Verdict, verdicts_reach
+from moderation.models import Cause, Comment, ExternalCheck, SiteKey, Verdict
+from moderation.policy import Case, verdicts_reach
+from moderation.posters import poster_network
 
 Status = Comment.Status
 Label = ExternalCheck.Label

@@ -14,16 +14,16 @@ from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_POST
 from rest_framework.throttling import SimpleRateThrottle
 
+from config.api import client_ip
 from moderation.akismet.checks import (
     Submission,
     external_check_run,
     external_label_record,
     site_for,
 )
-from moderation.api import client_ip
 from moderation.cache import CACHE_ERRORS, FailOpenThrottle
-from moderation.flood import poster_network
 from moderation.models import ExternalCheck
+from moderation.posters import poster_network
 
 THANKS = "Thanks for making the web a better place."
 # What a reader typed, and the key: never in an error report's copy of the request.

@@ -14,9 +14,8 @@ from datasketch import MinHash
 from django.conf import settings
 
 from moderation import domains
-from moderation.flood import network_address
 from moderation.models import Comment
-from moderation.privacy import private_sha256
+from moderation.posters import network_address, private_sha256
 
 PERMUTATIONS, BANDS = 64, 16  # 4 values a band: texts ~0.6 alike meet in a band 89% of the time
 SHINGLE = 5
@@ -126,7 +125,7 @@ def sender_key(comment: Comment) -> int | None:
     if not comment.user_agent:
         return None
     network = network_address(comment.ip_address, ipv4_prefix=24, ipv6_prefix=48)
-    # Keyed (privacy.private_sha256): a plain hash of these would confirm a guessed sender.
+    # Keyed (posters.private_sha256): a plain hash of these would confirm a guessed sender.
     return _key("sender:", private_sha256(f"{domain}|{network}|{comment.user_agent}").encode())
 
 

@@ -9,8 +9,8 @@ from django.db.models import Count, F
 from django.template.defaultfilters import truncatechars
 
 from moderation import spam
-from moderation.models import Comment, ShadowScore
-from moderation.policy import Case, Verdict, verdicts_reach
+from moderation.models import Comment, ShadowScore, Verdict
+from moderation.policy import Case, verdicts_reach
 
 logger = logging.getLogger(__name__)
 

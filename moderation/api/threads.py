@@ -1,7 +1,7 @@
-"""The public REST API the site's frontend calls. Output serializers list their fields
-explicitly: a reader's email, IP and user agent are never among them."""
+"""/api/articles/<slug>/comments/ and /comment-form/: readers read an article's threads,
+load the comment form and post. Output serializers list their fields explicitly: a reader's
+email, IP and user agent are never among them."""
 
-import ipaddress
 import unicodedata
 
 from django.conf import settings
@@ -18,17 +18,16 @@ from rest_framework import generics, serializers, status
 from rest_framework.exceptions import NotFound
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
-from rest_framework.throttling import BaseThrottle, ScopedRateThrottle
+from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
 from articles.models import Article
-from config.api import DETAIL, ERRORS, PagePagination
+from config.api import DETAIL, ERRORS, PagePagination, client_ip
 from moderation import botcheck, cache
 from moderation.cache import FailOpenThrottle
-from moderation.flood import poster_network
-from moderation.models import Comment, Report, attach_published_replies
-from moderation.receipts import author_status, comment_for_receipt, comment_receipt
-from moderation.reports import comment_report
+from moderation.models import Comment, attach_published_replies
+from moderation.posters import poster_network
+from moderation.receipts import author_status, comment_receipt
 from moderation.services import comment_create
 from moderation.threads import thread_page_response
 
@@ -242,27 +241,6 @@ class PublicWriteThrottle(FailOpenThrottle, ScopedRateThrottle):
         }[self.scope]
 
 
-def client_ip(request) -> str | None:
-    """The client's address as the trusted proxies report it (DRF's throttle logic knows how
-    many to trust: REST_FRAMEWORK["NUM_PROXIES"]), with a port or brackets dropped; the
-    socket's address if what they sent is no address at all."""
-    reported = BaseThrottle().get_ident(request)
-    return ip_address_or_none(reported) or ip_address_or_none(request.META.get("REMOTE_ADDR"))
-
-
-def ip_address_or_none(value: str | None) -> str | None:
-    """'203.0.113.201:5678' -> '203.0.113.201', '[2001:db8::1]:443' -> '2001:db8::1'."""
-    value = (value or "").strip()
-    if value.startswith("["):  # [IPv6] or [IPv6]:port
-        value = value[1:].split("]", 1)[0]
-    elif value.count(":") == 1:  # IPv4:port (a bare IPv6 address has two colons or more)
-        value = value.split(":", 1)[0]
-    try:
-        return str(ipaddress.ip_address(value))
-    except ValueError:
-        return None
-
-
 NO_ARTICLE = {"article": ["No article with this slug."]}
 
 
@@ -417,64 +395,3 @@ class CommentFormApi(APIView):
             "body_max_length": settings.REPLYGUARD_BODY_MAX_LENGTH,
         }
         return Response(form, headers={"Cache-Control": "no-store"})
-
-
-class ReportInput(serializers.Serializer):
-    reason = serializers.ChoiceField(
-        choices=Report.Reason.choices, error_messages=choices_error(Report.Reason.values)
-    )
-    email = serializers.EmailField(
-        required=False,
-        allow_blank=True,
-        default="",
-        help_text="Optional and private: only used to count one report per reader.",
-    )
-
-
-class ReportReceived(serializers.Serializer):
-    status = serializers.CharField(default="received")
-
-
-class ReceiptQuery(serializers.Serializer):
-    receipt = serializers.CharField(
-        max_length=64, help_text="The receipt the comment's POST answered with."
-    )
-
-
-class AuthorsCommentApi(APIView):
-    @extend_schema(
-        summary="What became of my comment (for the holder of its receipt)",
-        parameters=[ReceiptQuery],
-        responses={200: AuthorsComment, 404: ERRORS},
-    )
-    def get(self, request, comment_id):
-        comment = comment_for_receipt(comment_id, request.query_params.get("receipt", ""))
-        if comment is None:  # a wrong receipt says no more than a missing comment
-            raise NotFound({"comment": ["No comment with this id and receipt."]})
-        return Response(AuthorsComment(comment).data, headers={"Cache-Control": "no-store"})
-
-
-class CommentReportApi(APIView):
-    throttle_classes = [PublicWriteThrottle]
-    throttle_scope = "report_post"
-
-    @extend_schema(
-        summary="Report a published comment to the moderators",
-        request=ReportInput,
-        responses={
-            202: ReportReceived,
-            400: OpenApiResponse(ERRORS, description="Invalid fields, each named."),
-            404: OpenApiResponse(ERRORS, description="No published comment with this id."),
-            409: OpenApiResponse(ERRORS, description="This reader's network reported it already."),
-            413: OpenApiResponse(DETAIL, description="The request body is too large."),
-            429: OpenApiResponse(DETAIL, description="Too many reports: see Retry-After."),
-        },
-    )
-    def post(self, request, comment_id):
-        comment = Comment.objects.published().filter(pk=comment_id).first()
-        if comment is None:
-            raise NotFound({"comment": ["No published comment with this id."]})
-        serializer = ReportInput(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        comment_report(comment=comment, ip_address=client_ip(request), **serializer.validated_data)
-        return Response({"status": "received"}, status=status.HTTP_202_ACCEPTED)

@@ -1,0 +1,1 @@
+"""The public REST API readers' browsers call (routes: config/urls.py)."""
