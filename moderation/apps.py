@@ -12,7 +12,7 @@ class ModerationConfig(AppConfig):
         from moderation.cache import article_forget
         from moderation.models import LinkDomain, WordRule
 
-        # Other sites' checks keep the rules a moment (akismet.checks.rules_and_domain_lists).
+        # Other sites' checks keep the rules a moment (akismet.checks.rule_lists_kept).
         for model in (WordRule, LinkDomain):
             post_save.connect(rules_forget, sender=model, dispatch_uid=f"forget-{model.__name__}")
             post_delete.connect(rules_forget, sender=model, dispatch_uid=f"del-{model.__name__}")

@@ -9,11 +9,14 @@ from typing import NamedTuple
 from django.conf import settings
 
 from articles.models import Article
-from moderation import rules
+from moderation import rules, spam
 from moderation.models import Campaign, Cause, Comment, Verdict
 from moderation.wording import percent
 
 Status = Comment.Status
+
+
+ACTIVE = object()  # verdicts_reach's default model: the active one
 
 
 class Case(NamedTuple):
@@ -30,25 +33,29 @@ class Case(NamedTuple):
 
 
 def verdicts_reach(
-    cases: list[Case], *, model, word_rules: list, domain_lists, explain: bool = True
+    cases: list[Case], *, lists: rules.RuleLists, model=ACTIVE, explain: bool = True
 ) -> list[Verdict]:
     """A Verdict per case, strictest answer first (comment_verdict), then a moderator's
-    campaign decision (campaign_verdict), then the floor (with_floor). `model` is a loaded
-    spam.classifier.SpamModel or None (then held: no model); its texts are scored in one call, with
-    the reasons moderators read unless explain is False (shadow mode reads scores only)."""
+    campaign decision (campaign_verdict), then the floor (with_floor). `model`: a loaded
+    spam.classifier.SpamModel (shadow mode's candidate), or by default the active one, loaded
+    at this first call (spam.active_model; None if none is installed: then held, no model). Its
+    texts are scored in one call, with the reasons moderators read unless explain is False."""
+    if model is ACTIVE:
+        model = spam.active_model()
     if model is None:
         scored = [(None, None)] * len(cases)
     elif explain:
-        scored = model.cases_scores_and_reasons(cases, domain_lists.trusted)
+        scored = model.cases_scores_and_reasons(cases, lists.domain_lists.trusted)
     else:
-        scored = [(p, None) for p in model.cases_probabilities(cases, domain_lists.trusted)]
+        trusted = lists.domain_lists.trusted
+        scored = [(p, None) for p in model.cases_probabilities(cases, trusted)]
     verdicts = []
     for case, (probability, reasons) in zip(cases, scored, strict=True):
         hits = rules.rule_hits(
             body=case.body,
             author_url=case.author_url,
-            word_rules=word_rules,
-            domain_lists=domain_lists,
+            word_rules=lists.word_rules,
+            domain_lists=lists.domain_lists,
         )
         verdict = comment_verdict(
             article=case.article, spam_probability=probability, hits=hits, standing=case.standing

@@ -6,6 +6,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import NamedTuple
 
 from django.conf import settings
 from django.db.models import Count, Q
@@ -69,6 +70,18 @@ def rule_hits(
 
 def enabled_word_rules() -> list[WordRule]:
     return list(WordRule.objects.filter(enabled=True).order_by("-action", "phrase"))
+
+
+class RuleLists(NamedTuple):
+    """What every comment of a batch is checked against, read once: the newsroom's word rules
+    and its trusted and blocked domains."""
+
+    word_rules: list[WordRule]
+    domain_lists: domains.DomainLists
+
+
+def rule_lists() -> RuleLists:
+    return RuleLists(enabled_word_rules(), domains.domain_lists())
 
 
 @lru_cache(maxsize=4096)

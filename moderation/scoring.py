@@ -7,14 +7,13 @@ from datetime import timedelta
 from django.db import transaction
 from django.utils import timezone
 
-from moderation import domains, flood, rules, spam, storms
-from moderation.cache import cache_delete
+from moderation import flood, rules, storms
 from moderation.campaigns import grouping
 from moderation.models import Cause, Comment, Verdict
 from moderation.policy import Case, verdicts_reach
 from moderation.services import verdicts_apply
 from moderation.spam import shadow
-from moderation.wakeup import SCORING_QUEUED, scoring_task_send
+from moderation.wakeup import scoring_task_send, scoring_task_started
 
 logger = logging.getLogger(__name__)
 
@@ -26,7 +25,7 @@ def pending_comments_score(*, batch_size: int, batch_chars: int) -> int:
     and `batch_chars` characters of text (at least one), and score and decide them in one
     transaction. A full batch first sends another task, so a backlog is worked by every
     worker process at once. Returns how many were decided."""
-    cache_delete(SCORING_QUEUED)  # comments committed from now on send a task of their own
+    scoring_task_started()  # comments committed from now on send a task of their own
     with transaction.atomic():
         locked = list(_claim(Comment.objects.all())[:batch_size])
         claimed = _first_chars(locked, batch_chars)
@@ -70,12 +69,12 @@ def claimed_comments_score(comments: list[Comment]) -> int:
     still gets its own conditional update and decision record."""
     if not comments:
         return 0
-    rule_lists = {"word_rules": rules.enabled_word_rules(), "domain_lists": domains.domain_lists()}
+    lists = rules.rule_lists()
     standings = rules.authors_standing(
         emails={comment.author_email for comment in comments},
         excluding={comment.pk for comment in comments},
     )
-    joined = grouping.comments_group(comments, rule_lists["domain_lists"])
+    joined = grouping.comments_group(comments, lists.domain_lists)
     copies = flood.recent_copies(comments)
     articles = {comment.article_id: comment.article for comment in comments}
     storms.storms_check(list(articles.values()))
@@ -91,8 +90,8 @@ def claimed_comments_score(comments: list[Comment]) -> int:
         )
         for comment in comments
     ]
-    verdicts = verdicts_reach(cases, model=spam.active_model(), **rule_lists)
-    shadow.shadow_scores_record(comments, cases, verdicts, **rule_lists)
+    verdicts = verdicts_reach(cases, lists=lists)
+    shadow.shadow_scores_record(comments, cases, verdicts, lists=lists)
     return verdicts_apply(list(zip(comments, verdicts, strict=True)))
 
 
@@ -116,7 +115,7 @@ def stale_pending_requeue(*, older_than: timedelta) -> int:
     ).count()
     if stale:
         logger.info("%d comment(s) pending for over %s: waking the workers", stale, older_than)
-        cache_delete(SCORING_QUEUED)  # whatever task that flag stood for did not come
+        scoring_task_started()  # whatever task the last send stood for did not come
         scoring_task_send(wait=0)
     return stale
 

@@ -19,6 +19,12 @@ SCORING_QUEUED = "replyguard:scoring-queued"
 SCORING_QUEUED_SECONDS = 10
 
 
+def scoring_task_started() -> None:
+    """A scoring task is claiming now: a comment committed from here on sends a task of its own
+    (the flag stood for the task that just started)."""
+    cache_delete(SCORING_QUEUED)
+
+
 def scoring_task_send_on_commit() -> None:
     """After commit, make sure a worker will score the pending comments. Pending rows are the
     queue and a task only wakes a worker: with a shared cache, one task per burst of comments

@@ -101,13 +101,13 @@ class Submission:
 _rules_read = {"at": float("-inf"), "value": None}
 
 
-def rules_and_domain_lists() -> tuple[list, domains.DomainLists]:
+def rule_lists_kept() -> rules.RuleLists:
     """The word rules and domain lists, read at most once per REPLYGUARD_AKISMET_RULES_SECONDS
     per process: two queries of a check's six otherwise. A change made in this process (the
     admin) applies at once (rules_forget, on save); one made elsewhere within that time."""
     now = time.monotonic()
     if now - _rules_read["at"] >= settings.REPLYGUARD_AKISMET_RULES_SECONDS:
-        _rules_read.update(at=now, value=(rules.enabled_word_rules(), domains.domain_lists()))
+        _rules_read.update(at=now, value=rules.rule_lists())
     return _rules_read["value"]
 
 
@@ -126,7 +126,7 @@ def external_check_run(*, site: SiteKey, submission: Submission) -> ExternalChec
     record it. The answer: spam unless the verdict would publish it or only asks a person
     to look (links, suspect words); discard when it is blatant (the spam band, a banned word)."""
     stored = submission.stored_fields()
-    word_rules, lists = rules_and_domain_lists()
+    lists = rule_lists_kept()
     case = Case(
         body=submission.body,
         author_name=submission.author_name,
@@ -134,9 +134,7 @@ def external_check_run(*, site: SiteKey, submission: Submission) -> ExternalChec
         article=site_policy(),
         standing=NO_STANDING,
     )
-    (scored,) = verdicts_reach(
-        [case], model=spam.active_model(), word_rules=word_rules, domain_lists=lists
-    )
+    (scored,) = verdicts_reach([case], model=spam.active_model(), lists=lists)
     verdict = _forced_verdict(submission)
     if verdict is None and not submission.recheck:
         verdict = _recent_verdict(site, stored)

@@ -11,6 +11,7 @@ from django.template.defaultfilters import truncatechars
 from moderation import spam
 from moderation.models import Comment, ShadowScore, Verdict
 from moderation.policy import Case, verdicts_reach
+from moderation.rules import RuleLists
 
 logger = logging.getLogger(__name__)
 
@@ -19,10 +20,10 @@ logger = logging.getLogger(__name__)
 
 
 def shadow_scores_record(
-    comments: list[Comment], cases: list[Case], decided: list[Verdict], **rule_lists
+    comments: list[Comment], cases: list[Case], decided: list[Verdict], *, lists: RuleLists
 ) -> int:
     """Score `cases` with the shadow model, if one loads, through the same chain as the active
-    one (policy.verdicts_reach, with `rule_lists`), and record what it would decide next to
+    one (policy.verdicts_reach, with the batch's `lists`), and record what it would decide next to
     `decided`. Returns how many it scored. Never raises: the comments are decided the same
     with or without a candidate."""
     if not cases:
@@ -31,7 +32,7 @@ def shadow_scores_record(
         model = spam.shadow_model()
         if model is None:
             return 0
-        would = verdicts_reach(cases, model=model, explain=False, **rule_lists)
+        would = verdicts_reach(cases, model=model, lists=lists, explain=False)
         return _record(model.version, comments, would, decided)
     except Exception:
         logger.exception("Shadow scoring failed; the batch is decided without it")
