@@ -48,7 +48,7 @@ BUDGET_SECONDS = float(os.environ.get("BENCH_BUDGET_SECONDS", "5"))
 # 20 comments of "a." * 2500, 21 µs a character), so the cost per character is checked too.
 MAX_VS_NEWS = float(os.environ.get("BENCH_MAX_VS_NEWS", "3"))
 RANDOM_TRIALS = int(os.environ.get("BENCH_RANDOM_TRIALS", "40"))
-# What the patterns in classifier.py, rules.py and domains.py match on: dots, @, word
+# What the patterns in spam/features.py, rules.py and domains.py match on: dots, @, word
 # characters, digits, separators, slashes, scheme pieces, repeats, zero-width and NBSP.
 ALPHABET = list("a.@-+_ /:1!?w") + ["http://", "www.", ".com", "\u200b", "\u00a0", "\u202e"]
 FAMILIES = {

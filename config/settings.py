@@ -297,7 +297,7 @@ REPLYGUARD_GATE_NEWS_HELD_TOLERANCE = env.float(
 )
 # ... and refuses one that holds more than SLICE_TOLERANCE more of the news comments with any
 # one word or two-word phrase (in at least SLICE_MIN_COMMENTS of them): a model turned against
-# a topic (moderation.training.topic_slices_worse).
+# a topic (moderation.spam.evaluation.topic_slices_worse).
 REPLYGUARD_GATE_SLICE_TOLERANCE = env.float("REPLYGUARD_GATE_SLICE_TOLERANCE", default=0.05)
 REPLYGUARD_GATE_SLICE_MIN_COMMENTS = env.int("REPLYGUARD_GATE_SLICE_MIN_COMMENTS", default=50)
 # A comment still pending this many seconds after it was posted is enqueued again (its task was

@@ -1,5 +1,5 @@
 """What counts as a link in a comment: one pattern for the spam model's features and the
-link-limit rule, so they agree. Kept apart from classifier.py, which loads scikit-learn."""
+link-limit rule, so they agree. Kept apart from spam/features.py, which loads scikit-learn."""
 
 import re
 
