@@ -94,7 +94,9 @@ def previous_version(model_dir: Path) -> str | None:
     return next((version for version in reversed(earlier) if version != current), None)
 
 
-def artifact_checked(model_dir: Path, version: str) -> bytes:
+def artifact_checked(
+    model_dir: Path, version: str, *, format_version: int = MODEL_FORMAT_VERSION
+) -> bytes:
     """The artifact's bytes, if they are the version's (its hash) and of the format this
     ReplyGuard reads (the stamp in its report); else UnusableModelError saying why. What a
     worker checks before loading, and what the admin can check without loading."""
@@ -102,10 +104,10 @@ def artifact_checked(model_dir: Path, version: str) -> bytes:
     if not hashlib.sha256(data).hexdigest().startswith(version[-6:]):
         raise UnusableModelError("content does not match the hash in its version")
     stamped = _stamped_format(model_dir, version)
-    if stamped is not None and stamped != MODEL_FORMAT_VERSION:
+    if stamped is not None and stamped != format_version:
         raise UnusableModelError(
             f"it is a format {stamped} model and this ReplyGuard reads format "
-            f"{MODEL_FORMAT_VERSION}: {RETRAIN}"
+            f"{format_version}: {RETRAIN}"
         )
     return data
 
