@@ -28,6 +28,8 @@ setup: $(INSTALLED)
 	$(BIN)/python manage.py load_demo
 	@$(BIN)/python manage.py train_classifier --if-missing || echo "WARNING: no spam model could \
 	be trained (see above), so every comment will be held for a moderator."
+	@$(BIN)/python manage.py train_abuse_model --if-missing || echo "WARNING: no abuse model \
+	could be trained (see above), so no comment is held for abuse."
 
 # API + admin (gunicorn, as in production) and a real Celery worker, on SQLite and the
 # filesystem broker under ./var/. harness/run.py starts and stops both: Ctrl-C, SIGTERM, or

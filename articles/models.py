@@ -46,6 +46,20 @@ class Article(models.Model):
         help_text="File comments as spam at or above this spam probability. "
         "Empty: the site default (REPLYGUARD_SPAM_ABOVE).",
     )
+    abuse_hold_at = models.FloatField(
+        null=True,
+        blank=True,
+        validators=PROBABILITY,
+        help_text="Hold comments whose abuse probability is at or above this for a moderator. "
+        "Empty: the site default (REPLYGUARD_ABUSE_HOLD_AT).",
+    )
+    abuse_reject_at = models.FloatField(
+        null=True,
+        blank=True,
+        validators=PROBABILITY,
+        help_text="Reject comments whose abuse probability is at or above this, unseen. "
+        "Empty: the site default (REPLYGUARD_ABUSE_REJECT_AT; off unless set).",
+    )
     followers = models.ManyToManyField(
         settings.AUTH_USER_MODEL,
         blank=True,
@@ -80,6 +94,11 @@ class Article(models.Model):
             raise ValidationError(
                 {"publish_below": f"Must not be above the spam threshold ({spam_above:.2f})."}
             )
+        hold_at, reject_at = self.abuse_thresholds()
+        if reject_at is not None and reject_at < hold_at:
+            raise ValidationError(
+                {"abuse_reject_at": f"Must not be below the abuse hold threshold ({hold_at:.2f})."}
+            )
 
     def accepts_comments(self) -> bool:
         """Open by hand, and not past its automatic closing time."""
@@ -100,6 +119,16 @@ class Article(models.Model):
     def premoderated(self) -> bool:
         """Every comment waits for a moderator: by its policy, or while a storm lasts."""
         return self.moderation_mode == self.ModerationMode.PREMODERATED or self.in_storm()
+
+    def abuse_thresholds(self) -> tuple[float, float | None]:
+        """(hold_at, reject_at or None when off): this article's override, else the site's."""
+        hold_at = self.abuse_hold_at
+        reject_at = self.abuse_reject_at
+        if hold_at is None:
+            hold_at = settings.REPLYGUARD_ABUSE_HOLD_AT
+        if reject_at is None:
+            reject_at = settings.REPLYGUARD_ABUSE_REJECT_AT
+        return hold_at, reject_at
 
     def thresholds(self) -> tuple[float, float]:
         """(publish_below, spam_above): this article's override, else the site default."""

@@ -289,6 +289,18 @@ REPLYGUARD_EVALUATION_DATASETS_DIR = Path(
 # or above another, hold for a moderator in between. Chosen on real news comments (see README).
 REPLYGUARD_PUBLISH_BELOW = env.float("REPLYGUARD_PUBLISH_BELOW", default=0.70)
 REPLYGUARD_SPAM_ABOVE = env.float("REPLYGUARD_SPAM_ABOVE", default=0.99)
+# The abuse model (moderation/abuse/), overridable per article: hold at or above one abuse
+# probability; reject at or above another, unseen, only if set (off by default: a model's
+# reading of tone is for a moderator to confirm). 0.4 holds 1.5% of the news comments rated not
+# toxic (docs/abuse-quality.md, written by bench/abuse_quality.py).
+REPLYGUARD_ABUSE_MODEL_DIR = Path(
+    env("REPLYGUARD_ABUSE_MODEL_DIR", default=str(REPLYGUARD_MODEL_DIR / "abuse"))
+)
+REPLYGUARD_ABUSE_HOLD_AT = env.float("REPLYGUARD_ABUSE_HOLD_AT", default=0.4)
+REPLYGUARD_ABUSE_REJECT_AT = env.float("REPLYGUARD_ABUSE_REJECT_AT", default=None)
+# The words that made the score are worked out from this abuse probability up (what a
+# moderator may look at), not for every comment.
+REPLYGUARD_ABUSE_WORDS_FROM = env.float("REPLYGUARD_ABUSE_WORDS_FROM", default=0.2)
 # A retrained model is activated only if its held-out F1 is at most this much below the active
 # model's and it holds at most this much more of the news comments (and bins no more of them).
 REPLYGUARD_GATE_F1_TOLERANCE = env.float("REPLYGUARD_GATE_F1_TOLERANCE", default=0.005)

@@ -19,6 +19,9 @@ class Verdict:
     spam_score: float | None = None  # None: leave the stored score, version and reasons
     model_version: str = ""
     spam_reasons: list[str] | None = None
+    abuse_score: float | None = None  # None: leave the stored abuse score, version and words
+    abuse_model_version: str = ""
+    abuse_words: list | None = None  # [start, end] of each word of the body that made it
 
 
 class CommentQuerySet(models.QuerySet):
@@ -26,17 +29,18 @@ class CommentQuerySet(models.QuerySet):
         """What readers may see: published comments only."""
         return self.filter(status=Comment.Status.PUBLISHED)
 
-    def labeled_by_moderators(self):
-        """Comments whose latest decision *by a person* was publish (ham) or spam (spam), with
-        that status as `moderator_decision`: the training labels. The model's own decisions
-        (decided_by is null) never count, and a later human change of mind wins."""
+    def labeled_by_moderators(self, statuses=("published", "spam")):
+        """Comments whose latest decision *by a person* was to one of `statuses` (by default
+        publish (ham) or spam (spam)), with that status as `moderator_decision`: the training
+        labels. The model's own decisions (decided_by is null) never count, and a later human
+        change of mind wins."""
         latest_human = (
             Decision.objects.filter(comment=models.OuterRef("pk"), decided_by__isnull=False)
             .order_by("-created_at", "-id")
             .values("to_status")[:1]
         )
         return self.annotate(moderator_decision=models.Subquery(latest_human)).filter(
-            moderator_decision__in=[Comment.Status.PUBLISHED, Comment.Status.SPAM]
+            moderator_decision__in=statuses
         )
 
     def with_report_count(self):
@@ -82,6 +86,7 @@ class Cause(models.TextChoices):
     MODERATOR = "moderator", "Moderator"
     TEST_TRIGGER = "test_trigger", "Akismet's test trigger (an external check)"
     CAMPAIGN = "campaign", "Part of a campaign a moderator binned"
+    ABUSE = "abuse", "Abuse (insults, threats)"
 
 
 class Comment(models.Model):
@@ -126,6 +131,16 @@ class Comment(models.Model):
     # rules that fired (in words) when it was scored.
     cause = models.CharField(max_length=20, choices=Cause.choices, blank=True)
     rule_hits = models.JSONField(default=list, blank=True, help_text="Rules that fired.")
+    abuse_score = models.FloatField(null=True, blank=True, help_text="Abuse probability, 0–1.")
+    # Database defaults as well: bulk loads that name no abuse column (a benchmark's COPY, an
+    # import) still insert.
+    abuse_model_version = models.CharField(max_length=64, blank=True, default="", db_default="")
+    abuse_words = models.JSONField(
+        default=list,
+        db_default=models.Value([], output_field=models.JSONField()),
+        blank=True,
+        help_text="[start, end] in the body of each word that made it.",
+    )
 
     created_at = models.DateTimeField(auto_now_add=True)
     decided_at = models.DateTimeField(null=True, blank=True)

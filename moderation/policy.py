@@ -9,7 +9,7 @@ from typing import NamedTuple
 from django.conf import settings
 
 from articles.models import Article
-from moderation import rules, spam
+from moderation import abuse, rules, spam
 from moderation.models import Campaign, Cause, Comment, Verdict
 from moderation.wording import percent
 
@@ -33,15 +33,27 @@ class Case(NamedTuple):
 
 
 def verdicts_reach(
-    cases: list[Case], *, lists: rules.RuleLists, model=ACTIVE, explain: bool = True
+    cases: list[Case],
+    *,
+    lists: rules.RuleLists,
+    model=ACTIVE,
+    abuse_model=ACTIVE,
+    explain: bool = True,
 ) -> list[Verdict]:
     """A Verdict per case, strictest answer first (comment_verdict), then a moderator's
     campaign decision (campaign_verdict), then the floor (with_floor). `model`: a loaded
     spam.classifier.SpamModel (shadow mode's candidate), or by default the active one, loaded
     at this first call (spam.active_model; None if none is installed: then held, no model). Its
-    texts are scored in one call, with the reasons moderators read unless explain is False."""
+    texts are scored in one call, with the reasons moderators read unless explain is False.
+    `abuse_model` likewise (abuse.active_model; None: nothing is held for abuse); the words
+    that made an abuse score are worked out from REPLYGUARD_ABUSE_WORDS_FROM up."""
     if model is ACTIVE:
         model = spam.active_model()
+    if abuse_model is ACTIVE:
+        abuse_model = abuse.active_model()
+    abuse_scores = [None] * len(cases)
+    if abuse_model is not None:
+        abuse_scores = abuse_model.abuse_probabilities([case.body for case in cases])
     if model is None:
         scored = [(None, None)] * len(cases)
     elif explain:
@@ -50,37 +62,72 @@ def verdicts_reach(
         trusted = lists.domain_lists.trusted
         scored = [(p, None) for p in model.cases_probabilities(cases, trusted)]
     verdicts = []
-    for case, (probability, reasons) in zip(cases, scored, strict=True):
+    for case, (probability, reasons), abuse_p in zip(cases, scored, abuse_scores, strict=True):
         hits = rules.rule_hits(
             body=case.body,
             author_url=case.author_url,
             word_rules=lists.word_rules,
             domain_lists=lists.domain_lists,
         )
+        words = []
+        if abuse_p is not None and abuse_p >= settings.REPLYGUARD_ABUSE_WORDS_FROM:
+            words = [[start, end] for start, end in abuse_model.offending_words(case.body)]
         verdict = comment_verdict(
-            article=case.article, spam_probability=probability, hits=hits, standing=case.standing
+            article=case.article,
+            spam_probability=probability,
+            hits=hits,
+            standing=case.standing,
+            abusive=Abuse(abuse_p, tuple(case.body[start:end] for start, end in words)),
         )
         verdict = with_floor(campaign_verdict(case.grouped, verdict), case.floor)
         scores = {}
         if model is not None:
             scores = {"spam_score": probability, "model_version": model.version}
             scores["spam_reasons"] = reasons if explain else []
+        if abuse_model is not None:
+            scores |= {"abuse_score": abuse_p, "abuse_model_version": abuse_model.version}
+            scores["abuse_words"] = words
         verdicts.append(replace(verdict, rule_hits=[hit.reason for hit in hits], **scores))
     return verdicts
 
 
+class Abuse(NamedTuple):
+    """What the abuse model made of a comment: its probability (None: no abuse model) and the
+    words that made it."""
+
+    probability: float | None = None
+    words: tuple[str, ...] = ()
+
+
+NOT_SCORED = Abuse()
+
+
 def comment_verdict(
-    *, article: Article, spam_probability: float | None, hits: list, standing
+    *,
+    article: Article,
+    spam_probability: float | None,
+    hits: list,
+    standing,
+    abusive: Abuse = NOT_SCORED,
 ) -> Verdict:
     """The verdict on a scored comment before campaigns and floors, strictest first: a banned
-    word rejects, a link to a blocked domain or the model's spam band files as spam, then
-    anything that asks for a human holds, and only then does the model's band publish."""
+    word rejects, then the abuse reject band (off unless set), a link to a blocked domain or
+    the model's spam band files as spam, then anything that asks for a human holds (the abuse
+    hold band first), and only then does the model's band publish."""
     strict = [hit for hit in hits if hit.status in (Status.REJECTED, Status.SPAM)]
-    if strict:  # hits come strictest first: a banned word, then a blocked domain
+    if strict and strict[0].status == Status.REJECTED:  # a banned word
+        return Verdict(strict[0].status, strict[0].cause, f"Rule: {strict[0].reason}.")
+    hold_at, reject_at = article.abuse_thresholds()
+    score = abusive.probability
+    if score is not None and reject_at is not None and score >= reject_at:
+        return Verdict(Status.REJECTED, Cause.ABUSE, abuse_reason(abusive, reject_at))
+    if strict:  # a blocked domain
         return Verdict(strict[0].status, strict[0].cause, f"Rule: {strict[0].reason}.")
     if spam_probability is None:
         return Verdict(Status.HELD, Cause.NO_MODEL, "No spam model is installed.")
     status, reason = policy_band(article=article, spam_probability=spam_probability)
+    if status != Status.SPAM and score is not None and score >= hold_at:
+        return Verdict(Status.HELD, Cause.ABUSE, abuse_reason(abusive, hold_at))
     if status == Status.SPAM or article.premoderated():
         cause = Cause.MODEL if status == Status.SPAM else Cause.PREMODERATED
         return Verdict(status, cause, reason)
@@ -93,6 +140,12 @@ def comment_verdict(
         why = "New author: first comments wait for a moderator."
         return Verdict(Status.HELD, Cause.NEW_AUTHOR, why)
     return Verdict(status, Cause.MODEL, reason)
+
+
+def abuse_reason(abusive: Abuse, threshold: float) -> str:
+    said = f": {', '.join(repr(word) for word in abusive.words[:5])}" if abusive.words else ""
+    score, at = percent(abusive.probability), percent(threshold, most=100)
+    return f"Abuse probability {score} ≥ {at}{said}."
 
 
 def policy_band(*, article: Article, spam_probability: float) -> tuple[str, str]:

@@ -121,10 +121,10 @@ def comment_decide(
     return verdicts_apply([(comment, verdict)], decided_by=decided_by, teach_domains=teaches) == 1
 
 
-def comments_decide(*, comments, status: str, decided_by, reason: str = "") -> int:
+def comments_decide(*, comments, status: str, decided_by, cause: str = "", reason: str = "") -> int:
     """A moderator's bulk decision: one UPDATE and one audit record each. It teaches no link
     domain: a selection of many is a grouping, not a judgement of each link."""
-    verdict = Verdict(status=status, reason=reason)
+    verdict = Verdict(status=status, cause=cause, reason=reason)
     return verdicts_apply([(comment, verdict) for comment in comments], decided_by=decided_by)
 
 
@@ -274,6 +274,9 @@ DECIDED = (
     "spam_score",
     "model_version",
     "spam_reasons",
+    "abuse_score",
+    "abuse_model_version",
+    "abuse_words",
 )
 
 
@@ -307,6 +310,12 @@ def _changes(verdict: Verdict, *, decided_by, now) -> dict:
             "spam_score": verdict.spam_score,
             "model_version": verdict.model_version,
             "spam_reasons": verdict.spam_reasons or [],
+        }
+    if verdict.abuse_score is not None:
+        changes |= {
+            "abuse_score": verdict.abuse_score,
+            "abuse_model_version": verdict.abuse_model_version,
+            "abuse_words": verdict.abuse_words or [],
         }
     return changes
 

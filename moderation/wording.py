@@ -26,6 +26,10 @@ def why(record) -> str:
     if record.spam_reasons:
         weighed = ", ".join(record.spam_reasons)
         parts.append(f"the spam model ({percent(record.spam_score)}) weighed {weighed}")
+    words = getattr(record, "abuse_words", None)  # another site's check has no abuse score
+    if words:
+        read = ", ".join(repr(record.body[start:end]) for start, end in words[:5])
+        parts.append(f"the abuse model ({percent(record.abuse_score)}) read {read}")
     return "; ".join(parts) or "—"
 
 

@@ -212,6 +212,45 @@ def no_model(settings, tmp_path):
     settings.REPLYGUARD_MODEL_DIR = tmp_path / "no-models-here"
 
 
+@pytest.fixture(autouse=True)
+def no_abuse_model_unless_asked(settings, tmp_path):
+    # Whatever abuse model this machine's var/ holds must not decide a test's comments: the
+    # tests about abuse ask for the suite's own (abuse_model).
+    settings.REPLYGUARD_ABUSE_MODEL_DIR = tmp_path / "no-abuse-model-here"
+
+
+ABUSE_MODEL_SOURCES = tuple(f"abuse/{name}.py" for name in ("classifier", "datasets", "training"))
+
+
+@pytest.fixture(scope="session")
+def trained_abuse_model_dir(request, tmp_path_factory) -> Path:
+    """A real abuse model trained on the shipped data, once per change of what it depends on
+    (kept in pytest's cache like trained_model_dir). Read-only."""
+    from moderation.abuse import training
+
+    key = hashlib.sha256()
+    for name in ABUSE_MODEL_SOURCES:
+        key.update((Path(datasets.__file__).parent.parent / name).read_bytes())
+    wikipedia = DATASETS_DIR / "toxicity-wikipedia" / "wikipedia_toxicity.csv"
+    key.update(hashlib.sha256(wikipedia.read_bytes()).digest())
+    cache = getattr(request.config, "cache", None)
+    name = f"replyguard-abuse-model-{key.hexdigest()[:16]}"
+    model_dir = cache.mkdir(name) if cache else tmp_path_factory.mktemp("abuse-models")
+    with (model_dir / ".lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not (model_dir / versions.ACTIVE_FILE).exists():
+            training.train_and_save(datasets_dir=DATASETS_DIR, model_dir=model_dir)
+    return model_dir
+
+
+@pytest.fixture
+def abuse_model(settings, trained_abuse_model_dir):
+    from moderation.abuse import classifier as abuse_classifier
+
+    settings.REPLYGUARD_ABUSE_MODEL_DIR = trained_abuse_model_dir
+    return abuse_classifier.load_active_model(trained_abuse_model_dir)
+
+
 @pytest.fixture
 def article(db):
     return ArticleFactory()

@@ -5,9 +5,14 @@ import json
 
 import pytest
 
-from moderation.abuse import classifier, datasets, evaluation
+from moderation.abuse import classifier, datasets, evaluation, training
+from moderation.management.commands.train_abuse_model import moderator_labels
+from moderation.models import Cause, Comment
+from moderation.services import comment_decide
 from moderation.spam import versions
+from moderation.tasks import pending_comments_score_task
 from tests.conftest import DATASETS_DIR
+from tests.factories import ArticleFactory, CommentFactory
 
 INSULT = "You are a stupid idiot and everybody here knows it"
 CIVIL = "Thanks for the thoughtful article about the council budget"
@@ -82,3 +87,79 @@ def test_the_artifact_loads_as_saved_and_another_format_is_refused(model, tmp_pa
     report.write_text(json.dumps({"format_version": classifier.MODEL_FORMAT_VERSION + 1}))
     with pytest.raises(versions.UnusableModelError, match="retrain"):
         classifier.load_version(tmp_path, version)
+
+
+# --- In the worker's chain ----------------------------------------------------------------------
+
+INSULTING = "You are a pathetic moron and an idiot, shut up and go away you stupid fool."
+SOBER = "The council's budget leaves transit funding flat for a third year in a row."
+
+
+def scored(article, body: str, email: str) -> Comment:
+    comment = CommentFactory(article=article, body=body, author_email=email, status="pending")
+    pending_comments_score_task.run()
+    comment.refresh_from_db()
+    return comment
+
+
+@pytest.mark.django_db
+def test_an_insult_is_held_for_abuse_with_its_words_and_a_sober_comment_is_published(
+    article, spam_model, abuse_model
+):
+    insult = scored(article, INSULTING, "a@example.org")
+    sober = scored(article, SOBER, "b@example.org")
+
+    assert (insult.status, insult.cause) == ("held", Cause.ABUSE)
+    shown = {INSULTING[start:end] for start, end in insult.abuse_words}
+    assert shown & {"moron", "idiot", "stupid"}
+    assert "Abuse probability" in insult.decisions.get().reason
+    assert insult.abuse_model_version == abuse_model.version
+    assert sober.status == "published" and sober.abuse_score < 0.4 and not sober.abuse_words
+
+
+@pytest.mark.django_db
+def test_the_abuse_reject_band_is_off_by_default_and_an_article_can_set_its_own(
+    settings, spam_model, abuse_model
+):
+    lenient = ArticleFactory(abuse_hold_at=0.999)
+    strict = ArticleFactory(abuse_reject_at=0.5)
+
+    assert settings.REPLYGUARD_ABUSE_REJECT_AT is None
+    rude = "That is a stupid argument and you know it."  # 0.998 by the suite's model
+    assert scored(lenient, rude, "c@example.org").cause != Cause.ABUSE
+    rejected = scored(strict, INSULTING, "d@example.org")
+    assert (rejected.status, rejected.cause) == ("rejected", Cause.ABUSE)
+
+
+@pytest.mark.django_db
+def test_without_an_abuse_model_nothing_is_held_for_abuse(article, spam_model):
+    comment = scored(article, INSULTING, "e@example.org")
+
+    assert comment.cause != Cause.ABUSE and comment.abuse_score is None
+
+
+@pytest.mark.django_db
+def test_a_moderators_abusive_decisions_teach_the_next_abuse_model(
+    article, admin_user, tmp_path, trained_abuse_model_dir
+):
+    # A made-up insult no training row has: only the moderators' decisions can teach it.
+    coined = "what a total glorbnak you are, glorbnak"
+    for i in range(40):
+        comment = CommentFactory(article=article, body=f"{coined} {i}", status="held")
+        comment_decide(comment=comment, status="rejected", decided_by=admin_user, cause="abuse")
+    for i in range(40):
+        comment = CommentFactory(
+            article=article, body=f"a fine point on the budget {i}", status="held"
+        )
+        comment_decide(comment=comment, status="published", decided_by=admin_user)
+    labels = moderator_labels()
+    before = classifier.load_active_model(trained_abuse_model_dir)
+
+    version, report = training.train_and_save(
+        datasets_dir=DATASETS_DIR, model_dir=tmp_path, moderator_labels=labels
+    )
+
+    after = classifier.load_version(tmp_path, version)
+    assert report["moderator_labels"] == {"rows": 80, "abusive": 40, "used": 80}
+    text = "you glorbnak"
+    assert after.abuse_probabilities([text])[0] > before.abuse_probabilities([text])[0] + 0.2

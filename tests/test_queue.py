@@ -163,7 +163,9 @@ def test_one_click_decides_and_records_the_moderator(client, desk, decision, sta
 
     assert response.status_code == 302 and response["Location"] == f"http://testserver{QUEUE}"
     comment.refresh_from_db()
-    assert (comment.status, comment.cause) == (status, Cause.MODERATOR)
+    # Rejected as abusive, a comment is a label for the next abuse model (train_abuse_model).
+    cause = Cause.ABUSE if decision == "abusive" else Cause.MODERATOR
+    assert (comment.status, comment.cause) == (status, cause)
     decision_record = comment.decisions.get()
     assert (decision_record.decided_by, decision_record.reason) == (desk, reason)
 

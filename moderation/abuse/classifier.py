@@ -8,6 +8,7 @@ Which words made the score: each word's share of the regression's sum (its unigr
 each bigram it is in, its character n-grams); the words above a cut-off are shown."""
 
 import json
+import logging
 import re
 import zipfile
 from dataclasses import dataclass
@@ -24,6 +25,8 @@ from sklearn.pipeline import FeatureUnion, Pipeline, make_pipeline
 from sklearn.utils import murmurhash3_32
 
 from moderation.spam import versions
+
+logger = logging.getLogger(__name__)
 
 # v1 - NBSVM-scaled word + character TF-IDF, logistic regression.
 MODEL_FORMAT_VERSION = 1
@@ -167,3 +170,31 @@ def load_version(model_dir: Path, version: str) -> AbuseModel:
     if not isinstance(artifact, dict) or artifact.get("format_version") != MODEL_FORMAT_VERSION:
         raise versions.UnusableModelError(f"its format is not version {MODEL_FORMAT_VERSION}")
     return AbuseModel(version=version, pipeline=artifact["pipeline"])
+
+
+# model_dir -> (version, model or None): one load per version per process.
+_loaded: dict[Path, tuple[str, AbuseModel | None]] = {}
+
+
+def load_active_model(model_dir: Path | None = None) -> AbuseModel | None:
+    """The active abuse model, or None (then no comment is held for abuse). Reads ACTIVE on
+    every call, so a worker follows an activation or a rollback at once."""
+    if model_dir is None:
+        from django.conf import settings
+
+        model_dir = settings.REPLYGUARD_ABUSE_MODEL_DIR
+    model_dir = Path(model_dir)
+    version = versions.active_version(model_dir)
+    if version is None:
+        return None
+    cached_version, model = _loaded.get(model_dir, (None, None))
+    if cached_version != version:
+        try:
+            model = load_version(model_dir, version)
+        except Exception as error:
+            logger.warning(
+                "Abuse model %s not loaded, nothing is held for abuse: %s", version, error
+            )
+            model = None
+        _loaded[model_dir] = (version, model)
+    return model

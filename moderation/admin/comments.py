@@ -8,8 +8,9 @@ from django.http import Http404, HttpResponseNotAllowed, JsonResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.template.defaultfilters import truncatechars
 from django.urls import path, reverse
-from django.utils.html import format_html_join
+from django.utils.html import escape, format_html, format_html_join
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.safestring import mark_safe
 
 from moderation import wording
 from moderation.admin.base import ModeratorActions, StormBanner, moderator_action
@@ -74,18 +75,33 @@ DECISIONS = {
     "hold": (Status.HELD, "Hold for review", "Held by a moderator."),
 }
 ONE_CLICK = ["publish", "spam", "abusive"]  # the buttons on each row; the rest are bulk actions
+# The cause a decision records, where it says more than "moderator": a comment rejected as
+# abusive is a label for the next abuse model (train_abuse_model).
+DECISION_CAUSES = {"abusive": Cause.ABUSE}
+
+
+def marked(body: str, words: list, begin: int, end: int) -> str:
+    """body[begin:end] (… where cut), escaped, with each [start, end] of `words` in <mark>."""
+    parts, at = [], begin
+    for start, stop in sorted(words or []):
+        if start < at or stop > end:
+            continue
+        parts += [escape(body[at:start]), format_html("<mark>{}</mark>", body[start:stop])]
+        at = stop
+    parts.append(escape(body[at:end]))
+    cut = ("…" if begin else "", "…" if end < len(body) else "")
+    return mark_safe(cut[0] + "".join(parts) + cut[1])  # every part escaped above
 
 
 def moderator_decides(request, comments, decision: str) -> int:
     """Apply one of DECISIONS to these comments; how many changed. One comment is a decision
     on it (comment_decide, which teaches its link domains); a selection is a bulk one."""
     status, _, reason = DECISIONS[decision]
+    decided = {"status": status, "decided_by": request.user, "reason": reason}
+    decided["cause"] = DECISION_CAUSES.get(decision, Cause.MODERATOR)
     if len(comments) == 1:
-        decided = comment_decide(
-            comment=comments[0], status=status, decided_by=request.user, reason=reason
-        )
-        return int(decided)
-    return comments_decide(comments=comments, status=status, decided_by=request.user, reason=reason)
+        return int(comment_decide(comment=comments[0], **decided))
+    return comments_decide(comments=comments, **decided)
 
 
 def decide_selected(decision: str):
@@ -145,6 +161,7 @@ class CommentAdmin(ModeratorActions, StormBanner, admin.ModelAdmin):
         "decide_buttons",
         "score",
         "why",
+        "abuse_marked",
         "model_version",
         "author_history",
         "created_at",
@@ -176,6 +193,7 @@ class CommentAdmin(ModeratorActions, StormBanner, admin.ModelAdmin):
                     "decide_buttons",
                     "score",
                     "why",
+                    "abuse_marked",
                     "model_version",
                     "created_at",
                     "decided_at",
@@ -268,8 +286,23 @@ class CommentAdmin(ModeratorActions, StormBanner, admin.ModelAdmin):
 
     @admin.display(description="comment")
     def short_body(self, comment):
-        body = truncatechars(comment.body, 80)
-        return f"↳ {comment.parent.author_name}: {body}" if comment.parent_id else body
+        # Around the first word that made its abuse score, if any, with those words marked.
+        first = min((start for start, _ in comment.abuse_words or []), default=0)
+        begin = max(0, first - 30) if first > 50 else 0
+        body = marked(comment.body, comment.abuse_words, begin, begin + 80)
+        if comment.parent_id:
+            return format_html("↳ {}: {}", comment.parent.author_name, body)
+        return body
+
+    @admin.display(description="the words that made its abuse score")
+    def abuse_marked(self, comment):
+        if not comment.abuse_words:
+            return "—"
+        return format_html(
+            "{} <p>(abuse probability {})</p>",
+            marked(comment.body, comment.abuse_words, 0, len(comment.body)),
+            percent(comment.abuse_score),
+        )
 
     def get_actions(self, request):
         # Deleting is not a moderation decision: it is on a comment's own page, away from these.

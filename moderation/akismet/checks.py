@@ -14,7 +14,7 @@ from django.db.models import Count, Q
 from django.utils import timezone
 
 from articles.models import Article
-from moderation import domains, rules, spam
+from moderation import domains, rules
 from moderation.models import Cause, Comment, ExternalCheck, SiteKey, Verdict
 from moderation.policy import Case, verdicts_reach
 from moderation.posters import poster_network
@@ -134,7 +134,8 @@ def external_check_run(*, site: SiteKey, submission: Submission) -> ExternalChec
         article=site_policy(),
         standing=NO_STANDING,
     )
-    (scored,) = verdicts_reach([case], model=spam.active_model(), lists=lists)
+    # Akismet's protocol answers spam or not: abuse is this newsroom's own desk's business.
+    (scored,) = verdicts_reach([case], lists=lists, abuse_model=None)
     verdict = _forced_verdict(submission)
     if verdict is None and not submission.recheck:
         verdict = _recent_verdict(site, stored)
