@@ -25,6 +25,8 @@ class ArticleAdmin(admin.ModelAdmin):
                     "moderation_mode",
                     "publish_below",
                     "spam_above",
+                    "abuse_hold_at",
+                    "abuse_reject_at",
                 ]
             },
         ),

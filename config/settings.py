@@ -301,6 +301,8 @@ REPLYGUARD_ABUSE_REJECT_AT = env.float("REPLYGUARD_ABUSE_REJECT_AT", default=Non
 # The words that made the score are worked out from this abuse probability up (what a
 # moderator may look at), not for every comment.
 REPLYGUARD_ABUSE_WORDS_FROM = env.float("REPLYGUARD_ABUSE_WORDS_FROM", default=0.2)
+# The queue puts the most abusive held comments first (after the most reported) when true.
+REPLYGUARD_QUEUE_ABUSE_FIRST = env.bool("REPLYGUARD_QUEUE_ABUSE_FIRST", default=False)
 # A retrained model is activated only if its held-out F1 is at most this much below the active
 # model's and it holds at most this much more of the news comments (and bins no more of them).
 REPLYGUARD_GATE_F1_TOLERANCE = env.float("REPLYGUARD_GATE_F1_TOLERANCE", default=0.005)

@@ -51,19 +51,19 @@ class CommentQuerySet(models.QuerySet):
 
     def queue(self):
         """The moderation queue: held comments, in the order a moderator should look at them:
-        most reported first, then the ones the model was least sure of (score nearest 0.5;
+        most reported first, then (where the newsroom asks, REPLYGUARD_QUEUE_ABUSE_FIRST) the
+        most abusive, then the ones the spam model was least sure of (score nearest 0.5;
         unscored first), then oldest first."""
         uncertainty = models.Func(models.F("spam_score") - 0.5, function="ABS")
+        order = [models.F("reports_total").desc()]
+        if settings.REPLYGUARD_QUEUE_ABUSE_FIRST:
+            order.append(models.F("abuse_score").desc(nulls_last=True))
+        order += [uncertainty.asc(nulls_first=True), "created_at", "id"]
         return (
             self.filter(status=Comment.Status.HELD)
             .with_report_count()
             .select_related("article", "parent")
-            .order_by(
-                models.F("reports_total").desc(),
-                uncertainty.asc(nulls_first=True),
-                "created_at",
-                "id",
-            )
+            .order_by(*order)
         )
 
 

@@ -1,9 +1,11 @@
 """The abuse model (moderation/abuse/): its data split, its scores, the words it shows, its
 artifact. Quality against the targets is bench/abuse_quality.py's (docs/abuse-quality.md)."""
 
+import io
 import json
 
 import pytest
+from django.core.management import call_command
 
 from moderation.abuse import classifier, datasets, evaluation, training
 from moderation.management.commands.train_abuse_model import moderator_labels
@@ -163,3 +165,19 @@ def test_a_moderators_abusive_decisions_teach_the_next_abuse_model(
     assert report["moderator_labels"] == {"rows": 80, "abusive": 40, "used": 80}
     text = "you glorbnak"
     assert after.abuse_probabilities([text])[0] > before.abuse_probabilities([text])[0] + 0.2
+
+
+@pytest.mark.django_db
+def test_score_file_prints_the_abuse_probability_and_words_beside_the_spam_probability(
+    spam_model, abuse_model, tmp_path
+):
+    path = tmp_path / "comments.jsonl"
+    path.write_text(json.dumps({"body": INSULTING}) + "\n" + json.dumps({"body": SOBER}) + "\n")
+    out = io.StringIO()
+
+    call_command("score_file", str(path), stdout=out)
+
+    insult, sober = (json.loads(line) for line in out.getvalue().splitlines())
+    assert insult["abuse_probability"] > 0.9 > 0.4 > sober["abuse_probability"]
+    assert set(insult["abuse_words"]) & {"moron", "idiot", "stupid"} and not sober["abuse_words"]
+    assert "spam_probability" in insult and insult["abuse_model_version"] == abuse_model.version

@@ -16,6 +16,7 @@ from django.contrib.auth.models import Group
 
 from articles.services import DEMO_PAGE, article_page_parse, article_upsert_from_page
 from moderation.models import Cause, Comment
+from moderation.tasks import pending_comments_score_task
 from tests.conftest import require
 from tests.factories import CommentFactory
 
@@ -224,3 +225,27 @@ def test_screenshot_of_a_campaign(live_server, browser_page, desk_scene, screens
 
     assert "near-identical text" in page.content() and "Reader 0" in page.content()
     assert page.content().count(article.title[:30]) == 1  # each article it touched, once
+
+
+def test_an_insult_is_held_and_its_words_are_marked_in_the_queue(
+    live_server, browser_page, desk_scene, screenshots, spam_model, abuse_model
+):
+    article, _, _ = desk_scene
+    insult = CommentFactory(
+        article=article,
+        author_name="Rex",
+        body="Only a pathetic moron would believe this, you stupid idiot.",
+        status=Comment.Status.PENDING,
+    )
+    pending_comments_score_task.run()  # the worker's chain, both models
+    insult.refresh_from_db()
+    assert (insult.status, insult.cause) == ("held", Cause.ABUSE)
+
+    login(browser_page, live_server.url, "/admin/moderation/heldcomment/")
+    row = browser_page.locator(f"#result_list tr:has(a[href$='/heldcomment/{insult.pk}/change/'])")
+    row.wait_for()
+    browser_page.screenshot(path=screenshots / "queue-abuse.png")
+
+    marked = set(row.locator("mark").all_inner_texts())
+    assert marked & {"moron", "stupid", "idiot"} and "believe" not in marked
+    assert "abuse model" in row.inner_text()
