@@ -570,7 +570,8 @@ def run_embedded(seconds: int, workdir: Path, model_dir: Path) -> dict:
 
 
 def model_trained(workdir: Path) -> Path:
-    """A model trained for a bench run, on a scratch SQLite database of its own; its folder."""
+    """The spam and abuse models trained for a bench run, on a scratch SQLite database of their
+    own; the folder (the abuse model in its abuse/, where the stacks look by default)."""
     model_dir = workdir / "models"
     training = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
     training |= {
@@ -580,6 +581,7 @@ def model_trained(workdir: Path) -> Path:
     }
     manage("migrate", "--noinput", env=training)
     manage("train_classifier", env=training)
+    manage("train_abuse_model", env=training)  # the worker scores both, as in production
     return model_dir
 
 
