@@ -27,6 +27,7 @@ class ArticleAdmin(admin.ModelAdmin):
                     "spam_above",
                     "abuse_hold_at",
                     "abuse_reject_at",
+                    "ask_before_posting",
                 ]
             },
         ),

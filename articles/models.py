@@ -60,6 +60,13 @@ class Article(models.Model):
         help_text="Reject comments whose abuse probability is at or above this, unseen. "
         "Empty: the site default (REPLYGUARD_ABUSE_REJECT_AT; off unless set).",
     )
+    ask_before_posting = models.BooleanField(
+        null=True,
+        blank=True,
+        help_text="Ask a reader whose comment reads as abusive, once, before it is posted, "
+        "whether they want to rephrase (never blocking). Empty: the site default "
+        "(REPLYGUARD_ASK_BEFORE_POSTING, off).",
+    )
     followers = models.ManyToManyField(
         settings.AUTH_USER_MODEL,
         blank=True,
@@ -119,6 +126,11 @@ class Article(models.Model):
     def premoderated(self) -> bool:
         """Every comment waits for a moderator: by its policy, or while a storm lasts."""
         return self.moderation_mode == self.ModerationMode.PREMODERATED or self.in_storm()
+
+    def asks_before_posting(self) -> bool:
+        if self.ask_before_posting is None:
+            return settings.REPLYGUARD_ASK_BEFORE_POSTING
+        return self.ask_before_posting
 
     def abuse_thresholds(self) -> tuple[float, float | None]:
         """(hold_at, reject_at or None when off): this article's override, else the site's."""

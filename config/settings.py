@@ -301,6 +301,10 @@ REPLYGUARD_ABUSE_REJECT_AT = env.float("REPLYGUARD_ABUSE_REJECT_AT", default=Non
 # The words that made the score are worked out from this abuse probability up (what a
 # moderator may look at), not for every comment.
 REPLYGUARD_ABUSE_WORDS_FROM = env.float("REPLYGUARD_ABUSE_WORDS_FROM", default=0.2)
+# The widget asks a reader whose draft reads as abusive (would be held for it), once, whether
+# they want to rephrase; per article too. Off by default: each check loads the abuse model in
+# the web process that answers it (docs/abuse-quality.md has the cost).
+REPLYGUARD_ASK_BEFORE_POSTING = env.bool("REPLYGUARD_ASK_BEFORE_POSTING", default=False)
 # The queue puts the most abusive held comments first (after the most reported) when true.
 REPLYGUARD_QUEUE_ABUSE_FIRST = env.bool("REPLYGUARD_QUEUE_ABUSE_FIRST", default=False)
 # A retrained model is activated only if its held-out F1 is at most this much below the active
@@ -347,8 +351,10 @@ REPLYGUARD_MAX_REPLY_DEPTH = env.int("REPLYGUARD_MAX_REPLY_DEPTH", default=5)
 # below, so production points CACHE_URL at Redis for one count across all web processes.
 REPLYGUARD_RATE_COMMENT_POST = env("REPLYGUARD_RATE_COMMENT_POST", default="10/minute")
 REPLYGUARD_RATE_REPORT_POST = env("REPLYGUARD_RATE_REPORT_POST", default="20/minute")
+# Draft checks (ask before posting): one per submit, and a second only if the reader edits.
+REPLYGUARD_RATE_DRAFT_CHECK = env("REPLYGUARD_RATE_DRAFT_CHECK", default="20/minute")
 # Per site key, on the Akismet-compatible API (checks and reports together).
-# Campaigns (moderation.campaigns): comments of different authors within this window whose
+# Campaigns (moderation/campaigns/): comments of different authors within this window whose
 # texts are at least this alike (estimated Jaccard similarity of their character 5-grams), or
 # that link to the same unusual domain. Texts shorter than MIN_CHARS (after the article's
 # quoted sentences and the links are taken out) are never grouped by their text.

@@ -7,7 +7,8 @@ from articles.api import ArticleDetailApi, ArticleListApi
 from articles.views import article_page
 from moderation.akismet import views as akismet
 from moderation.api.comment import AuthorsCommentApi, CommentReportApi
-from moderation.api.threads import ArticleCommentsApi, CommentFormApi
+from moderation.api.form import CommentDraftApi, CommentFormApi
+from moderation.api.threads import ArticleCommentsApi
 
 urlpatterns = [
     # The demo: the seed article with the readers' widget under it -> articles.views
@@ -15,6 +16,7 @@ urlpatterns = [
     path("demo/<slug:slug>/", article_page, name="demo-article"),
     path("admin/", admin.site.urls),
     # Public API: articles -> articles.api; threads and posting -> moderation.api.threads;
+    # the form and a draft's check -> moderation.api.form;
     # one comment's receipt and report -> moderation.api.comment
     path("api/articles/", ArticleListApi.as_view(), name="article-list"),
     path("api/articles/<slug:slug>/", ArticleDetailApi.as_view(), name="article-detail"),
@@ -27,6 +29,11 @@ urlpatterns = [
         "api/articles/<slug:slug>/comment-form/",
         CommentFormApi.as_view(),
         name="article-comment-form",
+    ),
+    path(
+        "api/articles/<slug:slug>/comment-draft/",
+        CommentDraftApi.as_view(),
+        name="article-comment-draft",
     ),
     path("api/comments/<int:comment_id>/", AuthorsCommentApi.as_view(), name="comment-for-author"),
     path(

@@ -142,6 +142,17 @@ def comment_verdict(
     return Verdict(status, Cause.MODEL, reason)
 
 
+def draft_reads_abusive(*, article: Article, body: str) -> bool:
+    """Whether a reader's draft would be held for abuse on this article: the widget then asks
+    them, once, whether they want to rephrase. False without an abuse model. The web process
+    answering it loads the abuse model at its first draft (abuse.active_model)."""
+    model = abuse.active_model()
+    if model is None or not body.strip():
+        return False
+    hold_at, _ = article.abuse_thresholds()
+    return model.abuse_probabilities([body])[0] >= hold_at
+
+
 def abuse_reason(abusive: Abuse, threshold: float) -> str:
     said = f": {', '.join(repr(word) for word in abusive.words[:5])}" if abusive.words else ""
     score, at = percent(abusive.probability), percent(threshold, most=100)

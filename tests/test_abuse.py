@@ -181,3 +181,65 @@ def test_score_file_prints_the_abuse_probability_and_words_beside_the_spam_proba
     assert insult["abuse_probability"] > 0.9 > 0.4 > sober["abuse_probability"]
     assert set(insult["abuse_words"]) & {"moron", "idiot", "stupid"} and not sober["abuse_words"]
     assert "spam_probability" in insult and insult["abuse_model_version"] == abuse_model.version
+
+
+# --- Ask before posting: the draft check ----------------------------------------------------------
+
+
+def draft_url(article) -> str:
+    return f"/api/articles/{article.slug}/comment-draft/"
+
+
+@pytest.mark.django_db
+def test_the_draft_check_is_off_unless_the_article_or_the_site_asks(api_client, article):
+    answer = api_client.post(draft_url(article), {"body": INSULTING}, format="json")
+
+    assert answer.status_code == 403 and "article" in answer.json()
+    form = api_client.get(f"/api/articles/{article.slug}/comment-form/").json()
+    assert form["ask_before_posting"] is False
+
+
+@pytest.mark.django_db
+def test_a_draft_that_reads_as_abusive_asks_to_rephrase_and_nothing_is_kept(
+    api_client, abuse_model, caplog
+):
+    article = ArticleFactory(ask_before_posting=True)
+
+    with caplog.at_level("DEBUG"):
+        insult = api_client.post(draft_url(article), {"body": INSULTING}, format="json")
+        sober = api_client.post(draft_url(article), {"body": SOBER}, format="json")
+
+    assert (insult.status_code, insult.json()) == (200, {"rephrase": True})
+    assert (sober.status_code, sober.json()) == (200, {"rephrase": False})
+    assert insult["Cache-Control"] == "no-store"
+    assert not Comment.objects.exists()
+    assert "moron" not in caplog.text  # the draft is in no log line
+    assert api_client.get(f"/api/articles/{article.slug}/comment-form/").json()[
+        "ask_before_posting"
+    ]
+
+
+@pytest.mark.django_db
+def test_a_draft_check_without_an_abuse_model_never_asks(api_client):
+    article = ArticleFactory(ask_before_posting=True)
+
+    answer = api_client.post(draft_url(article), {"body": INSULTING}, format="json")
+
+    assert answer.json() == {"rephrase": False}
+
+
+@pytest.mark.django_db
+def test_draft_checks_are_rate_limited_and_a_bad_draft_is_a_400_naming_the_field(
+    api_client, settings
+):
+    settings.REPLYGUARD_RATE_DRAFT_CHECK = "2/minute"
+    settings.REPLYGUARD_BODY_MAX_LENGTH = 50
+    article = ArticleFactory(ask_before_posting=True)
+
+    too_long = api_client.post(draft_url(article), {"body": "x" * 51}, format="json")
+    missing = api_client.post(draft_url(article), {}, format="json")
+    third = api_client.post(draft_url(article), {"body": "fine"}, format="json")
+
+    assert too_long.status_code == 400 and "body" in too_long.json()
+    assert missing.status_code == 400 and "body" in missing.json()
+    assert third.status_code == 429 and "Retry-After" in third

@@ -26,6 +26,7 @@ def test_every_public_endpoint_is_documented(schema):
         "/api/articles/{slug}/",
         "/api/articles/{slug}/comments/",
         "/api/articles/{slug}/comment-form/",
+        "/api/articles/{slug}/comment-draft/",
         "/api/comments/{comment_id}/",
         "/api/comments/{comment_id}/report/",
     }

@@ -386,6 +386,73 @@ def test_a_second_quick_comment_shows_a_countdown_and_keeps_the_text(flooded_sit
     assert page.get_by_label("Comment *").input_value() == "A second thought, straight after."
 
 
+@pytest.fixture(scope="module")
+def asking_site(tmp_path_factory, trained_model_dir, trained_abuse_model_dir):
+    """The demo page on a service that asks before posting, with both models."""
+    require(CHROMIUM is not None, "no chromium on PATH: apt-get install chromium")
+    tmp = tmp_path_factory.mktemp("asking")
+    env = stack_env(
+        tmp, f"sqlite:///{tmp / 'db.sqlite3'}", "filesystem://localhost/", trained_model_dir
+    )
+    env |= {
+        "REPLYGUARD_ASK_BEFORE_POSTING": "true",
+        "REPLYGUARD_ABUSE_MODEL_DIR": str(trained_abuse_model_dir),
+        "REPLYGUARD_MIN_SUBMIT_SECONDS": "0",
+    }
+    manage(
+        "collectstatic", "--noinput", "-v0", env=env | {"DJANGO_SETTINGS_MODULE": "config.settings"}
+    )
+    with running_stack(env_overrides=env, logs=tmp) as stack:
+        yield stack.url
+
+
+INSULT = "Only a pathetic moron would write this article, you stupid idiot."
+
+
+def test_a_reader_is_asked_once_to_rephrase_and_may_post_anyway(asking_site, browser):
+    page, _ = open_page(browser, asking_site + "/")
+    posts = []
+    page.on("request", lambda r: posts.append(r.url) if r.method == "POST" else None)
+    fill(page, INSULT, email="rex@example.org")
+
+    page.get_by_role("button", name="Post Comment").click()
+
+    ask = page.get_by_role("alert").filter(has_text="may come across as hurtful")
+    ask.wait_for()
+    assert [url for url in posts if url.endswith("/comments/")] == []  # nothing posted yet
+    page.get_by_role("button", name="Post it as it is").click()
+    wait_until_said(page, "Your comment is awaiting moderation.")
+    assert len([url for url in posts if url.endswith("/comment-draft/")]) == 1
+    assert len([url for url in posts if url.endswith("/comments/")]) == 1
+
+
+def test_after_editing_the_reader_is_not_asked_again_and_a_civil_comment_is_never_asked(
+    asking_site, browser
+):
+    page, _ = open_page(browser, asking_site + "/")
+    drafts = []
+    page.on("request", lambda r: drafts.append(r) if r.url.endswith("/comment-draft/") else None)
+    fill(page, INSULT, email="ray@example.org")
+    page.get_by_role("button", name="Post Comment").click()
+    page.get_by_role("button", name="Edit my comment").click()
+    assert page.get_by_role("button", name="Post it as it is").count() == 0
+
+    page.get_by_label("Comment *").fill("Only a careless writer would miss the treaty's context.")
+    with page.expect_response(
+        lambda r: r.url.endswith("/comments/") and r.request.method == "POST"
+    ):
+        page.get_by_role("button", name="Post Comment").click()
+    assert len(drafts) == 1  # asked once: the edited comment is posted without a second check
+
+    fill(page, READER, name="Mina", email="mina.civil@example.org")
+    with page.expect_response(
+        lambda r: r.url.endswith("/comments/") and r.request.method == "POST"
+    ) as posted:
+        page.get_by_role("button", name="Post Comment").click()
+    assert posted.value.status == 202 and len(drafts) == 2  # checked, and not asked
+    assert page.get_by_text("may come across as hurtful").count() == 0
+
+
 def test_a_closed_article_says_so_instead_of_the_form(site, browser):
     api = site.api
     page = browser.new_page()

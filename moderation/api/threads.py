@@ -19,7 +19,6 @@ from rest_framework.exceptions import NotFound
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle
-from rest_framework.views import APIView
 
 from articles.models import Article
 from config.api import DETAIL, ERRORS, PagePagination, client_ip
@@ -238,6 +237,7 @@ class PublicWriteThrottle(FailOpenThrottle, ScopedRateThrottle):
         return {
             "comment_post": settings.REPLYGUARD_RATE_COMMENT_POST,
             "report_post": settings.REPLYGUARD_RATE_REPORT_POST,
+            "draft_check": settings.REPLYGUARD_RATE_DRAFT_CHECK,
         }[self.scope]
 
 
@@ -362,36 +362,3 @@ class ArticleCommentsApi(generics.ListAPIView):
             CommentAccepted(comment).data,
             status=status.HTTP_202_ACCEPTED,
         )
-
-
-class CommentForm(serializers.Serializer):
-    form_token = serializers.CharField(help_text="Send back with the comment as `form_token`.")
-    honeypot_field = serializers.CharField(
-        help_text="The name of the field to hide from readers and leave empty."
-    )
-    min_seconds = serializers.FloatField(
-        help_text="A comment sent sooner than this after the form loaded is treated as a bot's."
-    )
-    comments_open = serializers.BooleanField(help_text="Whether a comment posted now is taken.")
-    max_reply_depth = serializers.IntegerField(
-        help_text="Replies nest this deep at most: offer no Reply below it (top level is 0)."
-    )
-    body_max_length = serializers.IntegerField(help_text="The longest comment text taken.")
-
-
-class CommentFormApi(APIView):
-    @extend_schema(
-        summary="What the comment form needs when it loads",
-        responses={200: CommentForm, 404: ERRORS},
-    )
-    def get(self, request, slug):
-        article = article_or_404(slug)
-        form = {
-            "form_token": botcheck.form_token_issue(article_slug=slug),
-            "honeypot_field": botcheck.HONEYPOT_FIELD,
-            "min_seconds": settings.REPLYGUARD_MIN_SUBMIT_SECONDS,
-            "comments_open": article.accepts_comments(),
-            "max_reply_depth": settings.REPLYGUARD_MAX_REPLY_DEPTH,
-            "body_max_length": settings.REPLYGUARD_BODY_MAX_LENGTH,
-        }
-        return Response(form, headers={"Cache-Control": "no-store"})

@@ -28,6 +28,9 @@
     duplicate: "You have already posted this comment.",
     tooSoon: function (s) { return "One comment at a time: you can post again in " + s + " s."; },
     failed: "Your comment could not be sent. Nothing is lost: try again.",
+    rephrase: "Your comment may come across as hurtful to others. Would you like to change it " +
+              "before it is posted?",
+    postAnyway: "Post it as it is", edit: "Edit my comment",
     loadFailed: "Comments could not be loaded.",
     justNow: "just now",
     ago: function (n, unit) { return n + " " + unit + (n === 1 ? "" : "s") + " ago"; }
@@ -321,6 +324,16 @@
       this.submit.disabled = true;
       return setTimeout(function () { self.post(); }, wait + 50);
     }
+    // Ask once, never block: the draft is checked before the first submit only; whatever it
+    // says (or no answer at all), the next submit posts.
+    if (this.form.ask_before_posting && !this.asked) {
+      this.asked = true;
+      this.submit.disabled = true;
+      return request("POST", "articles/" + this.slug + "/comment-draft/", { body: this.inputs.body.value })
+        .then(function (response) { return response.ok ? response.json() : {}; })
+        .catch(function () { return {}; })
+        .then(function (advice) { return advice.rephrase ? self.askToRephrase() : self.post(); });
+    }
     var body = { form_token: this.form.form_token, parent: this.parent ? this.parent.id : null };
     body[this.form.honeypot_field] = this.honeypot.value;
     Object.keys(this.inputs).forEach(function (name) { body[name] = this.inputs[name].value.trim(); }, this);
@@ -338,11 +351,30 @@
     });
   };
 
+  Widget.prototype.askToRephrase = function () {
+    var self = this;
+    this.submit.disabled = false;
+    var box = el("div", { class: "rg-rephrase", role: "alert" }, [
+      el("p", { text: T.rephrase }),
+      el("button", { type: "button", class: "rg-button", text: T.edit, onclick: function () {
+        box.remove();
+        self.inputs.body.focus();
+      } }),
+      el("button", { type: "button", class: "rg-link", text: T.postAnyway, onclick: function () {
+        box.remove();
+        self.post();
+      } })
+    ]);
+    this.submit.parentNode.before(box);
+    this.inputs.body.focus();
+  };
+
   Widget.prototype.answered = function (response, data) {
     var self = this;
     this.submit.textContent = T.post;
     this.submit.disabled = false;
     if (response.status === 202) {
+      this.asked = false; // the next comment is a new one: ask again if it reads as abusive
       var mine = store(this.keys.mine) || [];
       store(this.keys.mine, mine.concat([{ id: data.id, receipt: data.receipt, parent: data.parent }]));
       this.inputs.body.value = "";
