@@ -49,6 +49,13 @@ def on_starting(server):
         model = spam.active_model()
         loaded = f"spam model {model.version}" if model else "no spam model (none is active)"
         server.log.info("Akismet-compatible API: %s loaded before forking", loaded)
+    # Likewise the abuse model where every article asks before posting (the draft check).
+    if getattr(settings, "REPLYGUARD_ASK_BEFORE_POSTING", False):
+        from moderation import abuse
+
+        model = abuse.active_model()
+        loaded = f"abuse model {model.version}" if model else "no abuse model (none is active)"
+        server.log.info("Ask before posting: %s loaded before forking", loaded)
 
 
 # gunicorn 25+ opens a control socket for `gunicornc`, by default in the user's home, shared
