@@ -128,26 +128,23 @@ class Article(models.Model):
         return self.moderation_mode == self.ModerationMode.PREMODERATED or self.in_storm()
 
     def asks_before_posting(self) -> bool:
-        if self.ask_before_posting is None:
-            return settings.REPLYGUARD_ASK_BEFORE_POSTING
-        return self.ask_before_posting
+        return self._own_or_site("ask_before_posting", "REPLYGUARD_ASK_BEFORE_POSTING")
 
     def abuse_thresholds(self) -> tuple[float, float | None]:
         """(hold_at, reject_at or None when off): this article's override, else the site's."""
-        hold_at = self.abuse_hold_at
-        reject_at = self.abuse_reject_at
-        if hold_at is None:
-            hold_at = settings.REPLYGUARD_ABUSE_HOLD_AT
-        if reject_at is None:
-            reject_at = settings.REPLYGUARD_ABUSE_REJECT_AT
-        return hold_at, reject_at
+        return (
+            self._own_or_site("abuse_hold_at", "REPLYGUARD_ABUSE_HOLD_AT"),
+            self._own_or_site("abuse_reject_at", "REPLYGUARD_ABUSE_REJECT_AT"),
+        )
 
     def thresholds(self) -> tuple[float, float]:
         """(publish_below, spam_above): this article's override, else the site default."""
-        publish_below = self.publish_below
-        spam_above = self.spam_above
-        if publish_below is None:
-            publish_below = settings.REPLYGUARD_PUBLISH_BELOW
-        if spam_above is None:
-            spam_above = settings.REPLYGUARD_SPAM_ABOVE
-        return publish_below, spam_above
+        return (
+            self._own_or_site("publish_below", "REPLYGUARD_PUBLISH_BELOW"),
+            self._own_or_site("spam_above", "REPLYGUARD_SPAM_ABOVE"),
+        )
+
+    def _own_or_site(self, field: str, setting: str):
+        """This article's `field`, or the site default `setting` where it has none (None)."""
+        value = getattr(self, field)
+        return getattr(settings, setting) if value is None else value
