@@ -1,11 +1,12 @@
 """The abuse model (moderation/abuse/): its data split, its scores, the words it shows, its
 artifact. Quality against the targets is bench/abuse_quality.py's (docs/abuse-quality.md)."""
 
+import copy
 import io
 import json
 
 import pytest
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 
 from moderation.abuse import classifier, datasets, evaluation, training
 from moderation.management.commands.train_abuse_model import moderator_labels
@@ -243,3 +244,32 @@ def test_draft_checks_are_rate_limited_and_a_bad_draft_is_a_400_naming_the_field
     assert too_long.status_code == 400 and "body" in too_long.json()
     assert missing.status_code == 400 and "body" in missing.json()
     assert third.status_code == 429 and "Retry-After" in third
+
+
+@pytest.mark.django_db
+def test_abuse_model_versions_are_listed_activated_and_rolled_back(
+    trained_abuse_model_dir, tmp_path
+):
+    pipeline = classifier.load_active_model(trained_abuse_model_dir).pipeline
+    first = classifier.save_model(pipeline, model_dir=tmp_path, report={"held_out": {}})
+    versions.activate_version(tmp_path, first)
+    other = copy.deepcopy(pipeline)
+    other.named_steps["classifier"].intercept_ += 0.1  # other bytes: another version
+    second = classifier.save_model(other, model_dir=tmp_path, report={"held_out": {}})
+
+    def run(*arguments) -> str:
+        out = io.StringIO()
+        command = ["model_versions", "--abuse", "--model-dir", str(tmp_path), *arguments]
+        call_command(*command, stdout=out)
+        return out.getvalue()
+
+    run("activate", second)
+    assert classifier.load_active_model(tmp_path).version == second
+    run("rollback")
+    assert classifier.load_active_model(tmp_path).version == first
+    assert f"* {first}" in run("list")
+    (tmp_path / f"{second}.skops").write_bytes(b"broken")
+    with pytest.raises(CommandError, match="cannot be activated"):
+        run("activate", second)  # refused: a worker could not load it
+    with pytest.raises(CommandError, match="spam model only"):
+        run("shadow", first)

@@ -4,6 +4,7 @@ from pathlib import Path
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
+from moderation.abuse import classifier as abuse_classifier
 from moderation.spam import classifier, shadow, versions
 from moderation.wording import percent
 
@@ -11,12 +12,18 @@ from moderation.wording import percent
 class Command(BaseCommand):
     help = (
         "List saved spam model versions, activate one, or roll back to the previously active one; "
-        "put a candidate in shadow mode and see where it disagrees with the active one. "
-        "Workers pick up the change on their next comment, without a restart."
+        "put a candidate in shadow mode and see where it disagrees with the active one. With "
+        "--abuse, the same for the abuse model (list, activate, rollback). Workers pick up the "
+        "change on their next comment, without a restart."
     )
 
     def add_arguments(self, parser):
-        parser.add_argument("--model-dir", type=Path, help="Default: REPLYGUARD_MODEL_DIR.")
+        parser.add_argument(
+            "--model-dir",
+            type=Path,
+            help="Default: REPLYGUARD_MODEL_DIR (REPLYGUARD_ABUSE_MODEL_DIR with --abuse).",
+        )
+        parser.add_argument("--abuse", action="store_true", help="The abuse model's versions.")
         actions = parser.add_subparsers(dest="action", required=True)
         actions.add_parser(
             "list", help="Every version, newest last; * marks the active one, s the shadow one."
@@ -34,8 +41,14 @@ class Command(BaseCommand):
         report.add_argument("version", nargs="?", help="Default: the current shadow version.")
         report.add_argument("--examples", type=int, default=10, help="Disagreements to show.")
 
-    def handle(self, *args, action, model_dir=None, version=None, examples=10, **options):
-        model_dir = Path(model_dir or settings.REPLYGUARD_MODEL_DIR)
+    def handle(
+        self, *args, action, model_dir=None, abuse=False, version=None, examples=10, **options
+    ):
+        default = settings.REPLYGUARD_ABUSE_MODEL_DIR if abuse else settings.REPLYGUARD_MODEL_DIR
+        model_dir = Path(model_dir or default)
+        self.loads = abuse_classifier.load_version if abuse else classifier.load_version
+        if abuse and action in ("shadow", "shadow-report"):
+            raise CommandError("Shadow mode is for the spam model only, so far.")
         if action == "list":
             self.list(model_dir)
         elif action == "activate":
@@ -58,7 +71,7 @@ class Command(BaseCommand):
 
     def activate(self, model_dir: Path, version: str) -> None:
         try:
-            classifier.load_version(model_dir, version)  # refuse what a worker could not load
+            self.loads(model_dir, version)  # refuse what a worker could not load
         except Exception as error:
             raise CommandError(f"{version} cannot be activated: {error!r}") from error
         versions.activate_version(model_dir, version)
@@ -94,7 +107,13 @@ def version_one_line(model_dir: Path, version: str) -> str:
     """Key held-out and news figures from the version's report, as one line."""
     try:
         report = json.loads(versions.report_path(model_dir, version).read_text())
-        held_out, news = report["held_out"], report["news_at_configured_thresholds"]
+        held_out = report["held_out"]
+        if "f1" not in held_out:  # an abuse model's report
+            return (
+                f"AUC {held_out['roc_auc']}  news AUC {held_out.get('news_roc_auc', '-')}  "
+                f"moderator labels {report.get('moderator_labels', {}).get('used', 0)}"
+            )
+        news = report["news_at_configured_thresholds"]
     except (OSError, ValueError, KeyError):
         return "(no report)"
     return (
