@@ -88,7 +88,8 @@ def test_the_artifact_loads_as_saved_and_another_format_is_refused(model, tmp_pa
     )
     report = versions.report_path(tmp_path, version)
     report.write_text(json.dumps({"format_version": classifier.MODEL_FORMAT_VERSION + 1}))
-    with pytest.raises(versions.UnusableModelError, match="retrain"):
+    retrain = "retrain it: python manage.py train_abuse_model"
+    with pytest.raises(versions.UnusableModelError, match=retrain):
         classifier.load_version(tmp_path, version)
 
 

@@ -8,11 +8,9 @@ Which words made the score: each word's share of the regression's sum (its unigr
 each bigram it is in, its character n-grams); the words above a cut-off are shown."""
 
 import json
-import logging
 import re
 import zipfile
 from dataclasses import dataclass
-from functools import lru_cache
 from itertools import pairwise
 from pathlib import Path
 
@@ -24,14 +22,13 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import FeatureUnion, Pipeline, make_pipeline
 from sklearn.utils import murmurhash3_32
 
+from moderation.spam import classifier as spam_classifier
 from moderation.spam import versions
-
-logger = logging.getLogger(__name__)
 
 # v1 - NBSVM-scaled word + character TF-IDF, logistic regression.
 MODEL_FORMAT_VERSION = 1
+RETRAIN = "retrain it: python manage.py train_abuse_model (make run does when none loads)"
 N_FEATURES = 2**20  # per block: 2**22 gained 0.000 held-out AUC for 4x the memory
-WORD_TOKEN = re.compile(r"(?u)\b\w\w+\b")  # HashingVectorizer's own token_pattern
 CHUNK = re.compile(r"\S+")  # char_wb's words: what whitespace separates
 LETTERS = re.compile(r"\w(?:.*\w)?", re.S)  # a word as shown: without punctuation around it
 # A word is shown when its push towards abuse is over WORDS_CUTOFF and at least WORDS_SHARE of
@@ -97,20 +94,32 @@ class AbuseModel:
         punctuation around them): its share of the regression's sum. A column's term is shared
         among the n-grams that fill it: a word's own n-grams, half of each word pair it is in,
         its character n-grams, each counted as often as the vectorizers count it."""
-        row = self.pipeline.named_steps["features"].transform([text]).tocsr()
+        features = self.pipeline.named_steps["features"]
+        row = features.transform([text]).tocsr()
         terms = dict(zip(row.indices.tolist(), row.data.tolist(), strict=True))
         coef = self.pipeline.named_steps["classifier"].coef_[0]
-        words = [m for m in CHUNK.finditer(text)]
+        # The artifact's own vectorizers say how a word is read, so the shares cannot drift
+        # from the scores: char_wb n-grams of one whitespace-separated word are what its
+        # analyzer makes of that word alone; word tokens are its preprocessor and tokenizer's.
+        words_block, chars_block = (block[0] for _, block in features.transformer_list)
+        char_grams = chars_block.build_analyzer()
+        preprocess, tokenize = words_block.build_preprocessor(), words_block.build_tokenizer()
+        offset = words_block.n_features
+
+        def column(token: str, hashing) -> int:  # as HashingVectorizer places a token
+            return abs(murmurhash3_32(token, seed=0)) % hashing.n_features
+
+        words = list(CHUNK.finditer(text))
         shares = []  # (word index, column, weight)
         tokens = []  # (word index, token) in text order, for the word pairs
         for i, chunk in enumerate(words):
-            for gram in char_wb_grams(chunk.group().lower()):
-                shares.append((i, N_FEATURES + _column(gram), 1.0))
-            for token in WORD_TOKEN.findall(_words_preprocessor()(chunk.group())):
-                shares.append((i, _column(token), 1.0))
+            for gram in char_grams(chunk.group()):
+                shares.append((i, offset + column(gram, chars_block), 1.0))
+            for token in tokenize(preprocess(chunk.group())):
+                shares.append((i, column(token, words_block), 1.0))
                 tokens.append((i, token))
         for (i, first), (j, second) in pairwise(tokens):
-            pair = _column(f"{first} {second}")
+            pair = column(f"{first} {second}", words_block)
             shares += [(i, pair, 0.5), (j, pair, 0.5)]
         filled = {}
         for _, column, weight in shares:
@@ -123,28 +132,6 @@ class AbuseModel:
             for chunk, p in zip(words, push, strict=True)
             if (inner := LETTERS.search(chunk.group()))
         ]
-
-
-@lru_cache(maxsize=1)
-def _words_preprocessor():
-    # The word block's lowercasing and accent stripping, as HashingVectorizer applies them.
-    return HashingVectorizer(strip_accents="unicode").build_preprocessor()
-
-
-def _column(token: str) -> int:
-    # As HashingVectorizer places a token (alternate_sign=False, seed 0).
-    return abs(murmurhash3_32(token, seed=0)) % N_FEATURES
-
-
-def char_wb_grams(word: str) -> list[str]:
-    """The 2- to 5-character n-grams char_wb makes of one whitespace-separated word, as often
-    as it makes them (scikit-learn's _char_wb_ngrams: the padded word whole once it is short)."""
-    padded, grams = f" {word} ", []
-    for n in range(2, 6):
-        grams += [padded[i : i + n] for i in range(max(1, len(padded) - n + 1))]
-        if n >= len(padded):
-            break
-    return grams
 
 
 # --- Artifact -----------------------------------------------------------------------------------
@@ -162,7 +149,9 @@ def save_model(pipeline: Pipeline, *, model_dir: Path, report: dict) -> str:
 
 
 def load_version(model_dir: Path, version: str) -> AbuseModel:
-    data = versions.artifact_checked(model_dir, version, format_version=MODEL_FORMAT_VERSION)
+    data = versions.artifact_checked(
+        model_dir, version, format_version=MODEL_FORMAT_VERSION, retrain=RETRAIN
+    )
     untrusted = skops.io.get_untrusted_types(data=data)
     if untrusted:
         raise versions.UnusableModelError(f"untrusted types {sorted(untrusted)}")
@@ -172,13 +161,10 @@ def load_version(model_dir: Path, version: str) -> AbuseModel:
     return AbuseModel(version=version, pipeline=artifact["pipeline"])
 
 
-# model_dir -> (version, model or None): one load per version per process.
-_loaded: dict[Path, tuple[str, AbuseModel | None]] = {}
-
-
 def load_active_model(model_dir: Path | None = None) -> AbuseModel | None:
     """The active abuse model, or None (then no comment is held for abuse). Reads ACTIVE on
-    every call, so a worker follows an activation or a rollback at once."""
+    every call, so a worker follows an activation or a rollback at once; loads each version
+    once per process, as the spam model does (spam.classifier.load_once)."""
     if model_dir is None:
         from django.conf import settings
 
@@ -187,14 +173,4 @@ def load_active_model(model_dir: Path | None = None) -> AbuseModel | None:
     version = versions.active_version(model_dir)
     if version is None:
         return None
-    cached_version, model = _loaded.get(model_dir, (None, None))
-    if cached_version != version:
-        try:
-            model = load_version(model_dir, version)
-        except Exception as error:
-            logger.warning(
-                "Abuse model %s not loaded, nothing is held for abuse: %s", version, error
-            )
-            model = None
-        _loaded[model_dir] = (version, model)
-    return model
+    return spam_classifier.load_once(model_dir, version, role="abuse", load=load_version)

@@ -313,7 +313,11 @@ def save_model(pipeline: Pipeline, *, model_dir: Path, report: dict) -> str:
 # (model_dir, role) -> (version, model or None): one load per version and role per process.
 _loaded: dict[tuple[Path, str], tuple[str, SpamModel | None]] = {}
 # What a model that does not load costs, by its role: said in the warning.
-WITHOUT_IT = {"active": "comments will be held", "shadow": "shadow scoring is off"}
+WITHOUT_IT = {
+    "active": "comments will be held",
+    "shadow": "shadow scoring is off",
+    "abuse": "nothing is held for abuse",  # abuse.classifier loads its model through load_once
+}
 
 
 def load_active_model(model_dir: Path | None = None, *, warn: bool = True) -> SpamModel | None:
@@ -348,23 +352,23 @@ def _model_dir(model_dir: Path | None) -> Path:
     return Path(model_dir)
 
 
-def load_once(model_dir: Path, version: str, *, role: str) -> SpamModel | None:
-    """`version` for `role` ("active" or "shadow"), loaded once per process while it keeps
-    that role; None if it does not load (logged once: any failure means "go on without it",
-    never a crashed worker)."""
+def load_once(model_dir: Path, version: str, *, role: str, load=None):
+    """`version` for `role` (WITHOUT_IT's keys), loaded by `load` (default: this module's
+    load_version) once per process while it keeps that role; None if it does not load (logged
+    once: any failure means "go on without it", never a crashed worker)."""
     cached_version, model = _loaded.get((model_dir, role), (None, None))
     if cached_version != version:
-        model = _load_or_none(model_dir, version, role)
+        model = _load_or_none(model_dir, version, role, load or load_version)
         _loaded[model_dir, role] = (version, model)
     return model
 
 
-def _load_or_none(model_dir: Path, version: str, role: str) -> SpamModel | None:
+def _load_or_none(model_dir: Path, version: str, role: str, load):
     try:
-        return load_version(model_dir, version)
+        return load(model_dir, version)
     except Exception as error:
         path = versions.artifact_path(model_dir, version)
-        logger.warning("Spam model %s not loaded, %s: %s", path, WITHOUT_IT[role], error)
+        logger.warning("Model %s not loaded, %s: %s", path, WITHOUT_IT[role], error)
         return None
 
 

@@ -95,7 +95,11 @@ def previous_version(model_dir: Path) -> str | None:
 
 
 def artifact_checked(
-    model_dir: Path, version: str, *, format_version: int = MODEL_FORMAT_VERSION
+    model_dir: Path,
+    version: str,
+    *,
+    format_version: int = MODEL_FORMAT_VERSION,
+    retrain: str = RETRAIN,
 ) -> bytes:
     """The artifact's bytes, if they are the version's (its hash) and of the format this
     ReplyGuard reads (the stamp in its report); else UnusableModelError saying why. What a
@@ -107,7 +111,7 @@ def artifact_checked(
     if stamped is not None and stamped != format_version:
         raise UnusableModelError(
             f"it is a format {stamped} model and this ReplyGuard reads format "
-            f"{format_version}: {RETRAIN}"
+            f"{format_version}: {retrain}"
         )
     return data
 
