@@ -337,12 +337,27 @@ class HeldDigest(models.Model):
 
 
 class ShadowScore(models.Model):
-    """What a candidate model (in shadow mode) would have decided for a live comment, beside
-    what the active model and the rules did decide. It never changes the comment."""
+    """What a candidate model (spam or abuse, in shadow mode) would have decided for a live
+    comment, beside what the active models and the rules did decide. It never changes the
+    comment."""
+
+    class Kind(models.TextChoices):
+        SPAM = "spam", "spam model"
+        ABUSE = "abuse", "abuse model"
 
     comment = models.ForeignKey(Comment, on_delete=models.CASCADE, related_name="shadow_scores")
+    kind = models.CharField(
+        max_length=5, choices=Kind.choices, default=Kind.SPAM, db_default=Kind.SPAM,
+        help_text="Which model the candidate would replace.",
+    )  # fmt: skip
     model_version = models.CharField(max_length=64)
-    spam_score = models.FloatField(help_text="The candidate's spam probability.")
+    spam_score = models.FloatField(
+        null=True, blank=True, help_text="The spam probability beside the candidate's decision."
+    )
+    abuse_score = models.FloatField(
+        null=True, blank=True, help_text="The abuse probability beside the candidate's decision."
+    )
+    active_abuse_score = models.FloatField(null=True, blank=True)
     status = models.CharField(
         max_length=10, choices=Comment.Status.choices, help_text="What the candidate would decide."
     )
@@ -367,6 +382,13 @@ class ShadowScore(models.Model):
     @property
     def agrees(self) -> bool:
         return self.status == self.active_status
+
+    @property
+    def scores_compared(self) -> tuple[float | None, float | None]:
+        """(the active model's, the candidate's) score, of the model the candidate would replace."""
+        if self.kind == self.Kind.ABUSE:
+            return self.active_abuse_score, self.abuse_score
+        return self.active_score, self.spam_score
 
 
 class LinkDomain(models.Model):

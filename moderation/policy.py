@@ -1,9 +1,9 @@
-"""The scoring chain, in one place: rules, the spam model's score, the article's policy, a
-campaign a moderator decided and a floor turn each comment into a Verdict (verdicts_reach). No
-database and no scikit-learn (the model comes loaded): the worker, the Akismet door and shadow
-mode all ask it; services apply the verdicts."""
+"""The scoring chain, in one place: rules, the spam and abuse models' scores, the article's
+policy, a campaign a moderator decided and a floor turn each comment into a Verdict
+(verdicts_reach). No database and no scikit-learn (the models come loaded): the worker, the
+Akismet door and shadow mode all ask it; services apply the verdicts."""
 
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import NamedTuple
 
 from django.conf import settings
@@ -43,52 +43,103 @@ def verdicts_reach(
     """A Verdict per case, strictest answer first (comment_verdict), then a moderator's
     campaign decision (campaign_verdict), then the floor (with_floor). `model`: a loaded
     spam.classifier.SpamModel (shadow mode's candidate), or by default the active one, loaded
-    at this first call (spam.active_model; None if none is installed: then held, no model). Its
-    texts are scored in one call, with the reasons moderators read unless explain is False.
-    `abuse_model` likewise (abuse.active_model; None: nothing is held for abuse); the words
-    that made an abuse score are worked out from REPLYGUARD_ABUSE_WORDS_FROM up."""
+    at this first call (spam.active_model; None if none is installed: then held, no model).
+    `abuse_model` likewise (abuse.active_model; None: nothing is held for abuse). Each model
+    scores all texts in one call. Unless explain is False, the comments not published get the
+    spam reasons and the words that made an abuse score (from REPLYGUARD_ABUSE_WORDS_FROM up)
+    that moderators read. Either model may be Reused: the scores an earlier pass gave."""
     if model is ACTIVE:
         model = spam.active_model()
     if abuse_model is ACTIVE:
         abuse_model = abuse.active_model()
+    trusted = lists.domain_lists.trusted
+    spam_scores = [None] * len(cases)
+    if model is not None:
+        spam_scores = model.cases_probabilities(cases, trusted)
     abuse_scores = [None] * len(cases)
     if abuse_model is not None:
         abuse_scores = abuse_model.abuse_probabilities([case.body for case in cases])
-    if model is None:
-        scored = [(None, None)] * len(cases)
-    elif explain:
-        scored = model.cases_scores_and_reasons(cases, lists.domain_lists.trusted)
-    else:
-        trusted = lists.domain_lists.trusted
-        scored = [(p, None) for p in model.cases_probabilities(cases, trusted)]
-    verdicts = []
-    for case, (probability, reasons), abuse_p in zip(cases, scored, abuse_scores, strict=True):
-        hits = rules.rule_hits(
+    hits = [
+        rules.rule_hits(
             body=case.body,
             author_url=case.author_url,
             word_rules=lists.word_rules,
             domain_lists=lists.domain_lists,
         )
-        words = []
-        if abuse_p is not None and abuse_p >= settings.REPLYGUARD_ABUSE_WORDS_FROM:
-            words = [[start, end] for start, end in abuse_model.offending_words(case.body)]
-        verdict = comment_verdict(
-            article=case.article,
-            spam_probability=probability,
-            hits=hits,
-            standing=case.standing,
-            abusive=Abuse(abuse_p, tuple(case.body[start:end] for start, end in words)),
-        )
-        verdict = with_floor(campaign_verdict(case.grouped, verdict), case.floor)
+        for case in cases
+    ]
+    verdicts = [
+        _case_verdict(case, p, case_hits, Abuse(abuse_p))
+        for case, p, case_hits, abuse_p in zip(cases, spam_scores, hits, abuse_scores, strict=True)
+    ]
+    # The spam model's reasons and the abuse model's words are for a moderator's eyes (the
+    # queue, the comment's page, the decision's reason): worked out only for the comments a
+    # moderator will see, not for every published one (they were most of the models' time).
+    seen = [i for i, verdict in enumerate(verdicts) if verdict.status != Status.PUBLISHED]
+    reasons, words = {}, {}
+    if explain and model is not None and seen:
+        explained = model.cases_scores_and_reasons([cases[i] for i in seen], trusted)
+        reasons = {i: why for i, (_, why) in zip(seen, explained, strict=True)}
+    if explain and abuse_model is not None:
+        wordy = [i for i in seen if abuse_scores[i] >= settings.REPLYGUARD_ABUSE_WORDS_FROM]
+        found = abuse_model.offending_words_of([cases[i].body for i in wordy]) if wordy else []
+        for i, spans in zip(wordy, found, strict=True):
+            words[i] = [[start, end] for start, end in spans]
+            shown = tuple(cases[i].body[start:end] for start, end in spans)
+            abusive = Abuse(abuse_scores[i], shown)
+            verdicts[i] = _case_verdict(cases[i], spam_scores[i], hits[i], abusive)
+    for i, verdict in enumerate(verdicts):
         scores = {}
         if model is not None:
-            scores = {"spam_score": probability, "model_version": model.version}
-            scores["spam_reasons"] = reasons if explain else []
+            scores = {"spam_score": spam_scores[i], "model_version": model.version}
+            scores["spam_reasons"] = reasons.get(i, [])
         if abuse_model is not None:
-            scores |= {"abuse_score": abuse_p, "abuse_model_version": abuse_model.version}
-            scores["abuse_words"] = words
-        verdicts.append(replace(verdict, rule_hits=[hit.reason for hit in hits], **scores))
+            scores |= {"abuse_score": abuse_scores[i], "abuse_model_version": abuse_model.version}
+            scores["abuse_words"] = words.get(i, [])
+        rule_hits = [hit.reason for hit in hits[i]]
+        verdicts[i] = replace(verdict, rule_hits=rule_hits, **scores)
     return verdicts
+
+
+def _case_verdict(case: Case, spam_probability, hits, abusive) -> Verdict:
+    verdict = comment_verdict(
+        article=case.article,
+        spam_probability=spam_probability,
+        hits=hits,
+        standing=case.standing,
+        abusive=abusive,
+    )
+    return with_floor(campaign_verdict(case.grouped, verdict), case.floor)
+
+
+@dataclass(frozen=True)
+class Reused:
+    """A model's scores from the active pass over the same cases, standing in for the model
+    in verdicts_reach (explain=False): shadow mode scores only its candidate again."""
+
+    version: str
+    probabilities: list
+
+    @classmethod
+    def spam_of(cls, verdicts: list[Verdict]):
+        """The active spam model's scores in `verdicts`, or None if none scored them."""
+        return cls._of(verdicts, "model_version", "spam_score")
+
+    @classmethod
+    def abuse_of(cls, verdicts: list[Verdict]):
+        return cls._of(verdicts, "abuse_model_version", "abuse_score")
+
+    @classmethod
+    def _of(cls, verdicts, version_field: str, score_field: str):
+        version = next((getattr(v, version_field) for v in verdicts), "")
+        scores = [getattr(v, score_field) for v in verdicts]
+        return cls(version, scores) if version and None not in scores else None
+
+    def cases_probabilities(self, cases, trusted) -> list:
+        return self.probabilities
+
+    def abuse_probabilities(self, texts) -> list:
+        return self.probabilities
 
 
 class Abuse(NamedTuple):

@@ -219,7 +219,9 @@ def no_abuse_model_unless_asked(settings, tmp_path):
     settings.REPLYGUARD_ABUSE_MODEL_DIR = tmp_path / "no-abuse-model-here"
 
 
-ABUSE_MODEL_SOURCES = tuple(f"abuse/{name}.py" for name in ("classifier", "datasets", "training"))
+ABUSE_MODEL_SOURCES = tuple(
+    f"abuse/{name}.py" for name in ("__init__", "classifier", "datasets", "training")
+)
 
 
 @pytest.fixture(scope="session")

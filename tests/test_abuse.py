@@ -4,14 +4,17 @@ artifact. Quality against the targets is bench/abuse_quality.py's (docs/abuse-qu
 import copy
 import io
 import json
+from collections import Counter
 
 import pytest
 from django.core.management import CommandError, call_command
 
+from moderation import abuse
 from moderation.abuse import classifier, datasets, evaluation, training
 from moderation.management.commands.train_abuse_model import moderator_labels
-from moderation.models import Cause, Comment
+from moderation.models import Cause, Comment, ShadowScore
 from moderation.services import comment_decide
+from moderation.spam import classifier as spam_classifier
 from moderation.spam import versions
 from moderation.tasks import pending_comments_score_task
 from tests.conftest import DATASETS_DIR
@@ -272,5 +275,127 @@ def test_abuse_model_versions_are_listed_activated_and_rolled_back(
     (tmp_path / f"{second}.skops").write_bytes(b"broken")
     with pytest.raises(CommandError, match="cannot be activated"):
         run("activate", second)  # refused: a worker could not load it
-    with pytest.raises(CommandError, match="spam model only"):
-        run("shadow", first)
+
+
+# --- Shadow mode: an abuse candidate beside the active abuse model ------------------------------
+
+
+@pytest.fixture
+def abuse_candidate(settings, tmp_path, trained_abuse_model_dir) -> str:
+    """The suite's abuse model active, and in shadow mode a copy that reads everything as
+    abusive, in a model dir of their own. Returns the candidate's version."""
+    pipeline = classifier.load_active_model(trained_abuse_model_dir).pipeline
+    active = classifier.save_model(pipeline, model_dir=tmp_path, report={"held_out": {}})
+    versions.activate_version(tmp_path, active)
+    harsh = copy.deepcopy(pipeline)
+    harsh.named_steps["classifier"].intercept_ += 20
+    candidate = classifier.save_model(harsh, model_dir=tmp_path, report={"held_out": {}})
+    versions.shadow_set(tmp_path, candidate, **abuse.ARTIFACT)
+    settings.REPLYGUARD_ABUSE_MODEL_DIR = tmp_path
+    return candidate
+
+
+@pytest.fixture
+def texts_scored(monkeypatch):
+    """How many texts each model version scored (spam and abuse), counted as they are."""
+    counted = Counter()
+
+    def counting(method, texts_at):
+        def wrapper(self, *args):
+            counted[self.version] += len(args[texts_at])
+            return method(self, *args)
+
+        return wrapper
+
+    for model, name in [
+        (classifier.AbuseModel, "abuse_probabilities"),
+        (spam_classifier.SpamModel, "cases_probabilities"),
+        (spam_classifier.SpamModel, "cases_scores_and_reasons"),
+    ]:
+        monkeypatch.setattr(model, name, counting(getattr(model, name), 0))
+    return counted
+
+
+@pytest.mark.django_db
+def test_an_abuse_candidate_scores_beside_the_active_one_and_decides_nothing(
+    article, spam_model, abuse_candidate, texts_scored
+):
+    active = classifier.load_active_model().version
+    comment = scored(article, SOBER, "civil@example.org")
+
+    assert comment.status == "published" and comment.abuse_model_version == active
+    row = ShadowScore.objects.get(comment=comment)
+    assert (row.kind, row.model_version) == ("abuse", abuse_candidate)
+    assert (row.active_status, row.status) == ("published", "held")
+    assert row.scores_compared == (comment.abuse_score, row.abuse_score)
+    assert row.abuse_score > 0.99 and row.spam_score == comment.spam_score
+    # Only the candidate scores again: the active models' scores are the batch's own.
+    assert texts_scored == {spam_model.version: 1, active: 1, abuse_candidate: 1}
+
+
+@pytest.mark.django_db
+def test_a_spam_candidate_reuses_the_active_abuse_score(
+    settings, article, spam_model, abuse_model, tmp_path, texts_scored
+):
+    settings.REPLYGUARD_MODEL_DIR = tmp_path
+    active = spam_classifier.save_model(spam_model.pipeline, model_dir=tmp_path, report={})
+    versions.activate_version(tmp_path, active)
+    other = copy.deepcopy(spam_model.pipeline)  # other bytes: another version
+    other.named_steps["classifier"].calibrated_classifiers_[0].estimator.intercept_ += 1e-9
+    candidate = spam_classifier.save_model(other, model_dir=tmp_path, report={})
+    versions.shadow_set(tmp_path, candidate)
+
+    comment = scored(article, INSULT, "rude@example.org")
+
+    row = ShadowScore.objects.get(comment=comment)
+    assert row.kind == "spam" and row.abuse_score == comment.abuse_score
+    assert row.status == comment.status == "held"  # held for abuse by both passes
+    assert texts_scored[abuse_model.version] == 1 and texts_scored[candidate] == 1
+
+
+@pytest.mark.django_db
+def test_the_abuse_candidate_is_put_in_shadow_mode_reported_and_activated_by_command(
+    settings, article, spam_model, abuse_candidate
+):
+    def run(*arguments) -> str:
+        out = io.StringIO()
+        call_command("model_versions", "--abuse", *arguments, stdout=out)
+        return out.getvalue()
+
+    model_dir = settings.REPLYGUARD_ABUSE_MODEL_DIR
+    assert run("shadow", "off") and versions.shadow_version(model_dir) is None
+    assert "abuse model" in run("shadow", abuse_candidate)
+    assert f"s {abuse_candidate}" in run("list")
+    scored(article, SOBER, "civil@example.org")
+    report = run("shadow-report")
+    assert "published -> held: 1  (disagree)" in report and "-> 99% held" in report
+    assert "Activated abuse model" in run("activate", abuse_candidate)
+    assert versions.shadow_version(model_dir) is None
+    assert classifier.load_active_model().version == abuse_candidate
+
+
+@pytest.mark.django_db
+def test_the_admin_shows_and_activates_the_abuse_candidate(
+    settings, client, admin_user, article, spam_model, abuse_candidate
+):
+    client.force_login(admin_user)
+    scored(article, SOBER, "civil@example.org")
+    page = client.get("/admin/moderation/shadowscore/").content.decode()
+    assert f"Abuse model candidate {abuse_candidate} in shadow mode" in page
+    assert "it disagreed on 1." in page
+
+    answer = client.post(
+        "/admin/moderation/shadowscore/activate/", {"version": abuse_candidate, "kind": "abuse"}
+    )
+
+    assert answer.status_code == 302
+    assert classifier.load_active_model().version == abuse_candidate
+    assert versions.shadow_version(settings.REPLYGUARD_ABUSE_MODEL_DIR) is None
+
+
+def test_a_spam_model_cannot_shadow_the_abuse_model(trained_model_dir, tmp_path):
+    spam_version = versions.active_version(trained_model_dir)
+    for name in (f"{spam_version}.skops", f"{spam_version}.report.json"):
+        (tmp_path / name).write_bytes((trained_model_dir / name).read_bytes())
+    with pytest.raises(versions.UnusableCandidateError, match="train_abuse_model"):
+        versions.shadow_set(tmp_path, spam_version, **abuse.ARTIFACT)

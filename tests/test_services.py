@@ -133,6 +133,29 @@ def test_scoring_stores_what_pushed_the_score_up(article, spam_model):
     assert set(spam.spam_reasons) <= pushed, spam.spam_reasons
 
 
+def test_reasons_are_worked_out_only_for_comments_a_moderator_will_see(
+    article, spam_model, monkeypatch
+):
+    # The explanations were most of the models' time: a published comment goes without.
+    explained = []
+    explain = type(spam_model).cases_scores_and_reasons
+
+    def counting(model, cases, trusted):
+        explained.extend(case.body for case in cases)
+        return explain(model, cases, trusted)
+
+    monkeypatch.setattr(type(spam_model), "cases_scores_and_reasons", counting)
+    reader, spam = new_comment(article), new_comment(article, body=SPAM)
+
+    pending_comments_score_task()
+
+    reader.refresh_from_db()
+    spam.refresh_from_db()
+    assert (reader.status, reader.spam_reasons) == ("published", [])
+    assert spam.status != "published" and spam.spam_reasons
+    assert explained == [SPAM]
+
+
 def test_scoring_records_score_version_and_an_audit_record(article, spam_model):
     comment = new_comment(article)
 

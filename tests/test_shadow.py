@@ -219,11 +219,11 @@ def test_the_admin_page_shows_the_report_and_the_disagreements(superuser, articl
     page = superuser.get(SHADOW_PAGE).content.decode()
     only_disagreements = superuser.get(SHADOW_PAGE, {"disagree": "yes"}).content.decode()
 
-    assert f"Candidate {versions.candidate} in shadow mode" in page
+    assert f"Spam model candidate {versions.candidate} in shadow mode" in page
     assert "(0% agreement)" in page
     assert f"/admin/moderation/comment/{comment.pk}/change/" in page
     assert READER in only_disagreements
-    assert "Activate this candidate" in page
+    assert "Activate this spam model candidate" in page
 
 
 def test_the_admin_page_is_read_only(superuser, article, versions):
@@ -262,7 +262,7 @@ def test_only_a_superuser_may_activate_the_candidate(client, django_user_model, 
     page = client.get(SHADOW_PAGE).content.decode()
     response = client.post(ACTIVATE, {"version": versions.candidate})
 
-    assert "Activate this candidate" not in page
+    assert "Activate this spam model candidate" not in page
     assert response.status_code == 403
     assert spam_versions.active_version(tmp_path) == versions.active
     assert spam_versions.shadow_version(tmp_path) == versions.candidate

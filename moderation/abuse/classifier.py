@@ -13,6 +13,7 @@ import zipfile
 from dataclasses import dataclass
 from itertools import pairwise
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 import skops.io
@@ -22,12 +23,10 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import FeatureUnion, Pipeline, make_pipeline
 from sklearn.utils import murmurhash3_32
 
+from moderation.abuse import ARTIFACT, MODEL_FORMAT_VERSION
 from moderation.spam import classifier as spam_classifier
 from moderation.spam import versions
 
-# v1 - NBSVM-scaled word + character TF-IDF, logistic regression.
-MODEL_FORMAT_VERSION = 1
-RETRAIN = "retrain it: python manage.py train_abuse_model (make run does when none loads)"
 N_FEATURES = 2**20  # per block: 2**22 gained 0.000 held-out AUC for 4x the memory
 CHUNK = re.compile(r"\S+")  # char_wb's words: what whitespace separates
 LETTERS = re.compile(r"\w(?:.*\w)?", re.S)  # a word as shown: without punctuation around it
@@ -84,54 +83,120 @@ class AbuseModel:
 
     def offending_words(self, text: str) -> list[tuple[int, int]]:
         """(start, end) of the words that made the score (WORDS_CUTOFF, WORDS_SHARE)."""
-        pushes = self.word_pushes(text)
-        strongest = max((push for _, _, push in pushes), default=0.0)
-        floor = max(WORDS_CUTOFF, WORDS_SHARE * strongest)
-        return [(start, end) for start, end, push in pushes if push > floor]
+        return self.offending_words_of([text])[0]
+
+    def offending_words_of(self, texts: list[str]) -> list[list[tuple[int, int]]]:
+        """offending_words of each text, each vectorizer called once for them all."""
+        found = []
+        for pushes in self.word_pushes_of(texts):
+            strongest = max((push for _, _, push in pushes), default=0.0)
+            floor = max(WORDS_CUTOFF, WORDS_SHARE * strongest)
+            found.append([(start, end) for start, end, push in pushes if push > floor])
+        return found
 
     def word_pushes(self, text: str) -> list[tuple[int, int, float]]:
-        """(start, end, push) for each word of the text (its letters and digits, without the
+        return self.word_pushes_of([text])[0]
+
+    def word_pushes_of(self, texts: list[str]) -> list[list[tuple[int, int, float]]]:
+        """(start, end, push) for each word of each text (its letters and digits, without the
         punctuation around them): its share of the regression's sum. A column's term is shared
         among the n-grams that fill it: a word's own n-grams, half of each word pair it is in,
         its character n-grams, each counted as often as the vectorizers count it."""
+        if not texts:
+            return []
         features = self.pipeline.named_steps["features"]
-        row = features.transform([text]).tocsr()
-        terms = dict(zip(row.indices.tolist(), row.data.tolist(), strict=True))
         coef = self.pipeline.named_steps["classifier"].coef_[0]
-        # The artifact's own vectorizers say how a word is read, so the shares cannot drift
-        # from the scores: char_wb n-grams of one whitespace-separated word are what its
-        # analyzer makes of that word alone; word tokens are its preprocessor and tokenizer's.
-        words_block, chars_block = (block[0] for _, block in features.transformer_list)
-        char_grams = chars_block.build_analyzer()
-        preprocess, tokenize = words_block.build_preprocessor(), words_block.build_tokenizer()
-        offset = words_block.n_features
+        (words_block, words_tfidf), (chars_block, chars_tfidf) = (
+            block for _, block in features.transformer_list
+        )
+        chunks = [list(CHUNK.finditer(text)) for text in texts]
+        grams = _grams_by_word(chunks, words_block, chars_block)
+        terms = _tfidf_terms(grams, words_block.n_features, words_tfidf, chars_tfidf)
+        found = []
+        for text_chunks, text_grams, term in zip(chunks, grams, terms, strict=True):
+            share = text_grams.weights / text_grams.filled[text_grams.slot]
+            shares = term[text_grams.slot] * coef[text_grams.columns] * share
+            push = np.bincount(text_grams.owners, shares, minlength=len(text_chunks))
+            found.append(
+                [
+                    (chunk.start() + inner.start(), chunk.start() + inner.end(), float(p))
+                    for chunk, p in zip(text_chunks, push, strict=True)
+                    if (inner := LETTERS.search(chunk.group()))
+                ]
+            )
+        return found
 
-        def column(token: str, hashing) -> int:  # as HashingVectorizer places a token
-            return abs(murmurhash3_32(token, seed=0)) % hashing.n_features
 
-        words = list(CHUNK.finditer(text))
-        shares = []  # (word index, column, weight)
-        tokens = []  # (word index, token) in text order, for the word pairs
-        for i, chunk in enumerate(words):
-            for gram in char_grams(chunk.group()):
-                shares.append((i, offset + column(gram, chars_block), 1.0))
-            for token in tokenize(preprocess(chunk.group())):
-                shares.append((i, column(token, words_block), 1.0))
-                tokens.append((i, token))
-        for (i, first), (j, second) in pairwise(tokens):
-            pair = column(f"{first} {second}", words_block)
-            shares += [(i, pair, 0.5), (j, pair, 0.5)]
-        filled = {}
-        for _, column, weight in shares:
-            filled[column] = filled.get(column, 0.0) + weight
-        push = [0.0] * len(words)
-        for i, column, weight in shares:
-            push[i] += terms.get(column, 0.0) * coef[column] * weight / filled[column]
-        return [
-            (chunk.start() + inner.start(), chunk.start() + inner.end(), float(p))
-            for chunk, p in zip(words, push, strict=True)
-            if (inner := LETTERS.search(chunk.group()))
-        ]
+class Grams(NamedTuple):
+    """A text's n-grams as the pipeline counts them, each with the word it belongs to."""
+
+    columns: np.ndarray  # each n-gram's column (the character block's after the words')
+    owners: np.ndarray  # the index of its word (a whitespace-separated chunk of the text)
+    weights: np.ndarray  # how much of it the word owns (half of a pair across two words)
+    unique: np.ndarray  # the text's columns, sorted
+    slot: np.ndarray  # each n-gram's place in `unique`
+    filled: np.ndarray  # each unique column's count in the text
+
+
+def _grams_by_word(chunks: list[list], words_block, chars_block) -> list[Grams]:
+    """The artifact's own vectorizers say how a word is read, so the shares cannot drift from
+    the scores: each whitespace-separated word, given to them alone, yields its character
+    n-grams, its tokens and the pairs within it; only the pairs across two words are hashed
+    here, as HashingVectorizer hashes them. Each vectorizer is called once for all texts."""
+    preprocess, tokenize = words_block.build_preprocessor(), words_block.build_tokenizer()
+    every = [chunk.group() for text_chunks in chunks for chunk in text_chunks] or [""]
+    word_grams, char_grams = (
+        block.transform(every).tocsr() for block in (words_block, chars_block)
+    )
+    offset, first, found = words_block.n_features, 0, []
+    for text_chunks in chunks:
+        end = first + len(text_chunks)
+        columns, owners, weights = [np.zeros(0, int)], [np.zeros(0, int)], [np.zeros(0)]
+        for block_offset, block_grams in ((0, word_grams), (offset, char_grams)):
+            block_grams = block_grams[first:end]
+            columns.append(block_grams.indices + block_offset)
+            owners.append(np.repeat(np.arange(len(text_chunks)), np.diff(block_grams.indptr)))
+            weights.append(block_grams.data)
+        tokens = [(i, tokenize(preprocess(chunk.group()))) for i, chunk in enumerate(text_chunks)]
+        ends = [(i, said[0], said[-1]) for i, said in tokens if said]
+        for (i, _, last), (j, next_first, _) in pairwise(ends):  # a pair across two words
+            pair = abs(murmurhash3_32(f"{last} {next_first}", seed=0)) % offset
+            columns.append(np.array([pair, pair]))
+            owners.append(np.array([i, j]))
+            weights.append(np.array([0.5, 0.5]))
+        columns = np.concatenate(columns)
+        weights = np.concatenate(weights).astype(float)
+        unique, slot = np.unique(columns, return_inverse=True)
+        filled = np.bincount(slot, weights)
+        found.append(Grams(columns, np.concatenate(owners), weights, unique, slot, filled))
+        first = end
+    return found
+
+
+def _tfidf_terms(grams: list[Grams], offset: int, words_tfidf, chars_tfidf) -> list[np.ndarray]:
+    """Each text's TF-IDF value of each of its columns (in `unique` order): its counts put
+    through the blocks' own TF-IDF steps, all texts in one call per block."""
+    blocks = []
+    for tfidf, low, high in ((words_tfidf, 0, offset), (chars_tfidf, offset, None)):
+        picked = [(g.unique >= low) & (g.unique < (high or np.inf)) for g in grams]
+        indices = [g.unique[p] - low for g, p in zip(grams, picked, strict=True)]
+        counts = [g.filled[p] for g, p in zip(grams, picked, strict=True)]
+        indptr = np.cumsum([0] + [len(i) for i in indices])
+        matrix = sparse.csr_matrix(
+            (np.concatenate(counts), np.concatenate(indices), indptr),
+            shape=(len(grams), tfidf.idf_.shape[0]),
+        )
+        blocks.append(tfidf.transform(matrix))  # keeps each row's columns in their order
+    words, chars = blocks
+    return [
+        np.concatenate(
+            [
+                words.data[words.indptr[n] : words.indptr[n + 1]],
+                chars.data[chars.indptr[n] : chars.indptr[n + 1]],
+            ]
+        )  # fmt: skip
+        for n in range(len(grams))
+    ]
 
 
 # --- Artifact -----------------------------------------------------------------------------------
@@ -149,9 +214,7 @@ def save_model(pipeline: Pipeline, *, model_dir: Path, report: dict) -> str:
 
 
 def load_version(model_dir: Path, version: str) -> AbuseModel:
-    data = versions.artifact_checked(
-        model_dir, version, format_version=MODEL_FORMAT_VERSION, retrain=RETRAIN
-    )
+    data = versions.artifact_checked(model_dir, version, **ARTIFACT)
     untrusted = skops.io.get_untrusted_types(data=data)
     if untrusted:
         raise versions.UnusableModelError(f"untrusted types {sorted(untrusted)}")
@@ -165,12 +228,25 @@ def load_active_model(model_dir: Path | None = None) -> AbuseModel | None:
     """The active abuse model, or None (then no comment is held for abuse). Reads ACTIVE on
     every call, so a worker follows an activation or a rollback at once; loads each version
     once per process, as the spam model does (spam.classifier.load_once)."""
-    if model_dir is None:
-        from django.conf import settings
-
-        model_dir = settings.REPLYGUARD_ABUSE_MODEL_DIR
-    model_dir = Path(model_dir)
+    model_dir = _model_dir(model_dir)
     version = versions.active_version(model_dir)
     if version is None:
         return None
     return spam_classifier.load_once(model_dir, version, role="abuse", load=load_version)
+
+
+def load_shadow_model(model_dir: Path | None = None) -> AbuseModel | None:
+    """The abuse candidate in shadow mode, or None: unset, unloadable or the active version."""
+    model_dir = _model_dir(model_dir)
+    version = versions.shadow_version(model_dir)
+    if version is None or version == versions.active_version(model_dir):
+        return None
+    return spam_classifier.load_once(model_dir, version, role="abuse shadow", load=load_version)
+
+
+def _model_dir(model_dir: Path | None) -> Path:
+    if model_dir is None:
+        from django.conf import settings
+
+        model_dir = settings.REPLYGUARD_ABUSE_MODEL_DIR
+    return Path(model_dir)

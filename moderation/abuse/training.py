@@ -7,6 +7,7 @@ from pathlib import Path
 
 from django.conf import settings
 
+from moderation import abuse
 from moderation.abuse import classifier, datasets, evaluation
 from moderation.spam import versions
 
@@ -18,9 +19,11 @@ def train_and_save(
     evaluation_dir: Path | None = None,
     moderator_labels: list[tuple[str, int]] = (),
     force: bool = False,
+    shadow: bool = False,
 ) -> tuple[str, dict]:
     """Returns (version, report). Moderator labels whose text is a held-out row are dropped:
-    they would leak that row into training."""
+    they would leak that row into training. `shadow`: never activate; put the new version in
+    shadow mode beside the active one instead (spam/shadow.py)."""
     started = time.monotonic()
     train, held_out = datasets.wikipedia(datasets_dir)
     unseen = set(held_out.texts)
@@ -48,9 +51,12 @@ def train_and_save(
         "training_seconds": round(time.monotonic() - started, 1),
     }
     version = classifier.save_model(pipeline, model_dir=Path(model_dir), report=report)
-    if force or not worse:
+    activated = not shadow and (force or not worse)
+    if activated:
         versions.activate_version(Path(model_dir), version)
-    return version, report | {"version": version, "activated": force or not worse}
+    if shadow:
+        versions.shadow_set(Path(model_dir), version, **abuse.ARTIFACT)
+    return version, report | {"version": version, "activated": activated, "shadow": shadow}
 
 
 def judged(model: classifier.AbuseModel, held_out: datasets.Labelled, evaluation_dir) -> dict:

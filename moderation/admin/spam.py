@@ -1,4 +1,5 @@
-"""The spam model's desk: a candidate in shadow mode, its scores beside what was decided."""
+"""The models' desk: a candidate (spam or abuse) in shadow mode, its scores beside what was
+decided."""
 
 from django.conf import settings
 from django.contrib import admin, messages
@@ -10,6 +11,7 @@ from django.template.defaultfilters import truncatechars
 from django.urls import path, reverse
 from django.utils.html import format_html
 
+from moderation import abuse
 from moderation.admin.base import AuditRecordAdmin
 from moderation.models import Comment, ShadowScore
 from moderation.spam import shadow, versions
@@ -18,6 +20,17 @@ from moderation.wording import percent
 Status = Comment.Status
 
 # --- Shadow mode: a candidate model's scores beside what was decided ---------------------------
+
+
+def _models() -> dict:
+    """Each kind's model directory and what its artifacts must be (versions.artifact_checked)."""
+    return {
+        "spam": (settings.REPLYGUARD_MODEL_DIR, {}),
+        "abuse": (
+            settings.REPLYGUARD_ABUSE_MODEL_DIR,
+            abuse.ARTIFACT,
+        ),
+    }
 
 
 class DisagreementFilter(admin.SimpleListFilter):
@@ -40,6 +53,7 @@ class ShadowScoreAdmin(AuditRecordAdmin):
 
     list_display = [
         "created_at",
+        "kind",
         "comment_link",
         "short_body",
         "active_percent",
@@ -48,7 +62,7 @@ class ShadowScoreAdmin(AuditRecordAdmin):
         "status",
         "agrees",
     ]
-    list_filter = ["model_version", DisagreementFilter]
+    list_filter = ["kind", "model_version", DisagreementFilter]
     list_select_related = ["comment"]
 
     def get_urls(self):
@@ -60,13 +74,13 @@ class ShadowScoreAdmin(AuditRecordAdmin):
         return [activate_url, *super().get_urls()]
 
     def changelist_view(self, request, extra_context=None):
-        version = versions.shadow_version(settings.REPLYGUARD_MODEL_DIR)
-        report = shadow.shadow_report(version) if version else None
-        context = {
-            "shadow_report": report,
-            "agreement": percent(report["agreement"], most=100) if report else None,
-            "can_activate": request.user.is_superuser,
-        }
+        reports = []
+        for kind, (model_dir, _) in _models().items():
+            if version := versions.shadow_version(model_dir):
+                report = shadow.shadow_report(version)
+                agreement = percent(report["agreement"], most=100)
+                reports.append(report | {"kind": kind, "agreement_percent": agreement})
+        context = {"shadow_reports": reports, "can_activate": request.user.is_superuser}
         return super().changelist_view(request, context | (extra_context or {}))
 
     def activate_view(self, request):
@@ -76,13 +90,17 @@ class ShadowScoreAdmin(AuditRecordAdmin):
             return HttpResponseNotAllowed(["POST"])
         if not request.user.is_superuser:
             raise PermissionDenied
-        version = request.POST.get("version", "")
+        version, kind = request.POST.get("version", ""), request.POST.get("kind", "spam")
+        if kind not in _models():
+            self.message_user(request, f"Not activated: no {kind!r} model.", messages.ERROR)
+            return redirect(f"admin:{self.opts.app_label}_{self.opts.model_name}_changelist")
+        model_dir, expected = _models()[kind]
         try:
-            versions.shadow_activate(settings.REPLYGUARD_MODEL_DIR, version)
+            versions.shadow_activate(model_dir, version, **expected)
         except versions.UnusableCandidateError as error:
             self.message_user(request, f"Not activated: {error}", messages.ERROR)
         else:
-            message = f"Activated spam model {version}; shadow mode is off."
+            message = f"Activated {kind} model {version}; shadow mode is off."
             self.message_user(request, message, messages.SUCCESS)
         return redirect(f"admin:{self.opts.app_label}_{self.opts.model_name}_changelist")
 
@@ -95,13 +113,13 @@ class ShadowScoreAdmin(AuditRecordAdmin):
     def short_body(self, score):
         return truncatechars(score.comment.body, 80)
 
-    @admin.display(description="active score", ordering="active_score")
+    @admin.display(description="active score")
     def active_percent(self, score):
-        return percent(score.active_score)
+        return percent(score.scores_compared[0])
 
-    @admin.display(description="candidate score", ordering="spam_score")
+    @admin.display(description="candidate score")
     def candidate_percent(self, score):
-        return percent(score.spam_score)
+        return percent(score.scores_compared[1])
 
     @admin.display(description="agrees", boolean=True)
     def agrees(self, score):

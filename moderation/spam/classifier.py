@@ -316,7 +316,8 @@ _loaded: dict[tuple[Path, str], tuple[str, SpamModel | None]] = {}
 WITHOUT_IT = {
     "active": "comments will be held",
     "shadow": "shadow scoring is off",
-    "abuse": "nothing is held for abuse",  # abuse.classifier loads its model through load_once
+    "abuse": "nothing is held for abuse",  # abuse.classifier loads its models through load_once
+    "abuse shadow": "abuse shadow scoring is off",
 }
 
 

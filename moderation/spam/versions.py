@@ -130,12 +130,13 @@ class UnusableCandidateError(Exception):
     """The version cannot be put in shadow mode or activated from it."""
 
 
-def shadow_set(model_dir: Path, version: str) -> None:
-    """Put `version` in shadow mode; refuse one a worker could not load, or the active one."""
+def shadow_set(model_dir: Path, version: str, **expected) -> None:
+    """Put `version` in shadow mode; refuse one a worker could not load, or the active one.
+    `expected`: artifact_checked's format_version and retrain (the abuse model's are its own)."""
     model_dir = Path(model_dir)
     if version == active_version(model_dir):
         raise UnusableCandidateError(f"{version} is the active model already.")
-    _check_usable(model_dir, version)
+    _check_usable(model_dir, version, **expected)
     write_atomic(model_dir / SHADOW_FILE, version.encode())
 
 
@@ -143,21 +144,21 @@ def shadow_clear(model_dir: Path) -> None:
     (Path(model_dir) / SHADOW_FILE).unlink(missing_ok=True)
 
 
-def shadow_activate(model_dir: Path, version: str) -> None:
+def shadow_activate(model_dir: Path, version: str, **expected) -> None:
     """Make the candidate `version` the active model and end shadow mode. Refused if another
     candidate took its place meanwhile: the evidence a moderator saw was for this one."""
     model_dir = Path(model_dir)
     if version != shadow_version(model_dir):
         raise UnusableCandidateError(f"{version} is no longer the model in shadow mode.")
-    _check_usable(model_dir, version)
+    _check_usable(model_dir, version, **expected)
     activate_version(model_dir, version)
     shadow_clear(model_dir)
 
 
-def _check_usable(model_dir: Path, version: str) -> None:
+def _check_usable(model_dir: Path, version: str, **expected) -> None:
     if not VERSION.fullmatch(version or ""):
         raise UnusableCandidateError(f"{version!r} is not a model version.")
     try:
-        artifact_checked(model_dir, version)
+        artifact_checked(model_dir, version, **expected)
     except (OSError, UnusableModelError) as error:
         raise UnusableCandidateError(f"{version} does not load: {error}") from error

@@ -4,6 +4,7 @@ from pathlib import Path
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
+from moderation.abuse import ARTIFACT as ABUSE_ARTIFACT
 from moderation.abuse import classifier as abuse_classifier
 from moderation.spam import classifier, shadow, versions
 from moderation.wording import percent
@@ -13,8 +14,8 @@ class Command(BaseCommand):
     help = (
         "List saved spam model versions, activate one, or roll back to the previously active one; "
         "put a candidate in shadow mode and see where it disagrees with the active one. With "
-        "--abuse, the same for the abuse model (list, activate, rollback). Workers pick up the "
-        "change on their next comment, without a restart."
+        "--abuse, the same for the abuse model. Workers pick up the change on their next "
+        "comment, without a restart."
     )
 
     def add_arguments(self, parser):
@@ -47,8 +48,9 @@ class Command(BaseCommand):
         default = settings.REPLYGUARD_ABUSE_MODEL_DIR if abuse else settings.REPLYGUARD_MODEL_DIR
         model_dir = Path(model_dir or default)
         self.loads = abuse_classifier.load_version if abuse else classifier.load_version
-        if abuse and action in ("shadow", "shadow-report"):
-            raise CommandError("Shadow mode is for the spam model only, so far.")
+        self.kind = "abuse" if abuse else "spam"
+        # What a shadow version is checked against without loading it (spam's by default).
+        self.expected = ABUSE_ARTIFACT if abuse else {}
         if action == "list":
             self.list(model_dir)
         elif action == "activate":
@@ -75,7 +77,7 @@ class Command(BaseCommand):
         except Exception as error:
             raise CommandError(f"{version} cannot be activated: {error!r}") from error
         versions.activate_version(model_dir, version)
-        self.stdout.write(self.style.SUCCESS(f"Activated spam model {version}"))
+        self.stdout.write(self.style.SUCCESS(f"Activated {self.kind} model {version}"))
         if version == versions.shadow_version(model_dir):
             versions.shadow_clear(model_dir)  # a model cannot shadow itself
             self.stdout.write("It was in shadow mode: shadow mode is now off.")
@@ -86,12 +88,13 @@ class Command(BaseCommand):
             self.stdout.write(self.style.SUCCESS("Shadow mode is off."))
             return
         try:
-            versions.shadow_set(model_dir, version)
+            versions.shadow_set(model_dir, version, **self.expected)
         except versions.UnusableCandidateError as error:
             raise CommandError(f"{version} cannot be put in shadow mode: {error}") from error
         self.stdout.write(
             self.style.SUCCESS(
-                f"{version} now scores live comments in shadow mode, deciding nothing."
+                f"{self.kind} model {version} now scores live comments in shadow mode, "
+                "deciding nothing."
             )
         )
 
@@ -140,7 +143,7 @@ def report_lines(report: dict) -> list[str]:
     for example in report["disagreements"]:
         lines.append(
             f"  #{example['comment_id']} {percent(example['active_score'])} "
-            f"{example['active_status']} -> {percent(example['spam_score'])} "
+            f"{example['active_status']} -> {percent(example['candidate_score'])} "
             f"{example['status']}: {example['body']}"
         )
     return lines

@@ -23,6 +23,12 @@ class Command(BaseCommand):
         parser.add_argument(
             "--force", action="store_true", help="Activate even if worse than the active model."
         )
+        parser.add_argument(
+            "--shadow",
+            action="store_true",
+            dest="shadow_mode",
+            help="Never activate: score live comments beside the active model, deciding nothing.",
+        )
         parser.add_argument("--datasets", type=Path, help="Default: REPLYGUARD_DATASETS_DIR.")
         parser.add_argument(
             "--evaluation-datasets",
@@ -32,7 +38,19 @@ class Command(BaseCommand):
         )
         parser.add_argument("--model-dir", type=Path, help="Default: REPLYGUARD_ABUSE_MODEL_DIR.")
 
-    def handle(self, *args, if_missing, force, datasets, evaluation_datasets, model_dir, **options):
+    def handle(
+        self,
+        *args,
+        if_missing,
+        force,
+        datasets,
+        evaluation_datasets,
+        model_dir,
+        shadow_mode=False,
+        **options,
+    ):
+        if shadow_mode and force:
+            raise CommandError("--shadow never activates: leave out --force.")
         model_dir = Path(model_dir or settings.REPLYGUARD_ABUSE_MODEL_DIR)
         datasets_dir = Path(datasets or settings.REPLYGUARD_DATASETS_DIR)
         if if_missing and (active := classifier.load_active_model(model_dir)):
@@ -46,6 +64,7 @@ class Command(BaseCommand):
             evaluation_dir=evaluation_datasets or settings.REPLYGUARD_EVALUATION_DATASETS_DIR,
             moderator_labels=moderator_labels(),
             force=force,
+            shadow=shadow_mode,
         )
         figures = report["held_out"]
         self.stdout.write(
@@ -55,6 +74,15 @@ class Command(BaseCommand):
         )
         if report["activated"]:
             self.stdout.write(self.style.SUCCESS(f"Activated abuse model {version}"))
+        elif shadow_mode:
+            self.stdout.write(
+                self.style.SUCCESS(
+                    f"Abuse model {version} is in shadow mode: it scores live comments beside the "
+                    "active one and decides nothing. See where they disagree with "
+                    "`manage.py model_versions --abuse shadow-report` or in the admin's Shadow "
+                    "scores page."
+                )
+            )
         else:
             worse = "; ".join(report["gate"]["worse_because"])
             self.stdout.write(self.style.WARNING(f"Not activated, worse than the active: {worse}"))
