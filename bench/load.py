@@ -10,7 +10,8 @@ Starts gunicorn (BENCH_WEB_WORKERS processes, 2) + a Celery worker (2 processes)
 measures with wrk (Debian package `wrk`) at 8 connections:
 - post: comment POST throughput, latency percentiles and errors, and the time from POST to
   decision (decided_at - created_at of every comment posted) with the backlog at the end;
-- worker: decisions per second from a standing queue with 2, then 1 worker process;
+- worker: decisions per second from a standing queue with 2 worker processes and the spam
+  model alone, then with both models (spam and abuse) as in production, then 1 process;
 - reads: a page of a 10,000-comment thread rendered each time, from the server's page cache,
   and as a 304 to a reader holding the current ETag;
 - admin: the moderation queue and the all-comments list with 100,000 more comments;
@@ -282,6 +283,14 @@ def run_postgres(seconds: int, workdir: Path, model_dir: Path, scenarios: set[st
                 wait_for_drain(lambda: postgres_decisions(url)["pending_at_end"], seconds=300)
             if "worker" in scenarios:
                 queue = max(5000, seconds * 200)
+                # The spam model alone first, then both: what the abuse model costs the worker
+                # (the second run finds more comments indexed, so the cost is not understated).
+                stack.kill_worker(stack.workers[-1])
+                no_abuse = {"REPLYGUARD_ABUSE_MODEL_DIR": str(workdir / "no-abuse-model")}
+                stack.start_worker(env=no_abuse)
+                figures["worker_spam_only"] = worker_throughput(url, env, comments=queue)
+                stack.kill_worker(stack.workers[-1])
+                stack.start_worker()
                 figures["worker"] = worker_throughput(url, env, comments=queue)
                 figures["memory"] = memory(stack)
                 # The same standing queue for one worker process: how throughput scales.
@@ -652,6 +661,11 @@ def table(results: dict) -> list[tuple]:
             )
         )
         lines.append(row("worker decisions/s, 1 process", "", pg["worker_1_process"]["per_second"]))
+        if "worker_spam_only" in pg:
+            alone = pg["worker_spam_only"]["per_second"]
+            lines.append(row("worker decisions/s, 2 processes, spam model only", "", alone))
+            cost = round(1 - pg["worker"]["per_second"] / alone, 3)
+            lines.append(at_most("  fall with the abuse model too (share)", 0.2, cost))
     if "reads" in pg:
         reads = pg["reads"]
         lines.append(row(f"thread pages of {reads['threads']:,} threads (10,000 comments)", "", ""))
@@ -719,7 +733,9 @@ def performance_doc(results: dict) -> str:
         "same cores, then with the web alone (the workers stopped, as on machines of their "
         "own), followed by the barest DRF create endpoint (`bench/bare_drf/`: a "
         "ModelSerializer and one INSERT into the same table, same gunicorn settings and "
-        "processes) for the ratio; a standing queue is drained by 2, then 1 worker process; a "
+        "processes) for the ratio; a standing queue is drained by 2 worker processes with the "
+        "spam model alone, then with the spam and abuse models (as everywhere else in this "
+        "run), then by 1 process; a "
         "thread of 10,000 published comments is read rendered, from the server's page cache, "
         "and as a 304; the admin's pages are opened with over 100,000 more comments in the "
         "table. Scaling over several worker nodes and web instances: `bench/scaling.py`, in "

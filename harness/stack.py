@@ -88,7 +88,8 @@ class Stack:
         self.web: subprocess.Popen | None = None
         self.workers: list[subprocess.Popen] = []
 
-    def start_worker(self, concurrency: int = 2) -> subprocess.Popen:
+    def start_worker(self, concurrency: int = 2, env: dict | None = None) -> subprocess.Popen:
+        """A Celery worker on the stack's environment (`env` on top of it)."""
         args = [
             PYTHON,
             "-m",
@@ -105,7 +106,7 @@ class Stack:
             *self.worker_args,
         ]
         log = self.logs / f"worker-{len(self.workers)}.log"
-        worker = self.processes.enter_context(process(args, env=self.env, log=log))
+        worker = self.processes.enter_context(process(args, env=self.env | (env or {}), log=log))
         self.workers.append(worker)
         return worker
 
