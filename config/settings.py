@@ -298,8 +298,17 @@ REPLYGUARD_ABUSE_MODEL_DIR = Path(
 )
 REPLYGUARD_ABUSE_HOLD_AT = env.float("REPLYGUARD_ABUSE_HOLD_AT", default=0.4)
 REPLYGUARD_ABUSE_REJECT_AT = env.float("REPLYGUARD_ABUSE_REJECT_AT", default=None)
-# The words that made the score are worked out from this abuse probability up (what a
-# moderator may look at), not for every comment.
+# A retrained abuse model is activated only if its held-out ROC AUC is at most this much below
+# the active one's and it holds at most this much more of the news comments rated not toxic
+# (where those evaluation-only comments are present).
+REPLYGUARD_ABUSE_GATE_AUC_TOLERANCE = env.float(
+    "REPLYGUARD_ABUSE_GATE_AUC_TOLERANCE", default=0.005
+)
+REPLYGUARD_ABUSE_GATE_NEWS_HELD_TOLERANCE = env.float(
+    "REPLYGUARD_ABUSE_GATE_NEWS_HELD_TOLERANCE", default=0.005
+)
+# The words that made the score are worked out from this abuse probability up, for the
+# comments a moderator will see (not published), not for every comment.
 REPLYGUARD_ABUSE_WORDS_FROM = env.float("REPLYGUARD_ABUSE_WORDS_FROM", default=0.2)
 # The widget asks a reader whose draft reads as abusive (would be held for it), once, whether
 # they want to rephrase; per article too. Off by default: each check loads the abuse model in

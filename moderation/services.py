@@ -256,10 +256,12 @@ def verdicts_apply(
         _threads_changed(threads_changed)  # last: it holds those articles' row locks
     who = f"by {decided_by}" if decided_by else "by the service"
     for row, record in zip(rows, records, strict=True):  # one line each; the id says the rest
-        score = "none" if row.spam_score is None else percent(row.spam_score)
+        scores = "spam " + ("none" if row.spam_score is None else percent(row.spam_score))
+        if row.abuse_score is not None:
+            scores += f", abuse {percent(row.abuse_score)}"
         logger.info(
-            "comment %s %s → %s %s (cause %s, score %s)",
-            row.pk, record.from_status, row.status, who, row.cause or "none", score,
+            "comment %s %s → %s %s (cause %s, %s)",
+            row.pk, record.from_status, row.status, who, row.cause or "none", scores,
         )  # fmt: skip
     return len(rows)
 

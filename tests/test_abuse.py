@@ -17,6 +17,7 @@ from moderation.services import comment_decide
 from moderation.spam import classifier as spam_classifier
 from moderation.spam import versions
 from moderation.tasks import pending_comments_score_task
+from moderation.wording import percent
 from tests.conftest import DATASETS_DIR
 from tests.factories import ArticleFactory, CommentFactory
 
@@ -111,9 +112,10 @@ def scored(article, body: str, email: str) -> Comment:
 
 @pytest.mark.django_db
 def test_an_insult_is_held_for_abuse_with_its_words_and_a_sober_comment_is_published(
-    article, spam_model, abuse_model
+    article, spam_model, abuse_model, caplog
 ):
-    insult = scored(article, INSULTING, "a@example.org")
+    with caplog.at_level("INFO", logger="moderation.services"):
+        insult = scored(article, INSULTING, "a@example.org")
     sober = scored(article, SOBER, "b@example.org")
 
     assert (insult.status, insult.cause) == ("held", Cause.ABUSE)
@@ -122,6 +124,10 @@ def test_an_insult_is_held_for_abuse_with_its_words_and_a_sober_comment_is_publi
     assert "Abuse probability" in insult.decisions.get().reason
     assert insult.abuse_model_version == abuse_model.version
     assert sober.status == "published" and sober.abuse_score < 0.4 and not sober.abuse_words
+    [line] = [r.getMessage() for r in caplog.records if f"comment {insult.pk} " in r.getMessage()]
+    assert line.endswith(
+        f"(cause abuse, spam {percent(insult.spam_score)}, abuse {percent(insult.abuse_score)})"
+    )
 
 
 @pytest.mark.django_db
@@ -275,6 +281,22 @@ def test_abuse_model_versions_are_listed_activated_and_rolled_back(
     (tmp_path / f"{second}.skops").write_bytes(b"broken")
     with pytest.raises(CommandError, match="cannot be activated"):
         run("activate", second)  # refused: a worker could not load it
+
+
+def test_the_gate_refuses_a_worse_abuse_model_by_its_own_tolerances(settings):
+    active = {"roc_auc": 0.977, "news_not_toxic_held": 0.015}
+    close = {"roc_auc": 0.975, "news_not_toxic_held": 0.018}
+    worse = {"roc_auc": 0.970, "news_not_toxic_held": 0.030}
+    settings.REPLYGUARD_GATE_F1_TOLERANCE = 1  # the spam model's: not the abuse model's
+    settings.REPLYGUARD_GATE_NEWS_HELD_TOLERANCE = 1
+
+    assert training.gate(close, active) == [] and training.gate(worse, None) == []
+    refused = training.gate(worse, active)
+    assert len(refused) == 2 and "ROC AUC 0.97 < active 0.977" in refused[0]
+    assert "holds 3.0% of news comments rated not toxic, active 1.5%" in refused[1]
+    settings.REPLYGUARD_ABUSE_GATE_AUC_TOLERANCE = 0.01
+    settings.REPLYGUARD_ABUSE_GATE_NEWS_HELD_TOLERANCE = 0.02
+    assert training.gate(worse, active) == []
 
 
 # --- Shadow mode: an abuse candidate beside the active abuse model ------------------------------

@@ -400,6 +400,6 @@ def test_each_decision_is_one_log_line_with_nothing_private(article, spam_model,
     [line] = [r.getMessage() for r in caplog.records if r.name == "moderation.services"]
     assert line == (
         f"comment {comment.pk} pending → published by the service "
-        f"(cause model, score {percent(comment.spam_score)})"
+        f"(cause model, spam {percent(comment.spam_score)})"
     )
     assert "mina" not in line.lower()

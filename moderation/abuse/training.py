@@ -77,11 +77,11 @@ def gate(candidate: dict, active: dict | None) -> list[str]:
     if not active:
         return []
     worse = []
-    tolerance = settings.REPLYGUARD_GATE_F1_TOLERANCE
+    tolerance = settings.REPLYGUARD_ABUSE_GATE_AUC_TOLERANCE
     if candidate["roc_auc"] < active["roc_auc"] - tolerance:
         worse.append(f"held-out ROC AUC {candidate['roc_auc']} < active {active['roc_auc']}")
     held, was = candidate.get("news_not_toxic_held"), active.get("news_not_toxic_held")
     if held is not None and was is not None:
-        if held > was + settings.REPLYGUARD_GATE_NEWS_HELD_TOLERANCE:
+        if held > was + settings.REPLYGUARD_ABUSE_GATE_NEWS_HELD_TOLERANCE:
             worse.append(f"holds {held:.1%} of news comments rated not toxic, active {was:.1%}")
     return worse
