@@ -203,6 +203,10 @@ def measure() -> dict:
             "default_hold_at": hold_at,
             "news_not_toxic_held": evaluation.held_share(news.labels, news_scores, hold_at=hold_at),
             "news_toxic_held": round(float(np.mean(toxic >= hold_at)), 4),
+            "news_not_toxic_held_at_default": evaluation.held_share(
+                news.labels, news_scores, hold_at=DEFAULT_HOLD_AT
+            ),
+            "news_toxic_held_at_default": round(float(np.mean(toxic >= DEFAULT_HOLD_AT)), 4),
             "news_by_threshold": [
                 {
                     "hold_at": t,
@@ -309,14 +313,11 @@ def write_guide_figures(results: dict) -> None:
         f"{results['held_out_auc']:.1%} of the time (ROC AUC {results['held_out_auc']})"
     )
     if "news_by_threshold" in results:
-        at_default = next(
-            row for row in results["news_by_threshold"] if row["hold_at"] == DEFAULT_HOLD_AT
-        )
         figures += (
             f"; on {results['news_rows']} real news comments rated by annotators it holds "
-            f"{at_default['not_toxic_held']:.1%} of those rated not toxic at the default "
-            f"threshold ({DEFAULT_HOLD_AT}), and catches only {at_default['toxic_held']:.1%} of "
-            "those rated toxic"
+            f"{results['news_not_toxic_held_at_default']:.1%} of those rated not toxic at the "
+            f"default threshold ({DEFAULT_HOLD_AT}), and catches only "
+            f"{results['news_toxic_held_at_default']:.1%} of those rated toxic"
         )
     figures += "."
     stamp = f"{start} written by `python bench/abuse_quality.py`, {datetime.now(UTC):%Y-%m-%d} -->"

@@ -307,8 +307,8 @@ REPLYGUARD_ABUSE_GATE_AUC_TOLERANCE = env.float(
 REPLYGUARD_ABUSE_GATE_NEWS_HELD_TOLERANCE = env.float(
     "REPLYGUARD_ABUSE_GATE_NEWS_HELD_TOLERANCE", default=0.005
 )
-# The words that made the score are worked out from this abuse probability up, for the
-# comments a moderator will see (not published), not for every comment.
+# The words that made the score are worked out from this abuse probability up (what a
+# moderator may look at), not for every comment.
 REPLYGUARD_ABUSE_WORDS_FROM = env.float("REPLYGUARD_ABUSE_WORDS_FROM", default=0.2)
 # The widget asks a reader whose draft reads as abusive (would be held for it), once, whether
 # they want to rephrase; per article too. Off by default: each check loads the abuse model in

@@ -45,77 +45,66 @@ def verdicts_reach(
     spam.classifier.SpamModel (shadow mode's candidate), or by default the active one, loaded
     at this first call (spam.active_model; None if none is installed: then held, no model).
     `abuse_model` likewise (abuse.active_model; None: nothing is held for abuse). Each model
-    scores all texts in one call. Unless explain is False, the comments not published get the
-    spam reasons and the words that made an abuse score (from REPLYGUARD_ABUSE_WORDS_FROM up)
-    that moderators read. Either model may be Reused: the scores an earlier pass gave."""
+    scores all texts in one call. Unless explain is False (or a model is Reused: the scores an
+    earlier pass gave), the words that made an abuse score are worked out from
+    REPLYGUARD_ABUSE_WORDS_FROM up, and the spam reasons for the comments not published."""
     if model is ACTIVE:
         model = spam.active_model()
     if abuse_model is ACTIVE:
         abuse_model = abuse.active_model()
     trusted = lists.domain_lists.trusted
+    explain = explain and not isinstance(model, Reused) and not isinstance(abuse_model, Reused)
     spam_scores = [None] * len(cases)
     if model is not None:
         spam_scores = model.cases_probabilities(cases, trusted)
-    abuse_scores = [None] * len(cases)
+    abuse_scores, words = [None] * len(cases), [[] for _ in cases]
     if abuse_model is not None:
         abuse_scores = abuse_model.abuse_probabilities([case.body for case in cases])
-    hits = [
-        rules.rule_hits(
+    if explain and abuse_model is not None:  # the words of every comment that may be looked at
+        wordy = [i for i, p in enumerate(abuse_scores) if p >= settings.REPLYGUARD_ABUSE_WORDS_FROM]
+        found = abuse_model.offending_words_of([cases[i].body for i in wordy]) if wordy else []
+        for i, spans in zip(wordy, found, strict=True):
+            words[i] = [[start, end] for start, end in spans]
+    verdicts = []
+    for case, p, abuse_p, spans in zip(cases, spam_scores, abuse_scores, words, strict=True):
+        hits = rules.rule_hits(
             body=case.body,
             author_url=case.author_url,
             word_rules=lists.word_rules,
             domain_lists=lists.domain_lists,
         )
-        for case in cases
-    ]
-    verdicts = [
-        _case_verdict(case, p, case_hits, Abuse(abuse_p))
-        for case, p, case_hits, abuse_p in zip(cases, spam_scores, hits, abuse_scores, strict=True)
-    ]
-    # The spam model's reasons and the abuse model's words are for a moderator's eyes (the
-    # queue, the comment's page, the decision's reason): worked out only for the comments a
-    # moderator will see, not for every published one (they were most of the models' time).
-    seen = [i for i, verdict in enumerate(verdicts) if verdict.status != Status.PUBLISHED]
-    reasons, words = {}, {}
-    if explain and model is not None and seen:
-        explained = model.cases_scores_and_reasons([cases[i] for i in seen], trusted)
-        reasons = {i: why for i, (_, why) in zip(seen, explained, strict=True)}
-    if explain and abuse_model is not None:
-        wordy = [i for i in seen if abuse_scores[i] >= settings.REPLYGUARD_ABUSE_WORDS_FROM]
-        found = abuse_model.offending_words_of([cases[i].body for i in wordy]) if wordy else []
-        for i, spans in zip(wordy, found, strict=True):
-            words[i] = [[start, end] for start, end in spans]
-            shown = tuple(cases[i].body[start:end] for start, end in spans)
-            abusive = Abuse(abuse_scores[i], shown)
-            verdicts[i] = _case_verdict(cases[i], spam_scores[i], hits[i], abusive)
-    for i, verdict in enumerate(verdicts):
+        shown = tuple(case.body[start:end] for start, end in spans)
+        verdict = comment_verdict(
+            article=case.article,
+            spam_probability=p,
+            hits=hits,
+            standing=case.standing,
+            abusive=Abuse(abuse_p, shown),
+        )
+        verdict = with_floor(campaign_verdict(case.grouped, verdict), case.floor)
         scores = {}
         if model is not None:
-            scores = {"spam_score": spam_scores[i], "model_version": model.version}
-            scores["spam_reasons"] = reasons.get(i, [])
+            scores = {"spam_score": p, "model_version": model.version, "spam_reasons": []}
         if abuse_model is not None:
-            scores |= {"abuse_score": abuse_scores[i], "abuse_model_version": abuse_model.version}
-            scores["abuse_words"] = words.get(i, [])
-        rule_hits = [hit.reason for hit in hits[i]]
-        verdicts[i] = replace(verdict, rule_hits=rule_hits, **scores)
+            scores |= {"abuse_score": abuse_p, "abuse_model_version": abuse_model.version}
+            scores["abuse_words"] = spans
+        verdicts.append(replace(verdict, rule_hits=[hit.reason for hit in hits], **scores))
+    # The spam model's reasons are for a moderator's eyes (the queue, the comment's page):
+    # worked out only for the comments a moderator will see, not for every published one
+    # (they were most of the spam model's time).
+    seen = [i for i, verdict in enumerate(verdicts) if verdict.status != Status.PUBLISHED]
+    if explain and model is not None and seen:
+        explained = model.cases_scores_and_reasons([cases[i] for i in seen], trusted)
+        for i, (_, reasons) in zip(seen, explained, strict=True):
+            verdicts[i] = replace(verdicts[i], spam_reasons=reasons)
     return verdicts
-
-
-def _case_verdict(case: Case, spam_probability, hits, abusive) -> Verdict:
-    verdict = comment_verdict(
-        article=case.article,
-        spam_probability=spam_probability,
-        hits=hits,
-        standing=case.standing,
-        abusive=abusive,
-    )
-    return with_floor(campaign_verdict(case.grouped, verdict), case.floor)
 
 
 @dataclass(frozen=True)
 class Reused:
     """A model's scores from the active pass over the same cases, standing in for the model
-    in verdicts_reach (explain=False): shadow mode scores only its candidate again."""
+    in verdicts_reach (which then explains nothing): shadow mode scores only its candidate
+    again."""
 
     version: str
     probabilities: list
@@ -132,8 +121,7 @@ class Reused:
     @classmethod
     def _of(cls, verdicts, version_field: str, score_field: str):
         version = next((getattr(v, version_field) for v in verdicts), "")
-        scores = [getattr(v, score_field) for v in verdicts]
-        return cls(version, scores) if version and None not in scores else None
+        return cls(version, [getattr(v, score_field) for v in verdicts]) if version else None
 
     def cases_probabilities(self, cases, trusted) -> list:
         return self.probabilities

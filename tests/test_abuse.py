@@ -69,6 +69,15 @@ def test_the_words_pushes_add_up_to_the_regressions_sum(model):
     assert total == pytest.approx(regression.decision_function(features)[0], abs=1e-6)
 
 
+def test_words_found_for_a_batch_are_each_texts_own(model):
+    texts = [INSULT, "", "!!! —", CIVIL + " you moron", "  idiot  "]
+
+    batched = model.word_pushes_of(texts)
+
+    assert batched == [model.word_pushes_of([text])[0] for text in texts]
+    assert batched[1] == batched[2] == [] and batched[4][0][:2] == (2, 7)
+
+
 def test_character_f1_scores_a_post_as_the_toxic_spans_task_does():
     assert evaluation.character_f1({1, 2, 3}, frozenset({1, 2, 3})) == 1.0
     assert evaluation.character_f1({1, 2}, frozenset({1, 2, 3, 4})) == pytest.approx(2 / 3)

@@ -177,26 +177,30 @@ def _tfidf_terms(grams: list[Grams], offset: int, words_tfidf, chars_tfidf) -> l
     """Each text's TF-IDF value of each of its columns (in `unique` order): its counts put
     through the blocks' own TF-IDF steps, all texts in one call per block."""
     blocks = []
-    for tfidf, low, high in ((words_tfidf, 0, offset), (chars_tfidf, offset, None)):
-        picked = [(g.unique >= low) & (g.unique < (high or np.inf)) for g in grams]
-        indices = [g.unique[p] - low for g, p in zip(grams, picked, strict=True)]
-        counts = [g.filled[p] for g, p in zip(grams, picked, strict=True)]
-        indptr = np.cumsum([0] + [len(i) for i in indices])
+    for tfidf, low, high in ((words_tfidf, 0, offset), (chars_tfidf, offset, np.inf)):
+        picked = [g.unique[(g.unique >= low) & (g.unique < high)] for g in grams]
+        counts = [g.filled[(g.unique >= low) & (g.unique < high)] for g in grams]
+        indptr = np.cumsum([0] + [len(columns) for columns in picked])
         matrix = sparse.csr_matrix(
-            (np.concatenate(counts), np.concatenate(indices), indptr),
+            (np.concatenate(counts), np.concatenate(picked) - low, indptr),
             shape=(len(grams), tfidf.idf_.shape[0]),
         )
-        blocks.append(tfidf.transform(matrix))  # keeps each row's columns in their order
-    words, chars = blocks
+        blocks.append((tfidf.transform(matrix).tocsr(), low))
     return [
-        np.concatenate(
-            [
-                words.data[words.indptr[n] : words.indptr[n + 1]],
-                chars.data[chars.indptr[n] : chars.indptr[n + 1]],
-            ]
-        )  # fmt: skip
-        for n in range(len(grams))
+        np.concatenate([_values(values, n, g.unique - low) for values, low in blocks])
+        for n, g in enumerate(grams)
     ]
+
+
+def _values(matrix: sparse.csr_matrix, row: int, columns: np.ndarray) -> np.ndarray:
+    """matrix[row, columns] for the sorted columns in its range (others are skipped)."""
+    columns = columns[(columns >= 0) & (columns < matrix.shape[1])]
+    start, end = matrix.indptr[row], matrix.indptr[row + 1]
+    order = np.argsort(matrix.indices[start:end])
+    stored, data = matrix.indices[start:end][order], matrix.data[start:end][order]
+    at = np.searchsorted(stored, columns).clip(max=max(len(stored) - 1, 0))
+    found = (stored[at] == columns) if len(stored) else np.zeros(len(columns), bool)
+    return np.where(found, data[at] if len(data) else 0.0, 0.0)
 
 
 # --- Artifact -----------------------------------------------------------------------------------

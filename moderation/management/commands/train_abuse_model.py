@@ -75,6 +75,8 @@ class Command(BaseCommand):
         if report["activated"]:
             self.stdout.write(self.style.SUCCESS(f"Activated abuse model {version}"))
         elif shadow_mode:
+            if worse := report["gate"]["worse_because"]:
+                self.stdout.write(self.style.WARNING(f"Worse than the active: {'; '.join(worse)}"))
             self.stdout.write(
                 self.style.SUCCESS(
                     f"Abuse model {version} is in shadow mode: it scores live comments beside the "
