@@ -4,7 +4,7 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
-from django.db.models.functions import Coalesce
+from django.db.models.functions import Abs, Coalesce
 
 
 @dataclass(frozen=True)
@@ -43,28 +43,33 @@ class CommentQuerySet(models.QuerySet):
             moderator_decision__in=statuses
         )
 
-    def with_report_count(self):
-        """Annotate `reports_total`: how many readers reported each comment."""
-        reports = Report.objects.filter(comment=models.OuterRef("pk")).order_by()
-        counted = reports.values("comment").annotate(n=models.Count("id")).values("n")
-        return self.annotate(reports_total=Coalesce(models.Subquery(counted), 0))
-
     def queue(self):
         """The moderation queue: held comments, in the order a moderator should look at them:
         most reported first, then (where the newsroom asks, REPLYGUARD_QUEUE_ABUSE_FIRST) the
         most abusive, then the ones the spam model was least sure of (score nearest 0.5;
-        unscored first), then oldest first."""
-        uncertainty = models.Func(models.F("spam_score") - 0.5, function="ABS")
-        order = [models.F("reports_total").desc()]
-        if settings.REPLYGUARD_QUEUE_ABUSE_FIRST:
-            order.append(models.F("abuse_score").desc(nulls_last=True))
-        order += [uncertainty.asc(nulls_first=True), "created_at", "id"]
+        unscored first), then oldest first. Each order has its index (queue_order_index):
+        with 140,000 held, a page read 50 rows through it instead of sorting them all."""
         return (
             self.filter(status=Comment.Status.HELD)
-            .with_report_count()
             .select_related("article", "parent")
-            .order_by(*order)
+            .order_by(*queue_order(abuse_first=settings.REPLYGUARD_QUEUE_ABUSE_FIRST))
         )
+
+
+def queue_order(*, abuse_first: bool) -> list:
+    """The queue's sort keys, as its indexes spell them: no NULLS FIRST/LAST (SQLite's indexes
+    cannot say it), so an unscored comment counts as 0.5 (most uncertain) and as no abuse."""
+    uncertainty = Abs(Coalesce(models.F("spam_score"), 0.5) - 0.5)
+    order = [models.F("report_count").desc()]
+    if abuse_first:
+        order.append(Coalesce(models.F("abuse_score"), 0.0).desc())
+    return [*order, uncertainty.asc(), models.F("created_at").asc(), models.F("id").asc()]
+
+
+def queue_order_index(*, abuse_first: bool, name: str) -> models.Index:
+    return models.Index(
+        *queue_order(abuse_first=abuse_first), name=name, condition=models.Q(status="held")
+    )
 
 
 class Cause(models.TextChoices):
@@ -132,6 +137,9 @@ class Comment(models.Model):
     cause = models.CharField(max_length=20, choices=Cause.choices, blank=True)
     rule_hits = models.JSONField(default=list, blank=True, help_text="Rules that fired.")
     abuse_score = models.FloatField(null=True, blank=True, help_text="Abuse probability, 0–1.")
+    # How many readers reported it (Report.save keeps it): the queue sorts by it, and a count
+    # per held comment at every page view was most of the page's time.
+    report_count = models.PositiveIntegerField(default=0, db_default=0)
     # Database defaults as well: bulk loads that name no abuse column (a benchmark's COPY, an
     # import) still insert.
     abuse_model_version = models.CharField(max_length=64, blank=True, default="", db_default="")
@@ -178,6 +186,8 @@ class Comment(models.Model):
             models.Index(fields=["author_email", "created_at"]),
             models.Index(fields=["poster_network", "created_at"]),
             models.Index(fields=["body_fingerprint", "created_at"]),  # flood.recent_copies
+            queue_order_index(abuse_first=False, name="queue_order"),
+            queue_order_index(abuse_first=True, name="queue_order_abuse_first"),
         ]
         permissions = [("moderate_comment", "Can publish, hold, reject or mark comments as spam")]
 
@@ -282,6 +292,13 @@ class Report(models.Model):
 
     def __str__(self):
         return f"{self.get_reason_display()} report on #{self.comment_id}"
+
+    def save(self, *args, **kwargs):
+        adding = self._state.adding
+        super().save(*args, **kwargs)
+        if adding:  # counted on the comment, which the queue sorts by
+            reported = Comment.objects.filter(pk=self.comment_id)
+            reported.update(report_count=models.F("report_count") + 1)
 
 
 class HeldComment(Comment):

@@ -159,3 +159,36 @@ def claim():
 
     assert figures["found"] == "100"
     assert figures["rows_read"] <= 300
+
+
+def test_a_queue_page_reads_its_own_rows_however_many_are_held(postgres_database):
+    # The queue counted each held comment's reports and sorted them all for every page:
+    # 1.2 s with 140,000 held. Its orders now have their own indexes.
+    figures = rows_read(
+        postgres_database,
+        fill="""
+from django.test import override_settings
+from moderation.models import Comment, Report
+from tests.test_rows_read import OLDER_COMMENTS
+article = ArticleFactory()
+with connection.cursor() as cursor:
+    cursor.execute(OLDER_COMMENTS, [article.pk])
+    cursor.execute("UPDATE moderation_comment SET status = 'held', spam_score = random(), "
+                   "abuse_score = random()")
+for comment in Comment.objects.order_by("?")[:30]:
+    Report.objects.create(comment=comment, reason="spam", reporter_ip_sha256="r")
+analyze()
+
+def pages():
+    shown = []
+    for abuse_first in (False, True):
+        with override_settings(REPLYGUARD_QUEUE_ABUSE_FIRST=abuse_first):
+            shown.append([c.report_count for c in Comment.objects.queue()[:50]])
+    return [sum(page[:30]) for page in shown]
+""",
+        lookup="pages()",
+        table="moderation_comment",
+    )
+
+    assert figures["found"] == "[30, 30]"  # the reported ones first, in either order
+    assert figures["rows_read"] <= 300

@@ -341,7 +341,7 @@ class ModerationQueueAdmin(CommentAdmin):
         "short_body",
         "why",
         "score",
-        "report_count",
+        "reports",
         "author_history",
         "article_title",
         "decide_buttons",
@@ -350,6 +350,7 @@ class ModerationQueueAdmin(CommentAdmin):
     sortable_by = ()
     list_filter = [CauseFilter, "article", "created_at"]
     list_per_page = 50
+    show_full_result_count = False  # one count of the held comments per page, not two
 
     class Media:
         js = ["moderation/queue-keys.js"]
@@ -369,9 +370,9 @@ class ModerationQueueAdmin(CommentAdmin):
         title = "Moderation queue: most reported and least certain first"
         return super().changelist_view(request, {"title": title, **(extra_context or {})})
 
-    @admin.display(description="reports", ordering="reports_total")
-    def report_count(self, comment):
-        return comment.reports_total
+    @admin.display(description="reports", ordering="report_count")
+    def reports(self, comment):
+        return comment.report_count
 
     @admin.display(description="article", ordering="article__title")
     def article_title(self, comment):
