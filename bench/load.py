@@ -15,9 +15,12 @@ measures with wrk (Debian package `wrk`) at 8 connections:
   process with both;
 - reads: a page of a 10,000-comment thread rendered each time, from the server's page cache,
   and as a 304 to a reader holding the current ETag;
-- admin: the moderation queue and the all-comments list with 200,000 more comments, half of them held;
+- admin: the moderation queue and the all-comments list with 200,000 more comments, half of
+  them held;
 - memory: resident memory of each gunicorn and Celery process after the load;
 - embedded: the post scenario on the embedded default.
+After each POST run, PROFILE_SECONDS more of the same load with py-spy sampling the gunicorn
+workers: the top 10 frames by own time, so the next round starts from numbers.
 Each POST is a new reader (unique email, text and X-Forwarded-For address) so flood control,
 duplicates and the per-IP rate limit see distinct readers, as on a real site; the rate limit is
 raised to count them all. Prints a table; raw figures and the machine go to bench/results/.
@@ -189,6 +192,60 @@ def wrk(url: str, seconds: int, workdir: Path, script_text: str = "") -> dict:
     return figures
 
 
+PROFILE_SECONDS = 10
+PROFILE_RATE = 200  # samples per second per process
+
+
+def post_profile(url: str, web_pid: int, workdir: Path, script_text: str = "") -> dict:
+    """Where a POST's time goes: the same load for PROFILE_SECONDS more, with py-spy sampling
+    every gunicorn worker from outside (waits included: a round trip to Redis or PostgreSQL is
+    time a request spends), apart from the measured run so the figures above carry no
+    profiler. The top 10 frames by own time (the frame on top of the stack when sampled)."""
+    if shutil.which("py-spy", path=str(Path(PYTHON).parent)) is None:
+        return {"skipped": "py-spy is not installed (a dev dependency: pip install -e '.[dev]')"}
+    spy = str(Path(PYTHON).parent / "py-spy")
+    workers = process_tree(web_pid)[1:]  # [0]: gunicorn's master, which serves no request
+    outputs = [workdir / f"profile-{pid}.txt" for pid in workers]
+    samplers = [
+        subprocess.Popen(
+            [
+                spy,
+                "record",
+                "--idle",
+                "--nonblocking",
+                "--format",
+                "raw",
+                "--rate",
+                str(PROFILE_RATE),
+                "--duration",
+                str(PROFILE_SECONDS),
+                "--pid",
+                str(pid),
+                "--output",
+                str(output),
+            ],  # fmt: skip
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        for pid, output in zip(workers, outputs, strict=True)
+    ]
+    wrk(url, PROFILE_SECONDS, workdir, script_text)
+    for sampler in samplers:
+        sampler.wait(timeout=60)
+    own = {}
+    for output in outputs:
+        for line in output.read_text().splitlines() if output.exists() else []:
+            stack, _, count = line.rpartition(" ")
+            frame = stack.rsplit(";", 1)[-1]
+            own[frame] = own.get(frame, 0) + int(count)
+    total = sum(own.values())
+    top = sorted(own.items(), key=lambda item: -item[1])[:10]
+    return {
+        "samples": total,
+        "top_own_time": [{"frame": frame, "share": round(n / total, 3)} for frame, n in top],
+    }
+
+
 def percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(round(q / 100 * (len(ordered) - 1))))]
@@ -270,8 +327,12 @@ def run_postgres(seconds: int, workdir: Path, model_dir: Path, scenarios: set[st
             env_overrides=env, logs=workdir / "pg", web_workers=WEB_WORKERS
         ) as stack:
             if "post" in scenarios:
-                post = wrk(f"{stack.url}/api/articles/{SLUG}/comments/", seconds, workdir)
+                posts = f"{stack.url}/api/articles/{SLUG}/comments/"
+                post = wrk(posts, seconds, workdir)
                 figures |= {"post": post, "decision_at_end_of_load": postgres_decisions(url)}
+                figures["post_profile"] = post_profile(
+                    posts, stack.web.pid, workdir, post_script(readers=3)
+                )
                 wait_for_drain(lambda: postgres_decisions(url)["pending_at_end"])
                 figures["decision"] = postgres_decisions(url)
                 # The web side alone, as the peer is measured: the workers run elsewhere in
@@ -279,6 +340,9 @@ def run_postgres(seconds: int, workdir: Path, model_dir: Path, scenarios: set[st
                 stack.kill_worker(stack.workers[-1])
                 posts = f"{stack.url}/api/articles/{SLUG}/comments/"
                 figures["post_alone"] = wrk(posts, seconds, workdir, post_script(readers=1))
+                figures["post_alone_profile"] = post_profile(
+                    posts, stack.web.pid, workdir, post_script(readers=2)
+                )
                 figures["bare_drf_post"] = bare_drf_post(url, seconds, workdir)
                 stack.start_worker()
                 wait_for_drain(lambda: postgres_decisions(url)["pending_at_end"], seconds=300)
@@ -580,8 +644,12 @@ def run_embedded(seconds: int, workdir: Path, model_dir: Path) -> dict:
     database = folder / "replyguard.sqlite3"
     env = bench_env(folder, f"sqlite:///{database}", "filesystem://localhost/", model_dir)
     with running_stack(env_overrides=env, logs=folder, web_workers=WEB_WORKERS) as stack:
-        post = wrk(f"{stack.url}/api/articles/{SLUG}/comments/", seconds, workdir)
+        posts = f"{stack.url}/api/articles/{SLUG}/comments/"
+        post = wrk(posts, seconds, workdir)
         figures = {"post": post, "decision_at_end_of_load": sqlite_decisions(database)}
+        figures["post_profile"] = post_profile(
+            posts, stack.web.pid, workdir, post_script(readers=1)
+        )
         wait_for_drain(lambda: sqlite_decisions(database)["pending_at_end"])
         figures["decision"] = sqlite_decisions(database)
     return figures
@@ -760,7 +828,31 @@ def performance_doc(results: dict) -> str:
             f"| {figure.strip()} | {target.replace('>=', '≥').replace('<=', '≤')} "
             f"| {measured} | {verdict} |"
         )
+    lines += ["", "## Where a POST's time goes", "", "```text", *profile_lines(results), "```"]
     return "\n".join(lines) + "\n"
+
+
+PROFILED = [  # (run, where its profile is in the results)
+    ("POST, worker on the same cores (PostgreSQL + Redis)", ("postgres", "post_profile")),
+    ("POST, web alone (PostgreSQL + Redis)", ("postgres", "post_alone_profile")),
+    ("POST, embedded default", ("embedded", "post_profile")),
+]
+
+
+def profile_lines(results: dict) -> list[str]:
+    """Each POST run's profile: the top 10 frames by own time, as shares of the samples taken
+    in the gunicorn workers (py-spy, waits included, PROFILE_SECONDS after the measured run)."""
+    lines = []
+    for run, (stack, key) in PROFILED:
+        profile = results.get(stack, {}).get(key)
+        if not profile:
+            continue
+        lines.append(f"{run}: " + profile.get("skipped", f"{profile['samples']:,} samples"))
+        lines += [
+            f"  {row['share']:6.1%}  {row['frame']}" for row in profile.get("top_own_time", [])
+        ]
+        lines.append("")
+    return lines
 
 
 SCENARIOS = ["post", "worker", "reads", "admin", "embedded"]
@@ -812,6 +904,7 @@ def main() -> None:
         if "embedded" in scenarios:
             results["embedded"] = run_embedded(seconds, workdir, model_dir)
     print(text_table(table(results)))
+    print("\n".join(profile_lines(results)))
     # A partial or quick run keeps the last full one's figures, here and in the docs.
     full = scenarios == set(SCENARIOS) and not args.quick
     path = RESULTS if full else RESULTS.with_name("load-partial.json")
