@@ -21,7 +21,7 @@ from moderation.akismet.checks import (
     external_label_record,
     site_for,
 )
-from moderation.cache import CACHE_ERRORS, FailOpenThrottle
+from moderation.cache import CACHE_ERRORS, FailOpenThrottle, SlidingWindowThrottle
 from moderation.models import ExternalCheck
 from moderation.posters import poster_network
 
@@ -64,7 +64,7 @@ def request_key(request, field: str) -> str:
     return key
 
 
-class SiteKeyThrottle(FailOpenThrottle, SimpleRateThrottle):
+class SiteKeyThrottle(FailOpenThrottle, SlidingWindowThrottle):
     """REPLYGUARD_RATE_AKISMET per site key."""
 
     scope = "akismet"

@@ -23,7 +23,7 @@ from rest_framework.throttling import ScopedRateThrottle
 from articles.models import Article
 from config.api import DETAIL, ERRORS, PagePagination, client_ip
 from moderation import botcheck, cache
-from moderation.cache import FailOpenThrottle
+from moderation.cache import FailOpenThrottle, SlidingWindowThrottle
 from moderation.models import Comment, attach_published_replies
 from moderation.posters import poster_network
 from moderation.receipts import author_status, comment_receipt
@@ -224,7 +224,7 @@ class CommentListQuery(serializers.Serializer):
     )
 
 
-class PublicWriteThrottle(FailOpenThrottle, ScopedRateThrottle):
+class PublicWriteThrottle(FailOpenThrottle, ScopedRateThrottle, SlidingWindowThrottle):
     """Per client IP, one rate per kind of write (the view's throttle_scope). Fails open while
     the cache is down (flood control, in the database, still holds)."""
 
