@@ -412,18 +412,24 @@ def _listening(port: int) -> bool:
         return probe.connect_ex(("127.0.0.1", port)) == 0
 
 
-# Pending comments written straight into the table, as if posted while no worker ran.
+# Pending comments written straight into the table, as if posted while no worker ran, each
+# with its text's fingerprint as comment_create gives it (a unique stand-in: the texts differ).
+# Without one, each batch's duplicate check read every earlier bench comment of the day.
 INSERT_PENDING = """
 INSERT INTO moderation_comment (article_id, depth, author_name, author_email, author_url, body,
-    status, spam_reasons, rule_hits, cause, model_version, created_at, ip_truncated, user_agent)
-SELECT (SELECT id FROM articles_article LIMIT 1), 0, 'Reader ' || n,
-    'w' || n || '@' || %(run)s || '.bench.example', '',
-    'Reader ' || n || ' thinks ' || (
-        SELECT string_agg((%(words)s::text[])[1 + floor(random() * %(count)s)::int], ' ')
-        FROM generate_series(1, 14) WHERE n > 0  -- per row, not once
-    ) || '.',
-    'pending', '[]', '[]', '', '', now(), false, ''
-FROM generate_series(1, %(comments)s) AS n
+    body_fingerprint, status, spam_reasons, rule_hits, cause, model_version, created_at,
+    ip_truncated, user_agent)
+SELECT article_id, 0, name, email, '', body, md5(body), 'pending', '[]', '[]', '', '', now(),
+    false, ''
+FROM (
+    SELECT (SELECT id FROM articles_article LIMIT 1) AS article_id, 'Reader ' || n AS name,
+        'w' || n || '@' || %(run)s || '.bench.example' AS email,
+        'Reader ' || n || ' thinks ' || (
+            SELECT string_agg((%(words)s::text[])[1 + floor(random() * %(count)s)::int], ' ')
+            FROM generate_series(1, 14) WHERE n > 0  -- per row, not once
+        ) || '.' AS body
+    FROM generate_series(1, %(comments)s) AS n
+) AS readers
 """
 
 

@@ -122,7 +122,11 @@ def recent_copies(comments: list[Comment]) -> set[int]:
     text from the same address was refused at POST; from another, it is held for a moderator
     whether the email was its author's or a guess (telling them apart was an oracle)."""
     hours = settings.REPLYGUARD_DUPLICATE_WINDOW_HOURS
-    long_enough = [c for c in comments if len(c.body) >= settings.REPLYGUARD_DUPLICATE_MIN_CHARS]
+    long_enough = [
+        c
+        for c in comments
+        if c.body_fingerprint and len(c.body) >= settings.REPLYGUARD_DUPLICATE_MIN_CHARS
+    ]  # no fingerprint (a row written past comment_create): unknown, not everyone's copy
     if not hours or not long_enough:
         return set()
     since = min(c.created_at for c in long_enough) - timedelta(hours=hours)

@@ -294,6 +294,19 @@ def test_a_duplicate_after_the_window_is_a_new_comment(client, article, settings
     assert post(client, article).status_code == 202
 
 
+def test_comments_without_a_fingerprint_are_no_copies_of_one_another(article, settings, spam_model):
+    # Rows written past comment_create (a bulk load, an import) have no fingerprint: "" was
+    # every such comment's copy, and each batch read all of them in the window.
+    settings.REPLYGUARD_DUPLICATE_WINDOW_HOURS = 24
+    texts = [f"Reader {n} has a thought about the summit and the region." for n in range(3)]
+    for text in texts:
+        CommentFactory(article=article, body=text, status="pending", body_fingerprint="")
+
+    pending_comments_score_task()
+
+    assert not Comment.objects.filter(cause=Cause.DUPLICATE).exists()
+
+
 def test_emails_are_compared_in_any_case(client, article, settings):
     settings.REPLYGUARD_FLOOD_SECONDS = 15
     post(client, article, author_email="Mina@Example.org", body="First thought.")
